@@ -1,0 +1,1 @@
+//! A builder for `build.rs` that compiles a crate's Spiral packages.

@@ -1,0 +1,2 @@
+//! The `spiral` command line tool.
+fn main() {}

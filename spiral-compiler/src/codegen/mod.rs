@@ -1,0 +1,1 @@
+//! Backends. Each prints source text from the residual IR; one folder per backend.

@@ -1,0 +1,1 @@
+//! The partial evaluator: core IR in, residual typed IR out.

@@ -1,0 +1,1 @@
+//! The prepass: scopes, free variables and pattern compilation, from the AST to the core IR.

@@ -1,0 +1,1 @@
+//! `package.spiproj` files, module order, the package graph and the bundled `core` package.

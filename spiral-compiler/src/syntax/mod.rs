@@ -1,0 +1,1 @@
+//! Tokens, indentation, the parser and the AST with spans.

@@ -1,0 +1,1 @@
+//! The Spiral runtime: inverse arrays (struct-of-arrays), devices and typed errors.
