@@ -1,2 +1,35 @@
 //! The `spiral` command line tool.
-fn main() {}
+//!
+//! Subcommands live in their own files (`cmd_*.rs`); this file only dispatches.
+
+mod cc;
+mod cmd_build;
+mod pipeline;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Spiral for Rust: a staged functional language whose compiler is a partial evaluator.
+#[derive(Parser, Debug)]
+#[command(name = "spiral", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Compile a program with a backend and write the generated source.
+    Build(cmd_build::BuildArgs),
+    /// Compile a program to C, compile that with the system C compiler and run it; exits with
+    /// the program's exit code.
+    Run(cmd_build::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Cmd::Build(a) => cmd_build::build(a),
+        Cmd::Run(a) => cmd_build::run(a),
+    }
+}
