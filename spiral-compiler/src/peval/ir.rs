@@ -1,0 +1,990 @@
+//! The residual typed IR: what the partial evaluator leaves behind and every backend prints.
+//!
+//! # Model
+//!
+//! Partial evaluation computes every static part of a program at compile time. What is left
+//! (the *residual program*) only manipulates runtime values, and every runtime value is a
+//! [`Var`] with a **leaf type**: tuples and records never exist at runtime as such, they are
+//! flattened into their leaves (see [`Types::leaves`]). A leaf type is one of
+//!
+//! * a primitive ([`Ty::Prim`]: integers, floats, `bool`, `char`, `string`),
+//! * an array ([`Ty::Array`]), whose elements are stored as the leaves of the element type,
+//! * a runtime closure ([`Ty::Fun`]), taking and returning the leaves of its domain/codomain,
+//! * a union ([`Ty::Union`], index into [`Types::unions`]), boxed on the stack or the heap,
+//! * a layout ([`Ty::Layout`]): a refcounted box (`heap`) or mutable box (`mut`) holding leaves,
+//! * a macro type ([`Ty::Macro`]): a type written in the target language, e.g. `$"FILE *"`.
+//!
+//! Static-only types ([`Ty::Unit`], [`Ty::Symbol`], [`Ty::TypeLit`]) have no leaves; pairs and
+//! records have the concatenation of their fields' leaves (record fields in key order);
+//! a nominal ([`Ty::Nominal`]) has the leaves of its body.
+//!
+//! Code is a [`Block`]: a list of [`Stmt`]s followed by a list of result atoms (the leaves of the
+//! block's value). Every statement binds zero or more fresh variables to an [`Expr`]; the
+//! number and types of the bound variables are the leaves of the expression's value.
+//! Variables are numbered per function body (method, closure, kernel or `main`) and are
+//! unique inside it; a variable bound in a nested block is only visible inside that block.
+//!
+//! A [`Program`] holds the type tables, the global lines (`global "..."`), the join-point
+//! methods (memoised specialisations), the closures, the backend kernels (from
+//! `join_backend`) and the `main` block. Everything is in creation order, and the printed
+//! form ([`std::fmt::Display`]) is deterministic.
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// A primitive type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrimTy {
+    /// `i8`
+    I8,
+    /// `i16`
+    I16,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `u8`
+    U8,
+    /// `u16`
+    U16,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+    /// `bool`
+    Bool,
+    /// `char` (a Unicode scalar value)
+    Char,
+    /// `string` (immutable, refcounted)
+    String,
+}
+
+impl PrimTy {
+    /// The Spiral name of the type (`i32`, `f64`, `string`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PrimTy::I8 => "i8",
+            PrimTy::I16 => "i16",
+            PrimTy::I32 => "i32",
+            PrimTy::I64 => "i64",
+            PrimTy::U8 => "u8",
+            PrimTy::U16 => "u16",
+            PrimTy::U32 => "u32",
+            PrimTy::U64 => "u64",
+            PrimTy::F32 => "f32",
+            PrimTy::F64 => "f64",
+            PrimTy::Bool => "bool",
+            PrimTy::Char => "char",
+            PrimTy::String => "string",
+        }
+    }
+    /// The type named `s`, if it is a primitive.
+    pub fn from_name(s: &str) -> Option<PrimTy> {
+        Some(match s {
+            "i8" => PrimTy::I8,
+            "i16" => PrimTy::I16,
+            "i32" => PrimTy::I32,
+            "i64" => PrimTy::I64,
+            "u8" => PrimTy::U8,
+            "u16" => PrimTy::U16,
+            "u32" => PrimTy::U32,
+            "u64" => PrimTy::U64,
+            "f32" => PrimTy::F32,
+            "f64" => PrimTy::F64,
+            "bool" => PrimTy::Bool,
+            "char" => PrimTy::Char,
+            "string" => PrimTy::String,
+            _ => return None,
+        })
+    }
+    /// Signed or unsigned integer.
+    pub fn is_int(self) -> bool {
+        matches!(
+            self,
+            PrimTy::I8 | PrimTy::I16 | PrimTy::I32 | PrimTy::I64 | PrimTy::U8 | PrimTy::U16 | PrimTy::U32 | PrimTy::U64
+        )
+    }
+    /// Signed integer.
+    pub fn is_signed_int(self) -> bool {
+        matches!(self, PrimTy::I8 | PrimTy::I16 | PrimTy::I32 | PrimTy::I64)
+    }
+    /// `f32` or `f64`.
+    pub fn is_float(self) -> bool {
+        matches!(self, PrimTy::F32 | PrimTy::F64)
+    }
+}
+
+/// A literal value. Floats compare and hash by their bits (so `NaN == NaN` and `-0.0 != 0.0`),
+/// which is what memoisation keys need.
+#[derive(Clone, Debug)]
+pub enum Lit {
+    /// An `i8` value.
+    I8(i8),
+    /// An `i16` value.
+    I16(i16),
+    /// An `i32` value.
+    I32(i32),
+    /// An `i64` value.
+    I64(i64),
+    /// A `u8` value.
+    U8(u8),
+    /// A `u16` value.
+    U16(u16),
+    /// A `u32` value.
+    U32(u32),
+    /// A `u64` value.
+    U64(u64),
+    /// An `f32` value.
+    F32(f32),
+    /// An `f64` value.
+    F64(f64),
+    /// A `bool` value.
+    Bool(bool),
+    /// A `char` value.
+    Char(char),
+    /// A `string` value.
+    String(Rc<str>),
+}
+
+impl Lit {
+    /// The primitive type of the literal.
+    pub fn ty(&self) -> PrimTy {
+        match self {
+            Lit::I8(_) => PrimTy::I8,
+            Lit::I16(_) => PrimTy::I16,
+            Lit::I32(_) => PrimTy::I32,
+            Lit::I64(_) => PrimTy::I64,
+            Lit::U8(_) => PrimTy::U8,
+            Lit::U16(_) => PrimTy::U16,
+            Lit::U32(_) => PrimTy::U32,
+            Lit::U64(_) => PrimTy::U64,
+            Lit::F32(_) => PrimTy::F32,
+            Lit::F64(_) => PrimTy::F64,
+            Lit::Bool(_) => PrimTy::Bool,
+            Lit::Char(_) => PrimTy::Char,
+            Lit::String(_) => PrimTy::String,
+        }
+    }
+    fn key(&self) -> (u8, u64, Option<&str>) {
+        match self {
+            Lit::I8(x) => (0, *x as u64, None),
+            Lit::I16(x) => (1, *x as u64, None),
+            Lit::I32(x) => (2, *x as u64, None),
+            Lit::I64(x) => (3, *x as u64, None),
+            Lit::U8(x) => (4, *x as u64, None),
+            Lit::U16(x) => (5, *x as u64, None),
+            Lit::U32(x) => (6, *x as u64, None),
+            Lit::U64(x) => (7, *x, None),
+            Lit::F32(x) => (8, x.to_bits() as u64, None),
+            Lit::F64(x) => (9, x.to_bits(), None),
+            Lit::Bool(x) => (10, *x as u64, None),
+            Lit::Char(x) => (11, *x as u64, None),
+            Lit::String(s) => (12, 0, Some(s)),
+        }
+    }
+}
+
+impl PartialEq for Lit {
+    fn eq(&self, other: &Lit) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Lit {}
+impl std::hash::Hash for Lit {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+impl PartialOrd for Lit {
+    fn partial_cmp(&self, other: &Lit) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Lit {
+    fn cmp(&self, other: &Lit) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Formats a float the way Spiral's printers do: shortest round-trip digits, and always a
+/// decimal point (`12.0`, `2.5`, `1e+20` stays as Rust prints it with `.0` when needed).
+pub fn format_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "infinity".into() } else { "-infinity".into() };
+    }
+    let s = format!("{x:?}");
+    if s.contains('.') || s.contains('e') || s.contains("inf") {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+impl fmt::Display for Lit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lit::I8(x) => write!(f, "{x}i8"),
+            Lit::I16(x) => write!(f, "{x}i16"),
+            Lit::I32(x) => write!(f, "{x}i32"),
+            Lit::I64(x) => write!(f, "{x}i64"),
+            Lit::U8(x) => write!(f, "{x}u8"),
+            Lit::U16(x) => write!(f, "{x}u16"),
+            Lit::U32(x) => write!(f, "{x}u32"),
+            Lit::U64(x) => write!(f, "{x}u64"),
+            Lit::F32(x) => write!(f, "{}f32", format_float(*x as f64)),
+            Lit::F64(x) => write!(f, "{}f64", format_float(*x)),
+            Lit::Bool(x) => write!(f, "{x}"),
+            Lit::Char(x) => write!(f, "{x:?}"),
+            Lit::String(x) => write!(f, "{:?}", &**x),
+        }
+    }
+}
+
+/// Heap (immutable) or mutable heap layout, as v2's `heap` and `mut`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LayoutKind {
+    /// `heap`: an immutable refcounted box.
+    Heap,
+    /// `mut`: a mutable refcounted box; its fields can be set.
+    Mut,
+}
+
+/// A piece of a macro type or macro expression (`$"..."`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MacroPart {
+    /// Verbatim target-language text.
+    Text(Rc<str>),
+    /// `!x`: a runtime value (variable or literal), printed by the backend.
+    Atom(Atom),
+    /// `` `t ``: a type, printed as the backend's name for it.
+    Type(Ty),
+    /// `@t`: the content of a type literal, printed verbatim.
+    TypeLit(Rc<str>),
+}
+
+/// A type. Cheap to clone; compares structurally (nominals and unions by table index).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ty {
+    /// The unit type `()`; no runtime leaves.
+    Unit,
+    /// A primitive type; one leaf.
+    Prim(PrimTy),
+    /// The type of a symbol `.name` (static; no leaves).
+    Symbol(Rc<str>),
+    /// A type-level literal (e.g. `16` or `"abc"` in type position; static; no leaves).
+    TypeLit(Rc<str>),
+    /// A pair `a * b`; the leaves of `a` then of `b`.
+    Pair(Rc<Ty>, Rc<Ty>),
+    /// A record `{a : t; ...}`; leaves of each field in key order.
+    Record(Rc<BTreeMap<Rc<str>, Ty>>),
+    /// An array of the given element type; one leaf.
+    Array(Rc<Ty>),
+    /// A runtime closure type `a -> b`; one leaf.
+    Fun(Rc<Ty>, Rc<Ty>),
+    /// A union: index into [`Types::unions`]; one leaf.
+    Union(u32),
+    /// A nominal: index into [`Types::nominals`]; the leaves of its body.
+    Nominal(u32),
+    /// A layout type (`heap t` / `mut t`); one leaf, holding the leaves of `t`.
+    Layout(LayoutKind, Rc<Ty>),
+    /// A macro type `$"..."`; one leaf of a target-language type.
+    Macro(Rc<[MacroPart]>),
+}
+
+impl Ty {
+    /// Pair constructor.
+    pub fn pair(a: Ty, b: Ty) -> Ty {
+        Ty::Pair(Rc::new(a), Rc::new(b))
+    }
+    /// `i32` shortcut.
+    pub fn i32() -> Ty {
+        Ty::Prim(PrimTy::I32)
+    }
+}
+
+/// A union type's definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnionDef {
+    /// A printable name (the nominal's name and type arguments), for readable output.
+    pub name: String,
+    /// The cases in tag order: the tag of case `i` is `i`. Each case has a name and the type of
+    /// its payload, stored as the leaves of that type.
+    pub cases: Vec<(Rc<str>, Ty)>,
+    /// `true` for a heap (refcounted, possibly recursive) union, `false` for a stack union.
+    pub heap: bool,
+}
+
+/// An instantiated nominal type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NominalDef {
+    /// The nominal's declared name.
+    pub name: Rc<str>,
+    /// Its type arguments.
+    pub args: Vec<Ty>,
+    /// Its body with the arguments substituted (for unions: `Ty::Union(..)`).
+    pub body: Ty,
+}
+
+/// The type tables a [`Ty`] indexes into.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Types {
+    /// Union definitions, indexed by [`Ty::Union`].
+    pub unions: Vec<UnionDef>,
+    /// Nominal instances, indexed by [`Ty::Nominal`].
+    pub nominals: Vec<NominalDef>,
+}
+
+impl Types {
+    /// The runtime leaf types of `ty`, in order (see the module docs).
+    pub fn leaves(&self, ty: &Ty) -> Vec<Ty> {
+        let mut out = Vec::new();
+        self.push_leaves(ty, &mut out);
+        out
+    }
+    /// Appends the runtime leaf types of `ty` to `out`.
+    pub fn push_leaves(&self, ty: &Ty, out: &mut Vec<Ty>) {
+        match ty {
+            Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) => {}
+            Ty::Pair(a, b) => {
+                self.push_leaves(a, out);
+                self.push_leaves(b, out);
+            }
+            Ty::Record(m) => {
+                for t in m.values() {
+                    self.push_leaves(t, out);
+                }
+            }
+            Ty::Nominal(i) => match self.nominals.get(*i as usize) {
+                Some(n) => {
+                    let body = n.body.clone();
+                    self.push_leaves(&body, out)
+                }
+                None => {}
+            },
+            Ty::Prim(_) | Ty::Array(_) | Ty::Fun(..) | Ty::Union(_) | Ty::Layout(..) | Ty::Macro(_) => {
+                out.push(ty.clone())
+            }
+        }
+    }
+    /// A readable Spiral-like rendering of a type.
+    pub fn show(&self, ty: &Ty) -> String {
+        let mut s = String::new();
+        self.show_into(ty, &mut s, 0);
+        s
+    }
+    fn show_into(&self, ty: &Ty, s: &mut String, prec: u8) {
+        match ty {
+            Ty::Unit => s.push_str("()"),
+            Ty::Prim(p) => s.push_str(p.name()),
+            Ty::Symbol(x) => {
+                s.push('.');
+                s.push_str(x)
+            }
+            Ty::TypeLit(x) => {
+                s.push('@');
+                s.push_str(x)
+            }
+            Ty::Pair(a, b) => {
+                if prec > 1 {
+                    s.push('(');
+                }
+                self.show_into(a, s, 2);
+                s.push_str(" * ");
+                self.show_into(b, s, 1);
+                if prec > 1 {
+                    s.push(')');
+                }
+            }
+            Ty::Record(m) => {
+                s.push('{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str("; ");
+                    }
+                    s.push_str(k);
+                    s.push_str(" : ");
+                    self.show_into(v, s, 0);
+                }
+                s.push('}');
+            }
+            Ty::Array(t) => {
+                s.push_str("array (");
+                self.show_into(t, s, 0);
+                s.push(')');
+            }
+            Ty::Fun(a, b) => {
+                if prec > 0 {
+                    s.push('(');
+                }
+                self.show_into(a, s, 1);
+                s.push_str(" -> ");
+                self.show_into(b, s, 0);
+                if prec > 0 {
+                    s.push(')');
+                }
+            }
+            Ty::Union(i) => match self.unions.get(*i as usize) {
+                Some(u) => s.push_str(&format!("union#{i}<{}>", u.name)),
+                None => s.push_str(&format!("union#{i}")),
+            },
+            Ty::Nominal(i) => match self.nominals.get(*i as usize) {
+                Some(n) => {
+                    s.push_str(&n.name);
+                    for a in &n.args {
+                        s.push(' ');
+                        self.show_into(a, s, 3);
+                    }
+                }
+                None => s.push_str(&format!("nominal#{i}")),
+            },
+            Ty::Layout(k, t) => {
+                s.push_str(match k {
+                    LayoutKind::Heap => "heap (",
+                    LayoutKind::Mut => "mut (",
+                });
+                self.show_into(t, s, 0);
+                s.push(')');
+            }
+            Ty::Macro(parts) => {
+                s.push_str("$\"");
+                for p in parts.iter() {
+                    match p {
+                        MacroPart::Text(t) => s.push_str(t),
+                        MacroPart::Atom(a) => s.push_str(&format!("!{a}")),
+                        MacroPart::Type(t) => {
+                            s.push('`');
+                            self.show_into(t, s, 3)
+                        }
+                        MacroPart::TypeLit(t) => {
+                            s.push('@');
+                            s.push_str(t)
+                        }
+                    }
+                }
+                s.push('"');
+            }
+        }
+    }
+}
+
+/// A runtime variable: a number unique within its function body, and a leaf type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var {
+    /// The variable's number.
+    pub id: u32,
+    /// Its leaf type.
+    pub ty: Ty,
+}
+
+/// An operand: a variable or a literal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Atom {
+    /// A runtime variable.
+    Var(Var),
+    /// A literal.
+    Lit(Lit),
+}
+
+impl fmt::Display for Atom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Atom::Var(v) => write!(f, "v{}", v.id),
+            Atom::Lit(l) => write!(f, "{l}"),
+        }
+    }
+}
+
+/// A primitive operation. Operands are leaves of matching primitive types unless noted.
+/// Integer arithmetic wraps (two's complement); integer division and remainder truncate
+/// toward zero; shifts use the amount modulo the bit width. Comparisons return `bool`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrimOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `a % b`
+    Rem,
+    /// `a ** b` (floats)
+    Pow,
+    /// `-a`
+    Neg,
+    /// `a = b` (also on strings)
+    Eq,
+    /// `a <> b`
+    Ne,
+    /// `a < b`
+    Lt,
+    /// `a <= b`
+    Le,
+    /// `a > b`
+    Gt,
+    /// `a >= b`
+    Ge,
+    /// Boolean `not a`
+    Not,
+    /// Bitwise and `a &&& b`
+    BitAnd,
+    /// Bitwise or `a ||| b`
+    BitOr,
+    /// Bitwise xor `a ^^^ b`
+    BitXor,
+    /// Bitwise not `~~~a`
+    BitNot,
+    /// Shift left `a <<< b`
+    Shl,
+    /// Shift right `a >>> b` (arithmetic for signed types)
+    Shr,
+    /// Numeric conversion to the given primitive (as C casts do).
+    Conv(PrimTy),
+    /// A one-argument float function by name: `sqrt`, `log`, `exp`, `sin`, `cos`, `tan`,
+    /// `tanh`, `abs`, `floor`, `ceil`, `round`.
+    FloatFn(Rc<str>),
+    /// `is_nan a` on floats.
+    IsNan,
+    /// String length (an `i32`... per the result variable's type).
+    StringLength,
+    /// `s.[i]`: the char at index `i`.
+    StringIndex,
+    /// `string_slice s from near_to`: a new string.
+    StringSlice,
+    /// String concatenation.
+    StringConcat,
+    /// Array length of an array operand (typed by the result variable).
+    ArrayLength,
+}
+
+impl PrimOp {
+    /// A short lower-case name used by the printer.
+    pub fn name(&self) -> String {
+        match self {
+            PrimOp::Conv(t) => format!("conv<{}>", t.name()),
+            PrimOp::FloatFn(n) => n.to_string(),
+            other => {
+                let s = format!("{other:?}");
+                s.to_lowercase()
+            }
+        }
+    }
+}
+
+/// An index into [`Program::methods`].
+pub type MethodId = u32;
+/// An index into [`Program::closures`].
+pub type ClosureId = u32;
+/// An index into [`Program::kernels`].
+pub type KernelId = u32;
+
+/// Something a statement evaluates. Each variant says what leaves it produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// Copies atoms (produces them unchanged); used when a value is made dynamic (`dyn`).
+    Atoms(Vec<Atom>),
+    /// A primitive operation; produces one leaf.
+    Prim(PrimOp, Vec<Atom>),
+    /// A dynamic conditional; produces the leaves that both branch blocks return.
+    If {
+        /// A `bool` operand.
+        cond: Atom,
+        /// Taken when `cond` is true.
+        then: Block,
+        /// Taken when `cond` is false.
+        els: Block,
+    },
+    /// A loop. `cond` is evaluated before each iteration and returns one `bool`; `body`
+    /// returns nothing. Produces nothing.
+    While {
+        /// The loop condition.
+        cond: Block,
+        /// The loop body.
+        body: Block,
+    },
+    /// A call of a join-point method; produces the method's return leaves.
+    Call {
+        /// The callee.
+        method: MethodId,
+        /// One atom per parameter.
+        args: Vec<Atom>,
+    },
+    /// Builds a union value; produces one leaf of type `Ty::Union(union)`.
+    Box {
+        /// The union.
+        union: u32,
+        /// The case tag (index into [`UnionDef::cases`]).
+        case: u32,
+        /// The leaves of the case payload.
+        args: Vec<Atom>,
+    },
+    /// Branches on the case of a union value; produces the leaves all arms return.
+    Match {
+        /// A variable of union type.
+        scrut: Atom,
+        /// The arms: each binds the leaves of its case payload. Tags not listed go to `default`.
+        arms: Vec<MatchArm>,
+        /// The arm for the other tags, if any are left.
+        default: Option<Block>,
+    },
+    /// Allocates a layout (`heap`/`mut`) holding the given leaves; produces one leaf.
+    LayoutNew {
+        /// The layout type (a `Ty::Layout`).
+        ty: Ty,
+        /// Its field leaves.
+        args: Vec<Atom>,
+    },
+    /// Reads leaf `field` of a layout value; produces one leaf.
+    LayoutGet {
+        /// The layout value.
+        layout: Atom,
+        /// Leaf index in the layout's contents.
+        field: u32,
+    },
+    /// Writes leaf `field` of a `mut` layout; produces nothing.
+    LayoutSet {
+        /// The layout value.
+        layout: Atom,
+        /// Leaf index.
+        field: u32,
+        /// The new value.
+        value: Atom,
+    },
+    /// Creates an array of `len` default-initialised (zeroed) elements; produces one leaf.
+    ArrayNew {
+        /// The array type (a `Ty::Array`).
+        ty: Ty,
+        /// The length (an integer).
+        len: Atom,
+    },
+    /// An array literal; each element is given by its leaves. Produces one leaf.
+    ArrayLit {
+        /// The array type (a `Ty::Array`).
+        ty: Ty,
+        /// The elements, each as the leaves of the element type.
+        elems: Vec<Vec<Atom>>,
+    },
+    /// Reads element `index`; produces the leaves of the element type.
+    ArrayGet {
+        /// The array.
+        array: Atom,
+        /// The index (an integer).
+        index: Atom,
+    },
+    /// Writes element `index`; produces nothing.
+    ArraySet {
+        /// The array.
+        array: Atom,
+        /// The index.
+        index: Atom,
+        /// The leaves of the new element.
+        value: Vec<Atom>,
+    },
+    /// Creates a runtime closure; produces one leaf of the closure's function type.
+    ClosureNew {
+        /// The closure definition.
+        closure: ClosureId,
+        /// Its captured runtime values, one per [`Closure::captured`] entry.
+        captured: Vec<Atom>,
+    },
+    /// Calls a runtime closure; produces the leaves of its codomain.
+    ClosureCall {
+        /// The closure value (a `Ty::Fun` leaf).
+        fun: Atom,
+        /// The leaves of the argument.
+        args: Vec<Atom>,
+    },
+    /// Inline target-language code (`$"..."`), producing the leaves of the annotated type
+    /// (zero or one leaf).
+    Macro(Vec<MacroPart>),
+    /// Aborts the program with a message (a string atom); produces the leaves of the
+    /// expected type, which the backend may fill with anything since it never returns.
+    Failwith(Atom),
+}
+
+/// One arm of [`Expr::Match`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchArm {
+    /// The case tag.
+    pub case: u32,
+    /// Variables bound to the leaves of the case payload.
+    pub vars: Vec<Var>,
+    /// The arm's code.
+    pub body: Block,
+}
+
+/// One statement: binds `vars` (possibly none) to the leaves produced by `expr`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// Fresh variables, one per produced leaf.
+    pub vars: Vec<Var>,
+    /// The computation.
+    pub expr: Expr,
+}
+
+/// A sequence of statements and the leaves it returns.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Block {
+    /// Statements in execution order.
+    pub stmts: Vec<Stmt>,
+    /// The result leaves.
+    pub result: Vec<Atom>,
+}
+
+/// A join-point method: one specialisation of a `join`/`let` body for one static key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Method {
+    /// A readable name hint (the `let` name, or `method`); backends append the id.
+    pub name: Rc<str>,
+    /// The runtime parameters.
+    pub params: Vec<Var>,
+    /// The return leaf types.
+    pub ret: Vec<Ty>,
+    /// The body.
+    pub body: Block,
+}
+
+/// A closure converted to a runtime value against a function type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Closure {
+    /// The function type (`Ty::Fun`).
+    pub ty: Ty,
+    /// The captured variables (bound inside the body; supplied by [`Expr::ClosureNew`]).
+    pub captured: Vec<Var>,
+    /// The argument leaves.
+    pub params: Vec<Var>,
+    /// The return leaf types.
+    pub ret: Vec<Ty>,
+    /// The body.
+    pub body: Block,
+}
+
+/// A kernel: a join point specialised for another backend via `join_backend`. The host side
+/// receives the pair `(kernel id : i32, tuple of the runtime arguments)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    /// The backend name given to `join_backend` (e.g. `Cuda`, `UPMEM_C_Kernel`).
+    pub backend: Rc<str>,
+    /// The runtime parameters (the host passes them in this order).
+    pub params: Vec<Var>,
+    /// The return leaf types.
+    pub ret: Vec<Ty>,
+    /// The body.
+    pub body: Block,
+}
+
+/// A whole residual program.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    /// Type tables.
+    pub types: Types,
+    /// `global` lines, in first-use order, deduplicated.
+    pub globals: Vec<Rc<str>>,
+    /// Join-point methods, in creation order.
+    pub methods: Vec<Method>,
+    /// Closures, in creation order.
+    pub closures: Vec<Closure>,
+    /// Kernels, in creation order.
+    pub kernels: Vec<Kernel>,
+    /// The `main` body. Its result is empty (unit) or one `i32` leaf (the exit code).
+    pub main: Block,
+    /// The return leaf types of `main`.
+    pub main_ret: Vec<Ty>,
+}
+
+struct Printer<'a> {
+    types: &'a Types,
+    out: String,
+}
+
+impl Printer<'_> {
+    fn line(&mut self, indent: usize, s: &str) {
+        for _ in 0..indent {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+    fn atoms(xs: &[Atom]) -> String {
+        xs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    }
+    fn vars(&self, xs: &[Var]) -> String {
+        xs.iter().map(|v| format!("v{} : {}", v.id, self.types.show(&v.ty))).collect::<Vec<_>>().join(", ")
+    }
+    fn macro_parts(&self, parts: &[MacroPart]) -> String {
+        let mut s = String::from("$\"");
+        for p in parts {
+            match p {
+                MacroPart::Text(t) => s.push_str(&t.replace('\\', "\\\\").replace('"', "\\\"")),
+                MacroPart::Atom(a) => s.push_str(&format!("!{a}")),
+                MacroPart::Type(t) => s.push_str(&format!("`({})", self.types.show(t))),
+                MacroPart::TypeLit(t) => s.push_str(&format!("@{t}")),
+            }
+        }
+        s.push('"');
+        s
+    }
+    fn block(&mut self, indent: usize, b: &Block) {
+        for st in &b.stmts {
+            self.stmt(indent, st);
+        }
+        let r = format!("return ({})", Self::atoms(&b.result));
+        self.line(indent, &r);
+    }
+    fn stmt(&mut self, indent: usize, st: &Stmt) {
+        let lhs = if st.vars.is_empty() { String::new() } else { format!("let {} = ", self.vars(&st.vars)) };
+        match &st.expr {
+            Expr::Atoms(xs) => self.line(indent, &format!("{lhs}({})", Self::atoms(xs))),
+            Expr::Prim(op, xs) => self.line(indent, &format!("{lhs}{}({})", op.name(), Self::atoms(xs))),
+            Expr::If { cond, then, els } => {
+                self.line(indent, &format!("{lhs}if {cond} then"));
+                self.block(indent + 1, then);
+                self.line(indent, "else");
+                self.block(indent + 1, els);
+            }
+            Expr::While { cond, body } => {
+                self.line(indent, &format!("{lhs}while"));
+                self.block(indent + 1, cond);
+                self.line(indent, "do");
+                self.block(indent + 1, body);
+            }
+            Expr::Call { method, args } => {
+                self.line(indent, &format!("{lhs}call method{method}({})", Self::atoms(args)))
+            }
+            Expr::Box { union, case, args } => {
+                let name = self
+                    .types
+                    .unions
+                    .get(*union as usize)
+                    .and_then(|u| u.cases.get(*case as usize))
+                    .map(|c| c.0.to_string())
+                    .unwrap_or_default();
+                self.line(indent, &format!("{lhs}box union#{union}.{case}{name}({})", Self::atoms(args)))
+            }
+            Expr::Match { scrut, arms, default } => {
+                self.line(indent, &format!("{lhs}match {scrut} with"));
+                for arm in arms {
+                    self.line(indent, &format!("| case {} ({}) =>", arm.case, self.vars(&arm.vars)));
+                    self.block(indent + 1, &arm.body);
+                }
+                if let Some(d) = default {
+                    self.line(indent, "| _ =>");
+                    self.block(indent + 1, d);
+                }
+            }
+            Expr::LayoutNew { ty, args } => {
+                self.line(indent, &format!("{lhs}layout_new<{}>({})", self.types.show(ty), Self::atoms(args)))
+            }
+            Expr::LayoutGet { layout, field } => self.line(indent, &format!("{lhs}{layout}.[{field}]")),
+            Expr::LayoutSet { layout, field, value } => {
+                self.line(indent, &format!("{lhs}{layout}.[{field}] <- {value}"))
+            }
+            Expr::ArrayNew { ty, len } => {
+                self.line(indent, &format!("{lhs}array_new<{}>({len})", self.types.show(ty)))
+            }
+            Expr::ArrayLit { ty, elems } => {
+                let es: Vec<String> = elems.iter().map(|e| format!("({})", Self::atoms(e))).collect();
+                self.line(indent, &format!("{lhs}array_lit<{}>[{}]", self.types.show(ty), es.join("; ")))
+            }
+            Expr::ArrayGet { array, index } => self.line(indent, &format!("{lhs}{array}[{index}]")),
+            Expr::ArraySet { array, index, value } => {
+                self.line(indent, &format!("{lhs}{array}[{index}] <- ({})", Self::atoms(value)))
+            }
+            Expr::ClosureNew { closure, captured } => {
+                self.line(indent, &format!("{lhs}closure{closure}({})", Self::atoms(captured)))
+            }
+            Expr::ClosureCall { fun, args } => self.line(indent, &format!("{lhs}{fun}({})", Self::atoms(args))),
+            Expr::Macro(parts) => {
+                let m = self.macro_parts(parts);
+                self.line(indent, &format!("{lhs}{m}"))
+            }
+            Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
+        }
+    }
+    fn tys(&self, ts: &[Ty]) -> String {
+        ts.iter().map(|t| self.types.show(t)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut p = Printer { types: &self.types, out: String::new() };
+        for (i, u) in self.types.unions.iter().enumerate() {
+            let cases: Vec<String> =
+                u.cases.iter().map(|(n, t)| format!("{n} : {}", self.types.show(t))).collect();
+            p.line(0, &format!("union#{i} {}{} = {}", if u.heap { "heap " } else { "" }, u.name, cases.join(" | ")));
+        }
+        for g in &self.globals {
+            p.line(0, &format!("global {g:?}"));
+        }
+        for (i, m) in self.methods.iter().enumerate() {
+            let params = p.vars(&m.params);
+            let ret = p.tys(&m.ret);
+            p.line(0, &format!("method{i} {}({params}) : ({ret}) =", m.name));
+            p.block(1, &m.body);
+        }
+        for (i, c) in self.closures.iter().enumerate() {
+            let cap = p.vars(&c.captured);
+            let params = p.vars(&c.params);
+            let ret = p.tys(&c.ret);
+            let ty = self.types.show(&c.ty);
+            p.line(0, &format!("closure{i} [{cap}] ({params}) : ({ret}) as {ty} ="));
+            p.block(1, &c.body);
+        }
+        for (i, k) in self.kernels.iter().enumerate() {
+            let params = p.vars(&k.params);
+            let ret = p.tys(&k.ret);
+            p.line(0, &format!("kernel{i} backend {} ({params}) : ({ret}) =", k.backend));
+            p.block(1, &k.body);
+        }
+        let ret = p.tys(&self.main_ret);
+        p.line(0, &format!("main : ({ret}) ="));
+        p.block(1, &self.main);
+        f.write_str(&p.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_flatten_pairs_records_and_skip_static_parts() {
+        let types = Types::default();
+        let mut rec = BTreeMap::new();
+        rec.insert(Rc::from("b"), Ty::Prim(PrimTy::F64));
+        rec.insert(Rc::from("a"), Ty::Symbol("x".into()));
+        let t = Ty::pair(Ty::i32(), Ty::pair(Ty::Record(Rc::new(rec)), Ty::Unit));
+        assert_eq!(types.leaves(&t), vec![Ty::i32(), Ty::Prim(PrimTy::F64)]);
+    }
+
+    #[test]
+    fn float_literals_compare_by_bits() {
+        assert_eq!(Lit::F64(f64::NAN), Lit::F64(f64::NAN));
+        assert_ne!(Lit::F64(0.0), Lit::F64(-0.0));
+        assert_eq!(format_float(12.0), "12.0");
+        assert_eq!(format_float(2.5), "2.5");
+    }
+
+    #[test]
+    fn program_prints() {
+        let v0 = Var { id: 0, ty: Ty::i32() };
+        let prog = Program {
+            main: Block {
+                stmts: vec![Stmt { vars: vec![v0.clone()], expr: Expr::Prim(PrimOp::Add, vec![Atom::Lit(Lit::I32(1)), Atom::Lit(Lit::I32(2))]) }],
+                result: vec![Atom::Var(v0)],
+            },
+            main_ret: vec![Ty::i32()],
+            ..Program::default()
+        };
+        assert_eq!(prog.to_string(), "main : (i32) =\n    let v0 : i32 = add(1i32, 2i32)\n    return (v0)\n");
+    }
+}
