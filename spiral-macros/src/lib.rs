@@ -1,8 +1,356 @@
 //! `spiral!`: Spiral code inside a Rust crate, specialised at compile time.
-use proc_macro::TokenStream;
+//!
+//! # Forms
+//! ```text
+//! spiral! {
+//!     pub fn map_kernel(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<(i32, i32)>, Error>;
+//!     r#"
+//!     inl map_kernel input = map (fun a,b,c => a+b+c, a*b*c) input
+//!     "#
+//! }
+//! spiral!(file = "src/kernels/map.spi", fn map_kernel(dev: &Device, ...) -> Result<..., Error>;);
+//! spiral! { fn one(dev: &Device) -> Result<i32, Error>; inl one () = 1i32 }   // plain tokens
+//! ```
+//!
+//! # Exports
+//! Each Rust function signature written before the Spiral source (ending in `;`) is an *export*:
+//! the macro emits a Rust function with exactly that signature whose body is the residual program
+//! of the Spiral top-level function of the same name, applied to the arguments after `dev`.
+//! The first parameter must be `&Device` and the return type `Result<T, Error>`.
+//! Parameter and result types may be scalars (`i8`..`u64`, `f32`, `f64`, `bool`), tuples of them,
+//! `()`, and `&InvArray<T>` / `InvArray<T>` of those; `InvArray<(a, b, c)>` is seen by Spiral as an
+//! inverse array of `a * b * c`.
+//!
+//! Spiral errors become `compile_error!` at the best span available (the token in the plain-token
+//! form, otherwise the literal or the path), with `file:line:col` of the Spiral code and the
+//! rendered snippet and evaluation trace in the message.
+//!
+//! Set `SPIRAL_MACRO_TIMING=1` to print each expansion's duration to stderr.
 
-/// Compiles Spiral source to Rust items.
+mod source;
+
+use proc_macro::{Span, TokenStream, TokenTree};
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{quote, quote_spanned};
+use source::SourceText;
+use spiral_compiler::codegen::rust::{self as backend, Export, HostType};
+use spiral_compiler::diagnostics::{Diagnostic, SourceMap};
+
+/// Compiles Spiral source to Rust items. See the crate documentation for the accepted forms.
 #[proc_macro]
-pub fn spiral(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn spiral(input: TokenStream) -> TokenStream {
+    let t0 = std::time::Instant::now();
+    let out = match expand(input) {
+        Ok(ts) => ts,
+        Err(e) => e,
+    };
+    if std::env::var_os("SPIRAL_MACRO_TIMING").is_some() {
+        eprintln!("spiral!: expanded in {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+    }
+    out.into()
+}
+
+/// A `compile_error!` with `msg` at `span`.
+fn error_at(span: Span, msg: &str) -> TokenStream2 {
+    let span2 = proc_macro2::Span::from(span);
+    quote_spanned!(span2=> ::core::compile_error!{ #msg })
+}
+
+/// What the macro invocation contains, before compilation.
+struct Invocation {
+    sigs: Vec<syn::Signature>,
+    vis: Vec<syn::Visibility>,
+    source: SourceText,
+    /// The tokens of the `file = "..."` path, to emit an `include_str!` that makes cargo rebuild.
+    file_path: Option<(String, Span)>,
+}
+
+fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
+    let inv = parse_invocation(input)?;
+    let mut exports = Vec::new();
+    for sig in &inv.sigs {
+        exports.push(export_of(sig)?);
+    }
+    let mut sm = SourceMap::new();
+    let file = sm.add(inv.source.name.clone(), inv.source.text.clone());
+    let compiled = backend::compile_exports(&sm, file, &exports);
+    let bodies = match compiled {
+        Ok(b) => b,
+        Err(diags) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
+    };
+    let mut items = TokenStream2::new();
+    for ((sig, vis), body) in inv.sigs.iter().zip(&inv.vis).zip(bodies) {
+        let body: TokenStream2 = match body.parse() {
+            Ok(b) => b,
+            Err(e) => {
+                let msg = format!("spiral!: internal error: the Rust backend produced invalid tokens: {e}");
+                return Err(error_at(Span::call_site(), &msg));
+            }
+        };
+        items.extend(quote! {
+            #[allow(unused_variables, unused_mut, unused_parens, clippy::all)]
+            #vis #sig { #body }
+        });
+    }
+    if let Some((path, span)) = inv.file_path {
+        let span2 = proc_macro2::Span::from(span);
+        items.extend(quote_spanned! {span2=> const _: &str = ::core::include_str!(#path); });
+    }
+    Ok(items)
+}
+
+/// Converts compiler diagnostics to `compile_error!` invocations at the best spans.
+fn diagnostics_to_errors(sm: &SourceMap, src: &SourceText, diags: &[Diagnostic]) -> TokenStream2 {
+    let mut out = TokenStream2::new();
+    for d in diags {
+        let (line, col) = src.rust_position(d.span.start as usize);
+        let rendered = spiral_compiler::diagnostics::render(sm, std::slice::from_ref(d));
+        let msg = format!("Spiral error at {}:{}:{}: {}\n{}", src.name, line, col, d.message, rendered.trim_end());
+        out.extend(error_at(src.span_at(d.span.start as usize), &msg));
+    }
+    out
+}
+
+fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
+    let tokens: Vec<TokenTree> = input.into_iter().collect();
+    let mut i = 0;
+    let mut sigs = Vec::new();
+    let mut vis = Vec::new();
+    let mut file_path = None;
+    loop {
+        // Skip separators between header items.
+        while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ',' || p.as_char() == ';') {
+            i += 1;
+        }
+        match tokens.get(i) {
+            Some(TokenTree::Ident(id)) if id.to_string() == "file" && is_punct(tokens.get(i + 1), '=') => {
+                let Some(TokenTree::Literal(lit)) = tokens.get(i + 2) else {
+                    return Err(error_at(id.span(), "spiral!: expected a string literal after `file =`"));
+                };
+                let path = match string_content(&lit.to_string()) {
+                    Some((p, _)) => p,
+                    None => return Err(error_at(lit.span(), "spiral!: expected a string literal after `file =`")),
+                };
+                file_path = Some((path, lit.span()));
+                i += 3;
+            }
+            Some(TokenTree::Ident(id)) if id.to_string() == "fn" || id.to_string() == "pub" => {
+                // A signature runs until the next top-level `;`.
+                let start = i;
+                while i < tokens.len() && !is_punct(tokens.get(i), ';') {
+                    i += 1;
+                }
+                if i == tokens.len() {
+                    return Err(error_at(id.span(), "spiral!: an exported signature must end with `;`"));
+                }
+                let sig_tokens: TokenStream = tokens[start..i].iter().cloned().collect();
+                let sig_tokens2 = TokenStream2::from(sig_tokens);
+                let item: syn::ForeignItemFn = match syn::parse2(quote!(#sig_tokens2;)) {
+                    Ok(f) => f,
+                    Err(e) => return Err(e.to_compile_error()),
+                };
+                vis.push(item.vis);
+                sigs.push(item.sig);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let rest = &tokens[i..];
+    let source = if let Some((path, span)) = &file_path {
+        if !rest.is_empty() {
+            return Err(error_at(rest[0].span(), "spiral!: with `file = ...` the Spiral source comes from the file; remove this"));
+        }
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+        let full = std::path::Path::new(&dir).join(path);
+        match std::fs::read_to_string(&full) {
+            Ok(text) => SourceText::from_file(&text, path.clone(), *span),
+            Err(e) => {
+                return Err(error_at(*span, &format!("spiral!: cannot read Spiral file `{}`: {e}", full.display())));
+            }
+        }
+    } else {
+        match rest {
+            [TokenTree::Literal(lit)] if string_content(&lit.to_string()).is_some() => {
+                let (content, prefix) = string_content(&lit.to_string()).unwrap_or_default();
+                SourceText::from_literal(&content, lit.span(), prefix)
+            }
+            [] => return Err(error_at(Span::call_site(), "spiral!: expected Spiral source (a string literal, `file = \"...\"` or tokens)")),
+            _ => SourceText::from_tokens(rest.iter().cloned().collect(), rest[0].span()),
+        }
+    };
+    let _ = &sigs;
+    // When compiled from a file, make the path absolute for the include: relative to the manifest.
+    let file_path = file_path.map(|(p, s)| {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+        (std::path::Path::new(&dir).join(p).to_string_lossy().into_owned(), s)
+    });
+    Ok(Invocation { sigs, vis, source, file_path })
+}
+
+fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
+    matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
+}
+
+/// The content of a string literal token (plain or raw) and the length of its opening part
+/// (`"`, `r"`, `r#"`...). `None` if the token is not a string literal.
+fn string_content(lit: &str) -> Option<(String, usize)> {
+    if let Some(rest) = lit.strip_prefix('r') {
+        let hashes = rest.len() - rest.trim_start_matches('#').len();
+        let body = &rest[hashes..];
+        let body = body.strip_prefix('"')?;
+        let body = body.strip_suffix(&"#".repeat(hashes))?.strip_suffix('"')?;
+        return Some((body.to_string(), 2 + hashes));
+    }
+    let body = lit.strip_prefix('"')?.strip_suffix('"')?;
+    Some((unescape(body), 1))
+}
+
+/// Minimal unescaping of a plain Rust string literal (`\n`, `\t`, `\\`, `\"`, `\'`, `\0`, line continuations).
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('\n') => {
+                while matches!(chars.peek(), Some(c) if c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            Some(o) => out.push(o),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Converts a Rust signature to an export description, checking its shape.
+fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
+    use syn::spanned::Spanned;
+    let err = |span: proc_macro2::Span, msg: &str| -> TokenStream2 {
+        let msg = format!("spiral!: {msg}");
+        quote_spanned!(span=> ::core::compile_error!{ #msg })
+    };
+    let mut inputs = sig.inputs.iter();
+    match inputs.next() {
+        Some(syn::FnArg::Typed(pt)) if is_ref_to(&pt.ty, "Device") => {}
+        Some(a) => return Err(err(a.span(), "the first parameter of an exported function must be `dev: &Device`")),
+        None => return Err(err(sig.span(), "an exported function takes `dev: &Device` as its first parameter")),
+    }
+    let mut params = Vec::new();
+    for a in inputs {
+        let syn::FnArg::Typed(pt) = a else {
+            return Err(err(a.span(), "exported functions cannot take `self`"));
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return Err(err(pt.pat.span(), "use a plain identifier for exported parameters"));
+        };
+        let ty = host_type(&pt.ty).map_err(|(s, m)| err(s, &m))?;
+        params.push((pi.ident.to_string(), ty));
+    }
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(t) => host_type(t).map_err(|(s, m)| err(s, &m))?,
+            None => return Err(err(ty.span(), "an exported function returns `Result<T, Error>`")),
+        },
+        syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
+    };
+    if !sig.generics.params.is_empty() {
+        return Err(err(sig.generics.span(), "exported functions cannot be generic; Spiral specialises them to the given types"));
+    }
+    Ok(Export { name: sig.ident.to_string(), params, ret })
+}
+
+fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        syn::Type::Group(g) => last_segment(&g.elem),
+        syn::Type::Paren(p) => last_segment(&p.elem),
+        _ => None,
+    }
+}
+
+fn is_ref_to(ty: &syn::Type, name: &str) -> bool {
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => last_segment(&r.elem).map(|s| s.ident == name).unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn generic_args(seg: &syn::PathSegment) -> Vec<&syn::Type> {
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|g| match g {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
+    let seg = last_segment(ty)?;
+    if seg.ident != "Result" {
+        return None;
+    }
+    let args = generic_args(seg);
+    if args.len() == 2 && last_segment(args[1]).map(|s| s.ident == "Error").unwrap_or(false) {
+        Some(args[0])
+    } else if args.len() == 1 {
+        Some(args[0])
+    } else {
+        None
+    }
+}
+
+/// Converts a Rust type to the host type the backend understands.
+fn host_type(ty: &syn::Type) -> Result<HostType, (proc_macro2::Span, String)> {
+    use syn::spanned::Spanned;
+    match ty {
+        syn::Type::Tuple(t) => {
+            let mut v = Vec::new();
+            for e in &t.elems {
+                v.push(host_type(e)?);
+            }
+            Ok(if v.is_empty() { HostType::Unit } else { HostType::Tuple(v) })
+        }
+        syn::Type::Paren(p) => host_type(&p.elem),
+        syn::Type::Group(g) => host_type(&g.elem),
+        syn::Type::Reference(r) if r.mutability.is_none() => match host_type(&r.elem)? {
+            HostType::InvArray(t) => Ok(HostType::InvArray(t)),
+            _ => Err((ty.span(), "only `&InvArray<T>` may be passed by reference".to_string())),
+        },
+        _ => {
+            let Some(seg) = last_segment(ty) else {
+                return Err((ty.span(), "unsupported type in an exported signature".to_string()));
+            };
+            let name = seg.ident.to_string();
+            if name == "InvArray" {
+                let args = generic_args(seg);
+                if args.len() != 1 {
+                    return Err((ty.span(), "`InvArray` takes one type argument".to_string()));
+                }
+                let el = host_type(args[0])?;
+                return Ok(HostType::InvArray(Box::new(el)));
+            }
+            match backend::Prim::from_rust_name(&name) {
+                Some(p) if seg.arguments.is_empty() => Ok(HostType::Prim(p)),
+                _ => Err((
+                    ty.span(),
+                    format!("unsupported type `{name}` in an exported signature (use scalars, tuples, `()` or `InvArray<T>`)"),
+                )),
+            }
+        }
+    }
 }

@@ -1,0 +1,213 @@
+//! Turning the macro input into Spiral source text, and mapping positions back to Rust spans.
+//!
+//! Three input forms reach this module:
+//! - a string literal (usually raw, `r#"..."#`): the text is the literal's content;
+//! - `file = "path"`: the text is read from a file relative to `CARGO_MANIFEST_DIR`;
+//! - plain tokens: the text is rebuilt from each token's line and column, so Spiral's
+//!   indentation-sensitive syntax survives Rust's tokenizer.
+//!
+//! In every form the common leading indentation is removed (Spiral wants top-level statements at
+//! column 0). [`SourceText::rust_position`] maps a Spiral byte offset back to the Rust file's line and
+//! column, and [`SourceText::span_at`] to the best `proc_macro` span available.
+
+use proc_macro::{Delimiter, Span, TokenStream, TokenTree};
+
+/// Spiral source text built from a macro invocation, with what is needed to map positions back.
+pub struct SourceText {
+    /// The Spiral text (dedented).
+    pub text: String,
+    /// A name for diagnostics: the Rust file (or the Spiral file for `file = ...`).
+    pub name: String,
+    /// One-based Rust line of Spiral line 1, when the text comes from the Rust file itself.
+    origin_line: usize,
+    /// One-based Rust column where Spiral line 1 column 1 sits (only for line 1 of a literal).
+    first_line_col: usize,
+    /// Columns removed from every line by dedenting.
+    dedent: usize,
+    /// For the token form: each token's Spiral byte range and its Rust span.
+    tokens: Vec<(usize, usize, Span)>,
+    /// The span to use when no token matches (the literal, the path, or the whole call).
+    fallback: Span,
+    /// Whether the text lives in the Rust file (literal or tokens) rather than in a separate file.
+    in_rust_file: bool,
+}
+
+impl SourceText {
+    /// Source from a string literal's content. `lit` is the literal token (for spans and position).
+    pub fn from_literal(content: &str, lit_span: Span, prefix_len: usize) -> SourceText {
+        let (text, dedent) = dedent(content);
+        SourceText {
+            text,
+            name: rust_file_name(lit_span),
+            origin_line: lit_span.line(),
+            first_line_col: lit_span.column() + prefix_len,
+            dedent,
+            tokens: Vec::new(),
+            fallback: lit_span,
+            in_rust_file: true,
+        }
+    }
+
+    /// Source from a file's content (`file = "..."`). Positions map to the file itself.
+    pub fn from_file(content: &str, name: String, path_span: Span) -> SourceText {
+        SourceText {
+            text: content.replace("\r\n", "\n"),
+            name,
+            origin_line: 1,
+            first_line_col: 1,
+            dedent: 0,
+            tokens: Vec::new(),
+            fallback: path_span,
+            in_rust_file: false,
+        }
+    }
+
+    /// Source rebuilt from plain tokens, using each token's line and column.
+    pub fn from_tokens(tokens: TokenStream, call_span: Span) -> SourceText {
+        let mut pieces: Vec<(usize, usize, String, Span)> = Vec::new();
+        flatten(tokens, &mut pieces);
+        let origin_line = pieces.iter().map(|p| p.0).min().unwrap_or(1);
+        let min_col = pieces.iter().map(|p| p.1).min().unwrap_or(1);
+        let mut text = String::new();
+        let mut ranges = Vec::with_capacity(pieces.len());
+        let (mut line, mut col) = (origin_line, min_col);
+        for (l, c, s, span) in pieces {
+            if l > line {
+                for _ in line..l {
+                    text.push('\n');
+                }
+                line = l;
+                col = min_col;
+            }
+            if c > col {
+                text.extend(std::iter::repeat_n(' ', c - col));
+                col = c;
+            } else if !text.is_empty() && !text.ends_with('\n') && c < col {
+                // Tokens that overlap (macro-generated spans): keep them apart.
+                text.push(' ');
+                col += 1;
+            }
+            let start = text.len();
+            text.push_str(&s);
+            ranges.push((start, text.len(), span));
+            match s.rfind('\n') {
+                Some(i) => {
+                    line += s.matches('\n').count();
+                    col = s[i + 1..].chars().count() + 1;
+                }
+                None => col += s.chars().count(),
+            }
+        }
+        text.push('\n');
+        SourceText {
+            text,
+            name: rust_file_name(call_span),
+            origin_line,
+            first_line_col: min_col,
+            dedent: min_col - 1,
+            tokens: ranges,
+            fallback: call_span,
+            in_rust_file: true,
+        }
+    }
+
+    /// The Rust (or Spiral file) one-based line and column of a Spiral byte offset.
+    pub fn rust_position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line0 = before.matches('\n').count();
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let col0 = before[line_start..].chars().count();
+        if !self.in_rust_file {
+            return (line0 + 1, col0 + 1);
+        }
+        if line0 == 0 && self.tokens.is_empty() {
+            // First line of a literal: it starts right after the opening quote.
+            (self.origin_line, self.first_line_col + col0)
+        } else {
+            (self.origin_line + line0, self.dedent + col0 + 1)
+        }
+    }
+
+    /// The best Rust span for a Spiral byte range: the token under it (token form), otherwise the
+    /// literal or path.
+    pub fn span_at(&self, start: usize) -> Span {
+        if self.tokens.is_empty() {
+            return self.fallback;
+        }
+        let i = self.tokens.partition_point(|t| t.1 <= start);
+        match self.tokens.get(i) {
+            Some(t) => t.2,
+            None => self.tokens.last().map(|t| t.2).unwrap_or(self.fallback),
+        }
+    }
+}
+
+/// The file a span points into, as a display name.
+fn rust_file_name(span: Span) -> String {
+    let f = span.file();
+    if f.is_empty() {
+        "<spiral!>".to_string()
+    } else {
+        f
+    }
+}
+
+/// Removes the common leading indentation of the non-blank lines (tabs count as one column), and a
+/// leading blank first line's worth of nothing: line numbers are preserved.
+fn dedent(content: &str) -> (String, usize) {
+    let content = content.replace("\r\n", "\n");
+    let min = content
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let first_blank = content.lines().next().map(|l| l.trim().is_empty()).unwrap_or(true);
+    // If the first line holds code, it starts right after the quote: do not dedent it.
+    let mut out = String::with_capacity(content.len());
+    for (i, line) in content.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == 0 && !first_blank {
+            out.push_str(line.trim_start());
+        } else if line.trim().is_empty() {
+            // keep blank lines empty
+        } else {
+            out.push_str(&line[min.min(line.len())..]);
+        }
+    }
+    (out, min)
+}
+
+/// Flattens a token stream into (line, column, text, span) pieces, delimiters included.
+fn flatten(tokens: TokenStream, out: &mut Vec<(usize, usize, String, Span)>) {
+    for tt in tokens {
+        match tt {
+            TokenTree::Group(g) => {
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::None => ("", ""),
+                };
+                if !open.is_empty() {
+                    let s = g.span_open();
+                    out.push((s.line(), s.column(), open.to_string(), s));
+                }
+                flatten(g.stream(), out);
+                if !close.is_empty() {
+                    let s = g.span_close();
+                    out.push((s.line(), s.column(), close.to_string(), s));
+                }
+            }
+            other => {
+                let span = other.span();
+                let text = span.source_text().unwrap_or_else(|| other.to_string());
+                out.push((span.line(), span.column(), text, span));
+            }
+        }
+    }
+}
