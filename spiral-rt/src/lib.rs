@@ -1,1 +1,66 @@
-//! The Spiral runtime: inverse arrays (struct-of-arrays), devices and typed errors.
+//! The Spiral runtime: inverse arrays (struct-of-arrays), devices, launches and typed errors.
+//!
+//! Spiral kernels are called through typed Rust functions generated at build time. Those
+//! functions take and return [`InvArray`]s, which store an array of tuples or structs as one
+//! contiguous buffer per primitive leaf, the same layout the kernel sees on the device, and
+//! they run on a [`Device`]. Every failure is an [`Error`], never a panic.
+//!
+//! ```
+//! use spiral_rt::{Device, InvArray, Inverse};
+//!
+//! #[derive(Inverse, Debug, Clone, Copy, PartialEq)]
+//! struct Xyz { x: i32, y: i32, z: i32 }
+//!
+//! // Three columns, zipped and regrouped as a struct without copying a single element.
+//! let n = 16;
+//! let xs: InvArray<i32> = (0..n).collect();
+//! let yz: InvArray<(i32, i32)> = (0..n).map(|i| (i, i)).collect();
+//! let input: InvArray<Xyz> = InvArray::zip(xs, yz)?.rezip()?;
+//!
+//! // A map kernel on the CPU device, chunked over two threads.
+//! let dev = Device::cpu_with_threads(2);
+//! let out = dev.map(&input, |Xyz { x, y, z }| (x + y + z, x * y * z))?;
+//! assert_eq!(out.get(3), Some((9, 27)));
+//! assert_eq!(out.display_columns().limit(4).to_string(), "[0 3 6 9 ...]\n[0 1 8 27 ...]");
+//!
+//! // Mismatched lengths are a typed error, not a panic.
+//! let short: InvArray<i32> = (0..3).collect();
+//! assert!(InvArray::zip(short, out).is_err());
+//! # Ok::<(), spiral_rt::Error>(())
+//! ```
+//!
+//! # Layout and the kernel ABI
+//! Leaves are stored depth first, left to right: `(a, (b, c))` and `{x, y, z}` both have
+//! three leaves. [`InvArray::leaves`] and [`InvArray::leaves_mut`] give them type-erased
+//! ([`LeafRef`], [`LeafMut`]) with their [`ScalarKind`]; a C kernel receives, per leaf, a
+//! pointer ([`LeafRef::as_ptr`], [`LeafMut::as_mut_ptr`]) and the length. The [`pack`] module
+//! lays leaves out for device transfers (one buffer per leaf for CUDA, 8-byte-aligned MRAM
+//! blocks per DPU for UPMEM).
+//!
+//! # Deriving `Inverse`
+//! `#[derive(Inverse)]` works on structs with named fields, tuple structs and unit structs
+//! whose fields are themselves [`Inverse`] (scalars, tuples, other derived structs). For a
+//! struct `Foo` it also defines `FooColumns` (owned `Vec`s), `FooSlices<'a>` and
+//! `FooSlicesMut<'a>` (slices), with the same field names and visibility, so that
+//! `array.columns().x` is the `x` column. The generated code names the runtime as
+//! `::spiral_rt`, or `::spiral` when the crate depends on `spiral` and not on `spiral-rt`;
+//! `#[inverse(crate = "path")]` overrides it.
+
+#![warn(missing_docs)]
+
+// Lets `#[derive(Inverse)]` (which names `::spiral_rt`) be used inside this crate too.
+extern crate self as spiral_rt;
+
+mod array;
+mod device;
+mod error;
+mod inverse;
+pub mod pack;
+mod scalar;
+
+pub use array::{zip, ColumnsDisplay, InvArray, Iter};
+pub use device::{Device, DeviceKind, CPU_CLOSURE};
+pub use error::Error;
+pub use inverse::{ErasedColumn, Inverse, Split};
+pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};
+pub use spiral_rt_derive::Inverse;

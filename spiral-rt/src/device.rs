@@ -1,0 +1,266 @@
+//! Devices: where kernels run. Today the CPU (one or several threads); CUDA and UPMEM
+//! report [`Error::DeviceMissing`] until their launchers land.
+
+use std::fmt;
+use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
+
+use crate::inverse::{Inverse, Split};
+use crate::{Error, InvArray};
+
+/// The kind of a [`Device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceKind {
+    /// The host CPU, running kernels on one or several threads.
+    Cpu,
+    /// An NVIDIA GPU.
+    Cuda,
+    /// A set of UPMEM processing-in-memory DPUs.
+    Upmem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Backend {
+    Cpu { threads: usize },
+}
+
+/// A device that runs kernels. Cheap to clone; generated wrappers take `&Device`.
+///
+/// The CPU device splits an index range `0..len` into one contiguous chunk per thread and
+/// runs the chunks on scoped threads (inline, with no spawn, when one thread suffices). The
+/// partition depends only on `len` and the thread count, so results are deterministic.
+///
+/// ```
+/// use spiral_rt::{Device, InvArray};
+///
+/// let dev = Device::cpu_with_threads(2);
+/// let input: InvArray<(i32, i32, i32)> = (0..8).map(|i| (i, i, i)).collect();
+/// let out = dev.map(&input, |(a, b, c)| (a + b + c, a * b * c))?;
+/// assert_eq!(out.get(3), Some((9, 27)));
+/// # Ok::<(), spiral_rt::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    backend: Backend,
+}
+
+impl Default for Device {
+    /// The CPU device with [`Device::cpu`]'s thread count.
+    fn default() -> Self {
+        Device::cpu()
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Cpu { threads: 1 } => f.write_str("cpu (1 thread)"),
+            Backend::Cpu { threads } => write!(f, "cpu ({threads} threads)"),
+        }
+    }
+}
+
+/// Turns a panic payload into a message.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the kernel panicked with a non-string payload".to_string()
+    }
+}
+
+/// The kernel name [`Error::KernelFailed`] carries for closures run on the CPU device;
+/// generated wrappers replace it with [`Error::with_kernel`].
+pub const CPU_CLOSURE: &str = "<cpu closure>";
+
+impl Device {
+    /// The CPU device with one thread per available core (`std::thread::available_parallelism`,
+    /// or 1 when that is unknown).
+    pub fn cpu() -> Device {
+        let threads = thread::available_parallelism().map_or(1, |n| n.get());
+        Device { backend: Backend::Cpu { threads } }
+    }
+
+    /// The CPU device with exactly `threads` threads (0 is taken as 1).
+    pub fn cpu_with_threads(threads: usize) -> Device {
+        Device { backend: Backend::Cpu { threads: threads.max(1) } }
+    }
+
+    /// The CUDA GPU with this ordinal.
+    ///
+    /// This version of the runtime has no CUDA launcher, so this always returns
+    /// [`Error::DeviceMissing`] (never a panic), whether or not a GPU is present.
+    pub fn cuda(ordinal: usize) -> Result<Device, Error> {
+        Err(Error::DeviceMissing {
+            device: format!("cuda:{ordinal}"),
+            reason: "this version of spiral-rt cannot launch CUDA kernels yet; use Device::cpu()".into(),
+        })
+    }
+
+    /// A set of `dpus` UPMEM DPUs.
+    ///
+    /// This version of the runtime has neither the UPMEM host library binding nor the
+    /// emulator, so this always returns [`Error::DeviceMissing`] (never a panic).
+    pub fn upmem(dpus: usize) -> Result<Device, Error> {
+        Err(Error::DeviceMissing {
+            device: format!("upmem ({dpus} DPUs)"),
+            reason: "this version of spiral-rt cannot launch UPMEM DPU programs yet; use Device::cpu()".into(),
+        })
+    }
+
+    /// The kind of the device.
+    pub fn kind(&self) -> DeviceKind {
+        match self.backend {
+            Backend::Cpu { .. } => DeviceKind::Cpu,
+        }
+    }
+
+    /// How many threads the device runs a kernel on.
+    pub fn threads(&self) -> usize {
+        match self.backend {
+            Backend::Cpu { threads } => threads,
+        }
+    }
+
+    /// The chunks `0..len` is split into: one contiguous, non-empty range per thread (fewer
+    /// when `len` is smaller than the thread count, none when `len` is 0), in order, covering
+    /// `0..len` exactly. The first `len % n` chunks are one element longer.
+    pub fn chunks(&self, len: usize) -> Vec<Range<usize>> {
+        let n = self.threads().min(len);
+        if n == 0 {
+            return Vec::new();
+        }
+        let (base, rem) = (len / n, len % n);
+        let mut start = 0;
+        (0..n)
+            .map(|i| {
+                let size = base + usize::from(i < rem);
+                let r = start..start + size;
+                start += size;
+                r
+            })
+            .collect()
+    }
+
+    /// Runs `kernel(range)` for every chunk of `0..len` (see [`chunks`](Self::chunks)), one
+    /// chunk per thread, and waits for all of them.
+    ///
+    /// A panic inside a chunk becomes [`Error::KernelFailed`] (the first failing chunk in
+    /// index order is reported); the other chunks still run to completion. With
+    /// `panic = "abort"` a panic aborts the process instead, as Rust cannot catch it then.
+    pub fn for_each_chunk<F>(&self, len: usize, kernel: F) -> Result<(), Error>
+    where
+        F: Fn(Range<usize>) + Sync,
+    {
+        self.run_chunks(self.chunks(len), |r| kernel(r))
+    }
+
+    /// Like [`for_each_chunk`](Self::for_each_chunk), but also hands each chunk its own piece
+    /// of `data`: a [`Split`] tree of slices (for example `(input.columns(),
+    /// output.columns_mut())`) cut at the chunk boundaries. The piece for `range` holds
+    /// elements `range.start..range.end` of every leaf, re-indexed from 0, so threads write
+    /// to disjoint parts of the outputs with no locking and no `unsafe`.
+    ///
+    /// Errors with [`Error::LengthMismatch`] when a leaf of `data` does not have `len`
+    /// elements, and with [`Error::KernelFailed`] when a chunk panics.
+    pub fn for_each_chunk_with<S, F>(&self, len: usize, data: S, kernel: F) -> Result<(), Error>
+    where
+        S: Split + Send,
+        F: Fn(Range<usize>, S) + Sync,
+    {
+        if let Some(found) = data.mismatch(len) {
+            return Err(Error::LengthMismatch {
+                what: "a leaf of the slices handed to a CPU kernel".into(),
+                expected: len,
+                found,
+            });
+        }
+        let chunks = self.chunks(len);
+        let mut pieces = Vec::with_capacity(chunks.len());
+        let mut rest = data;
+        for r in &chunks {
+            let (head, tail) = rest.split_at(r.len());
+            pieces.push((r.clone(), head));
+            rest = tail;
+        }
+        self.run_pieces(pieces, &kernel)
+    }
+
+    /// Maps `f` over every element of `input` into a new array, chunked over the device's
+    /// threads. Each element is gathered from the input leaves and scattered into the output
+    /// leaves; no array-of-structs copy is made.
+    ///
+    /// Errors with [`Error::KernelFailed`] when `f` panics.
+    pub fn map<T, U, F>(&self, input: &InvArray<T>, f: F) -> Result<InvArray<U>, Error>
+    where
+        T: Inverse,
+        U: Inverse,
+        F: Fn(T) -> U + Sync,
+    {
+        let len = input.len();
+        let mut out = InvArray::<U>::zeroed(len);
+        self.for_each_chunk_with(len, (input.columns(), out.columns_mut()), |range, (i, mut o)| {
+            let n = range.len();
+            // Lets the optimiser drop the per-element bounds checks below.
+            if !(i.has_len(n) && o.has_len(n)) {
+                return;
+            }
+            for k in 0..n {
+                U::write(&mut o, k, f(T::read(&i, k)));
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn run_chunks<F>(&self, chunks: Vec<Range<usize>>, kernel: F) -> Result<(), Error>
+    where
+        F: Fn(Range<usize>) + Sync,
+    {
+        let pieces: Vec<(Range<usize>, ())> = chunks.into_iter().map(|r| (r, ())).collect();
+        self.run_pieces(pieces, &|r, ()| kernel(r))
+    }
+
+    fn run_pieces<S, F>(&self, pieces: Vec<(Range<usize>, S)>, kernel: &F) -> Result<(), Error>
+    where
+        S: Send,
+        F: Fn(Range<usize>, S) + Sync,
+    {
+        let run = |(r, s): (Range<usize>, S)| -> Result<(), Error> {
+            let what = format!("chunk {}..{}", r.start, r.end);
+            panic::catch_unwind(AssertUnwindSafe(|| kernel(r, s))).map_err(|payload| Error::KernelFailed {
+                kernel: CPU_CLOSURE.into(),
+                message: format!("panicked in {what}: {}", panic_message(&*payload)),
+            })
+        };
+        if pieces.len() <= 1 {
+            return pieces.into_iter().try_for_each(run);
+        }
+        let results: Vec<Result<(), Error>> = thread::scope(|scope| {
+            let handles: Vec<_> = pieces.into_iter().map(|p| scope.spawn(move || run(p))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|payload| {
+                        Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: panic_message(&*payload) })
+                    })
+                })
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+}
+
+impl Error {
+    /// Names the kernel in a [`Error::KernelFailed`] (other errors are returned unchanged).
+    /// Generated wrappers use it to report their kernel's name instead of [`CPU_CLOSURE`].
+    pub fn with_kernel(self, name: &str) -> Error {
+        match self {
+            Error::KernelFailed { message, .. } => Error::KernelFailed { kernel: name.into(), message },
+            e => e,
+        }
+    }
+}

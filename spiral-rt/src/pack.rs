@@ -1,0 +1,1 @@
+//! Per-backend packing of [`InvArray`](crate::InvArray) leaves for transfers.
