@@ -1,2 +1,102 @@
 //! `cargo xtask`: project automation.
-fn main() {}
+//!
+//! - `cargo xtask test`: the whole test suite (`cargo test --workspace`), then the smoke fuzzer.
+//! - `cargo xtask peer parse <dir>`: parses every package of the public Spiral v2 suites
+//!   (`<dir>/compilation_tests/*`, `<dir>/upmem_tests/*`); prints one line per failure and a
+//!   closing `N passed, M failed` line.
+//! - `cargo xtask smoke-fuzz`: deterministic mutations of the committed Spiral inputs fed to the
+//!   tokenizer and the parsers; fails on a panic or a hang. Stable Rust, no extra tools.
+//! - `cargo xtask fuzz --seconds N`: a libFuzzer run of `fuzz/` through `cargo fuzz`
+//!   (installed on demand; nightly features enabled with `RUSTC_BOOTSTRAP=1`).
+//! - `cargo xtask bench-parse`: parse throughput in lines per second at three sizes of a
+//!   generated file, with the ratios that show whether parsing is linear.
+
+mod bench;
+mod fuzz;
+mod peer;
+mod smoke;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Spiral for Rust project automation")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// `cargo test --workspace`, then the smoke fuzzer.
+    Test {
+        /// Smoke-fuzz cases to run after the tests.
+        #[arg(long, default_value_t = smoke::DEFAULT_CASES)]
+        fuzz_cases: u64,
+    },
+    /// Runs the public Spiral v2 test suites against this compiler.
+    Peer {
+        #[command(subcommand)]
+        cmd: PeerCmd,
+    },
+    /// Deterministic mutation fuzzing of tokenizer and parsers (stable Rust).
+    SmokeFuzz(smoke::Options),
+    /// libFuzzer run of the `fuzz/` crate through cargo-fuzz.
+    Fuzz(fuzz::Options),
+    /// Parse throughput (lines/s) at three sizes of a generated Spiral file.
+    BenchParse(bench::Options),
+}
+
+#[derive(Subcommand)]
+enum PeerCmd {
+    /// Parses every `.spi`, `.spir` and `package.spiproj` of every test package under `DIR`.
+    Parse {
+        /// The folder holding `compilation_tests/` and `upmem_tests/`.
+        dir: PathBuf,
+        /// Print every diagnostic in full.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+/// The workspace root (the parent of this crate's folder).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs a command, echoing it; returns whether it succeeded.
+fn run(cmd: &mut Command) -> bool {
+    eprintln!("$ {:?}", cmd);
+    match cmd.status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("xtask: cannot run {:?}: {e}", cmd.get_program());
+            false
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ok = match cli.cmd {
+        Cmd::Test { fuzz_cases } => {
+            let root = workspace_root();
+            run(cargo().current_dir(&root).args(["test", "--workspace"]))
+                && smoke::run(&smoke::Options { cases: fuzz_cases, ..smoke::Options::default() })
+        }
+        Cmd::Peer { cmd: PeerCmd::Parse { dir, verbose } } => peer::parse(&dir, verbose),
+        Cmd::SmokeFuzz(o) => smoke::run(&o),
+        Cmd::Fuzz(o) => fuzz::run(&o),
+        Cmd::BenchParse(o) => bench::run(&o),
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,53 @@
+//! `cargo xtask fuzz --seconds N`: libFuzzer over the tokenizer and parsers (`fuzz/`).
+//!
+//! cargo-fuzz needs nightly features (`-Zsanitizer`); on stable they are enabled with
+//! `RUSTC_BOOTSTRAP=1`. `cargo install cargo-fuzz` runs first when it is missing. New corpus
+//! entries go to `target/fuzz-corpus/parse` (the committed seeds in `fuzz/seeds` are only
+//! read); crash inputs go to `target/fuzz-artifacts/parse/`.
+
+use std::process::Command;
+
+/// Options of `cargo xtask fuzz`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Options {
+    /// How long to fuzz.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Parallel fuzzing jobs.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: u32,
+    /// Build without AddressSanitizer (faster; Rust code is memory safe anyway).
+    #[arg(long)]
+    pub no_sanitizer: bool,
+}
+
+fn have_cargo_fuzz() -> bool {
+    Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Builds and runs the `parse` fuzz target; returns whether no crash was found.
+pub fn run(o: &Options) -> bool {
+    if !have_cargo_fuzz() && !crate::run(crate::cargo().args(["install", "cargo-fuzz", "--locked"])) {
+        return false;
+    }
+    let root = crate::workspace_root();
+    let corpus = root.join("target/fuzz-corpus/parse");
+    let artifacts = root.join("target/fuzz-artifacts/parse");
+    for d in [&corpus, &artifacts] {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            eprintln!("cannot create {}: {e}", d.display());
+            return false;
+        }
+    }
+    let mut cmd = crate::cargo();
+    cmd.current_dir(root.join("fuzz")).env("RUSTC_BOOTSTRAP", "1").args(["fuzz", "run", "parse"]);
+    if o.no_sanitizer {
+        cmd.args(["--sanitizer", "none"]);
+    }
+    cmd.arg(&corpus).arg(root.join("fuzz/seeds")).arg("--").arg(format!("-max_total_time={}", o.seconds));
+    cmd.arg(format!("-artifact_prefix={}/", artifacts.display())).arg("-timeout=10").arg("-print_final_stats=1");
+    if o.jobs > 1 {
+        cmd.arg(format!("-fork={}", o.jobs));
+    }
+    crate::run(&mut cmd)
+}
