@@ -156,7 +156,7 @@ impl Device {
     where
         F: Fn(Range<usize>) + Sync,
     {
-        self.run_chunks(self.chunks(len), |r| kernel(r))
+        self.run_chunks(self.chunks(len), kernel)
     }
 
     /// Like [`for_each_chunk`](Self::for_each_chunk), but also hands each chunk its own piece

@@ -244,7 +244,7 @@ impl fmt::Debug for LeafRef<'_> {
 impl<'a> LeafMut<'a> {
     /// The kind of the elements.
     pub fn kind(&self) -> ScalarKind {
-        each_slice!(&self.0, SliceMut, s => kind_of(&**s))
+        each_slice!(&self.0, SliceMut, s => kind_of(s))
     }
 
     /// The number of elements.
@@ -271,7 +271,7 @@ impl<'a> LeafMut<'a> {
 
     /// The same buffer as a read-only view.
     pub fn as_ref(&self) -> LeafRef<'_> {
-        LeafRef(each_slice!(&self.0, SliceMut, s => to_slice(&**s)))
+        LeafRef(each_slice!(&self.0, SliceMut, s => to_slice(s)))
     }
 
     /// The typed mutable slice, if `S` is the leaf's kind.
@@ -292,6 +292,30 @@ impl<'a> LeafMut<'a> {
                 found: bytes.len(),
             });
         }
+        self.copy_from_bytes_at(0, bytes)
+    }
+
+    /// Overwrites elements `start..start + bytes.len() / size` from raw bytes (native
+    /// endianness), e.g. one DPU's share of an output leaf.
+    ///
+    /// Errors with [`Error::LengthMismatch`] when `bytes` is not a whole number of elements or
+    /// does not fit, and with [`Error::ShapeMismatch`] when a `bool` leaf would receive a byte
+    /// other than 0 or 1 (the buffer is left unchanged then).
+    pub fn copy_from_bytes_at(&mut self, start: usize, bytes: &[u8]) -> Result<(), Error> {
+        let size = self.kind().size();
+        let fits = start.checked_mul(size).and_then(|b| b.checked_add(bytes.len()));
+        let whole = bytes.len() / size * size == bytes.len();
+        if !whole || fits.is_none_or(|end| end > self.byte_len()) {
+            return Err(Error::LengthMismatch {
+                what: format!(
+                    "bytes for elements {start}.. of a {} leaf of {} elements (a multiple of {size} that fits)",
+                    self.kind(),
+                    self.len()
+                ),
+                expected: self.byte_len().saturating_sub(start.saturating_mul(size)),
+                found: bytes.len(),
+            });
+        }
         if self.kind() == ScalarKind::Bool {
             if let Some(pos) = bytes.iter().position(|&b| b > 1) {
                 return Err(Error::ShapeMismatch {
@@ -301,11 +325,14 @@ impl<'a> LeafMut<'a> {
                 });
             }
         }
-        let dst = self.as_mut_ptr() as *mut u8;
-        // SAFETY: `dst` is valid for `byte_len` bytes (a live `&mut [S]`), `bytes` has exactly
-        // that length, the regions cannot overlap (we hold the unique borrow of `dst`), and
-        // every bit pattern is valid for the numeric kinds; bool bytes were checked above.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
+        // SAFETY: `start * size + bytes.len() <= byte_len` was checked above, so the
+        // destination range lies inside the live `&mut [S]` this view was made from; the
+        // regions cannot overlap (we hold the unique borrow of the destination); every bit
+        // pattern is valid for the numeric kinds and bool bytes were checked to be 0 or 1.
+        unsafe {
+            let dst = (self.as_mut_ptr() as *mut u8).add(start * size);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+        }
         Ok(())
     }
 }

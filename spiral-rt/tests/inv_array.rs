@@ -116,7 +116,7 @@ fn from_columns_checks_lengths() {
 fn get_set_push_pop_and_errors() {
     let mut a = InvArray::<Particle>::new();
     assert!(a.is_empty());
-    let p = |i: u64| Particle { pos: (i as f32, -(i as f32)), alive: i % 3 == 0, id: i };
+    let p = |i: u64| Particle { pos: (i as f32, -(i as f32)), alive: i.count_ones() % 2 == 1, id: i };
     for i in 0..10 {
         a.push(p(i));
     }
@@ -126,7 +126,7 @@ fn get_set_push_pop_and_errors() {
     assert_eq!(a.set(10, p(0)), Err(Error::IndexOutOfBounds { index: 10, len: 10 }));
     assert_eq!(a.pop(), Some(p(9)));
     assert_eq!(a.len(), 9);
-    assert_eq!(a.iter().rev().next(), Some(p(8)));
+    assert_eq!(a.iter().next_back(), Some(p(8)));
     assert_eq!(a.iter().len(), 9);
     a.truncate(2);
     assert_eq!(a.to_vec(), [p(0), p(1)]);
