@@ -1,2 +1,28 @@
-//! Backends. Each prints source text from the residual IR; one folder per backend.
+//! Backends. Each prints source text from the residual IR ([`crate::peval::ir::Program`]);
+//! one folder per backend. A backend implements [`Backend`] and is listed in [`backend_by_name`].
+
+pub mod c;
 pub mod rust;
+
+use crate::diagnostics::Diagnostic;
+use crate::peval::ir::Program;
+
+/// A code generator: prints one residual program as target-language source text.
+///
+/// Implementations must be deterministic: the same program gives byte-identical output.
+pub trait Backend {
+    /// The backend's name as the CLI spells it (`c`, `rust`, `cuda`, ...).
+    fn name(&self) -> &'static str;
+    /// The extension of the file it writes, without the dot (`c`, `rs`, `cu`, ...).
+    fn file_extension(&self) -> &'static str;
+    /// Prints `program`, or explains why it cannot (a construct the target lacks).
+    fn emit(&self, program: &Program) -> Result<String, Vec<Diagnostic>>;
+}
+
+/// The backend named `name`, if there is one.
+pub fn backend_by_name(name: &str) -> Option<Box<dyn Backend>> {
+    match name {
+        "c" => Some(Box::new(c::CBackend)),
+        _ => None,
+    }
+}

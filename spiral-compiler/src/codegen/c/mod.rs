@@ -1,0 +1,1331 @@
+//! The C backend: prints a residual [`Program`] as one C11 file.
+//!
+//! # Data representation
+//!
+//! * Tuples and records do not exist at run time: every runtime value is a leaf held in its own
+//!   C variable. A `TupleN` struct appears only where one C value must hold several leaves: the
+//!   return value of a method or closure with several return leaves, and array elements whose
+//!   type has several leaves.
+//! * Strings are `SpiString *` (refcounted, immutable, NUL-terminated; see `prelude.h`).
+//! * Arrays are `ArrayN *`: a refcount, a 32-bit length and a flexible array of elements
+//!   (the leaf, or a `TupleN` of the leaves; no storage when the element has no leaves).
+//! * Unions are `UnionN` structs with a tag and a C union of per-case payload structs. Stack
+//!   unions are passed by value; heap unions (`union rec`) are `UnionN *` with a refcount.
+//! * Layouts (`heap`, `mut`) are `LayoutN *`: a refcount and the leaves of the contents.
+//! * Closures: each function type gets an abstract `FunN` struct (refcount, release function,
+//!   call function); each concrete closure `ClosureN` embeds it and adds the captured leaves.
+//!   Calls go through the pointer with the closure as the first argument.
+//! * `main` returns `int`: the `i32` result of Spiral's `main` is the process exit code.
+//!
+//! # Reference counting
+//!
+//! Every variable bound by a statement owns one reference to its refcounted leaves; operations
+//! borrow their operands, and constructors (`Box`, `LayoutNew`, `ArrayLit`, `ClosureNew`,
+//! element and field writes) take a new reference to what they store. Parameters of methods and
+//! closures, captured values and the payload variables of a `match` arm are borrowed. At the
+//! end of a block its owned variables are released in reverse order, except a variable that
+//! is returned as the block's result, whose reference moves to the receiver.
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::peval::ir::*;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use super::Backend;
+
+/// The runtime support pasted at the top of every generated file.
+pub const PRELUDE: &str = include_str!("prelude.h");
+
+/// The C backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CBackend;
+
+impl Backend for CBackend {
+    fn name(&self) -> &'static str {
+        "c"
+    }
+    fn file_extension(&self) -> &'static str {
+        "c"
+    }
+    fn emit(&self, program: &Program) -> Result<String, Vec<Diagnostic>> {
+        emit_c(program)
+    }
+}
+
+/// Prints `program` as a C11 translation unit.
+pub fn emit_c(program: &Program) -> Result<String, Vec<Diagnostic>> {
+    let mut g = Gen::new(program);
+    if !program.kernels.is_empty() {
+        g.error(format!(
+            "the C backend cannot host kernels for other backends (`join_backend {}`)",
+            program.kernels[0].backend
+        ));
+    }
+    for (i, m) in program.methods.iter().enumerate() {
+        g.method(i, m);
+    }
+    for (i, c) in program.closures.iter().enumerate() {
+        g.closure(i, c);
+    }
+    g.main();
+    if !g.errors.is_empty() {
+        return Err(std::mem::take(&mut g.errors));
+    }
+    Ok(g.finish())
+}
+
+/// The C spelling of a primitive type.
+fn prim_cty(p: PrimTy) -> &'static str {
+    match p {
+        PrimTy::I8 => "int8_t",
+        PrimTy::I16 => "int16_t",
+        PrimTy::I32 => "int32_t",
+        PrimTy::I64 => "int64_t",
+        PrimTy::U8 => "uint8_t",
+        PrimTy::U16 => "uint16_t",
+        PrimTy::U32 => "uint32_t",
+        PrimTy::U64 => "uint64_t",
+        PrimTy::F32 => "float",
+        PrimTy::F64 => "double",
+        PrimTy::Bool => "bool",
+        PrimTy::Char => "uint32_t",
+        PrimTy::String => "SpiString *",
+    }
+}
+
+/// The unsigned type of the same width, used for wrapping arithmetic.
+fn unsigned_of(p: PrimTy) -> &'static str {
+    match p {
+        PrimTy::I64 | PrimTy::U64 => "uint64_t",
+        _ => "uint32_t",
+    }
+}
+
+fn bit_width(p: PrimTy) -> u32 {
+    match p {
+        PrimTy::I8 | PrimTy::U8 => 8,
+        PrimTy::I16 | PrimTy::U16 => 16,
+        PrimTy::I64 | PrimTy::U64 => 64,
+        _ => 32,
+    }
+}
+
+/// Escapes bytes for a C string literal (octal escapes for anything unusual, `?` escaped
+/// against trigraphs).
+fn c_string_literal(s: &str) -> String {
+    let mut out = String::from("\"");
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'?' => out.push_str("\\?"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\{:03o}", b);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn float_lit(x: f64, single: bool) -> String {
+    if x.is_nan() {
+        return if single { "((float)NAN)".into() } else { "((double)NAN)".into() };
+    }
+    if x.is_infinite() {
+        let s = if x > 0.0 { "INFINITY" } else { "(-INFINITY)" };
+        return if single { format!("((float){s})") } else { format!("((double){s})") };
+    }
+    let mut s = if single { format!("{:?}", x as f32) } else { format!("{x:?}") };
+    if !s.contains('.') && !s.contains('e') {
+        s.push_str(".0");
+    }
+    if single {
+        s.push('f');
+    }
+    if s.starts_with('-') {
+        format!("({s})")
+    } else {
+        s
+    }
+}
+
+/// The C expression of a non-string literal.
+fn lit_c(l: &Lit) -> String {
+    match l {
+        Lit::I8(x) => format!("((int8_t){x})"),
+        Lit::I16(x) => format!("((int16_t){x})"),
+        Lit::I32(x) => {
+            if *x == i32::MIN {
+                "INT32_MIN".into()
+            } else if *x < 0 {
+                format!("({x})")
+            } else {
+                format!("{x}")
+            }
+        }
+        Lit::I64(x) => {
+            if *x == i64::MIN {
+                "INT64_MIN".into()
+            } else {
+                format!("INT64_C({x})")
+            }
+        }
+        Lit::U8(x) => format!("((uint8_t){x}u)"),
+        Lit::U16(x) => format!("((uint16_t){x}u)"),
+        Lit::U32(x) => format!("{x}u"),
+        Lit::U64(x) => format!("UINT64_C({x})"),
+        Lit::F32(x) => float_lit(*x as f64, true),
+        Lit::F64(x) => float_lit(*x, false),
+        Lit::Bool(b) => (if *b { "true" } else { "false" }).into(),
+        Lit::Char(c) => {
+            let c = *c;
+            if c.is_ascii_graphic() && c != '\'' && c != '\\' || c == ' ' {
+                format!("((uint32_t)'{c}')")
+            } else {
+                format!("{}u", c as u32)
+            }
+        }
+        Lit::String(s) => format!("spi_string_lit({}, {})", s.len(), c_string_literal(s)),
+    }
+}
+
+/// Method names: the hint made into a C identifier, with the id appended after `_`, so a name
+/// can never collide with a local (`vN`, `tN`), a generated type or a C keyword.
+fn method_name(m: &Method, id: usize) -> String {
+    let mut s: String = m.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if s.is_empty() || s == "method" {
+        return format!("method{id}");
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, 'm');
+    }
+    format!("{s}_{id}")
+}
+
+/// How a type is represented, for the reference-counting decisions.
+#[derive(Clone, Debug)]
+struct TyInfo {
+    /// The C type (e.g. `int32_t`, `Array3 *`, `Union2`).
+    cty: String,
+    /// The prefix of its `_incref`/`_decref` helpers, if it is refcounted.
+    rc: Option<String>,
+}
+
+/// Where a block's result leaves go.
+enum Dest<'x> {
+    /// Assign them to these already-declared variables.
+    Assign(&'x [String]),
+    /// `return` them from the function (`TupleN` when several).
+    Return(&'x [Ty]),
+    /// `main`: return the `i32` leaf, or 0.
+    MainReturn,
+}
+
+/// One function body being printed.
+struct FnCtx {
+    out: String,
+    indent: usize,
+    temps: u32,
+    /// Variables read somewhere in this body (by id).
+    used: HashSet<u32>,
+    /// Owned refcounted variables per open block: (C name, helper prefix).
+    scopes: Vec<Vec<(String, String)>>,
+}
+
+impl FnCtx {
+    fn new(used: HashSet<u32>) -> FnCtx {
+        FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new() }
+    }
+    fn line(&mut self, s: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+    fn temp(&mut self) -> String {
+        let t = format!("t{}", self.temps);
+        self.temps += 1;
+        t
+    }
+}
+
+/// The code generator's state: memoised type definitions and the printed sections.
+struct Gen<'p> {
+    prog: &'p Program,
+    types: &'p Types,
+    infos: HashMap<Ty, TyInfo>,
+    tuples: HashMap<Vec<Ty>, String>,
+    funs: HashMap<Ty, String>,
+    counter: HashMap<&'static str, u32>,
+    fwd: String,
+    structs: String,
+    helper_protos: String,
+    helpers: String,
+    fn_protos: String,
+    fns: String,
+    main_fn: String,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'p> Gen<'p> {
+    fn new(prog: &'p Program) -> Gen<'p> {
+        Gen {
+            prog,
+            types: &prog.types,
+            infos: HashMap::new(),
+            tuples: HashMap::new(),
+            funs: HashMap::new(),
+            counter: HashMap::new(),
+            fwd: String::new(),
+            structs: String::new(),
+            helper_protos: String::new(),
+            helpers: String::new(),
+            fn_protos: String::new(),
+            fns: String::new(),
+            main_fn: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, msg: String) {
+        let d = Diagnostic::error(Span::default(), msg).with_note("reported by the C backend");
+        if !self.errors.contains(&d) {
+            self.errors.push(d);
+        }
+    }
+
+    fn fresh(&mut self, kind: &'static str) -> String {
+        let n = self.counter.entry(kind).or_insert(0);
+        let s = format!("{kind}{n}");
+        *n += 1;
+        s
+    }
+
+    fn finish(self) -> String {
+        let mut s = String::new();
+        s.push_str(PRELUDE);
+        for g in &self.prog.globals {
+            s.push_str(g);
+            s.push('\n');
+        }
+        for part in [&self.fwd, &self.structs, &self.helper_protos, &self.fn_protos, &self.helpers, &self.fns, &self.main_fn] {
+            if !part.is_empty() {
+                s.push_str(part);
+            }
+        }
+        s
+    }
+
+    // ---------------------------------------------------------------- types
+
+    fn leaves(&self, t: &Ty) -> Vec<Ty> {
+        self.types.leaves(t)
+    }
+
+    fn info(&mut self, t: &Ty) -> TyInfo {
+        if let Some(i) = self.infos.get(t) {
+            return i.clone();
+        }
+        let info = match t {
+            Ty::Prim(PrimTy::String) => TyInfo { cty: "SpiString *".into(), rc: Some("SpiString".into()) },
+            Ty::Prim(p) => TyInfo { cty: prim_cty(*p).into(), rc: None },
+            Ty::Macro(parts) => {
+                let parts = parts.clone();
+                TyInfo { cty: self.macro_type_text(&parts), rc: None }
+            }
+            Ty::Array(el) => {
+                let name = self.fresh("Array");
+                let info = TyInfo { cty: format!("{name} *"), rc: Some(name.clone()) };
+                self.infos.insert(t.clone(), info.clone());
+                self.define_array(&name, el);
+                return info;
+            }
+            Ty::Layout(_, inner) => {
+                let name = self.fresh("Layout");
+                let info = TyInfo { cty: format!("{name} *"), rc: Some(name.clone()) };
+                self.infos.insert(t.clone(), info.clone());
+                self.define_layout(&name, inner);
+                return info;
+            }
+            Ty::Fun(a, b) => {
+                let name = self.fresh("Fun");
+                let info = TyInfo { cty: format!("{name} *"), rc: Some(name.clone()) };
+                self.infos.insert(t.clone(), info.clone());
+                self.funs.insert(t.clone(), name.clone());
+                let (a, b) = ((**a).clone(), (**b).clone());
+                self.define_fun(&name, &a, &b);
+                return info;
+            }
+            Ty::Union(i) => {
+                let i = *i;
+                let Some(def) = self.types.unions.get(i as usize) else {
+                    self.error(format!("internal: union #{i} is not in the type table"));
+                    return TyInfo { cty: "int".into(), rc: None };
+                };
+                let name = format!("Union{i}");
+                if def.heap {
+                    let info = TyInfo { cty: format!("{name} *"), rc: Some(name.clone()) };
+                    self.infos.insert(t.clone(), info.clone());
+                    self.define_union(&name, i, true);
+                    info
+                } else {
+                    // A stack union is refcounted when one of its payload leaves is; decide that
+                    // before defining it (stack unions cannot be recursive).
+                    let def = def.clone();
+                    let mut rc = false;
+                    for (_, pt) in &def.cases {
+                        for l in self.leaves(pt) {
+                            if self.info(&l).rc.is_some() {
+                                rc = true;
+                            }
+                        }
+                    }
+                    let info = TyInfo { cty: name.clone(), rc: if rc { Some(name.clone()) } else { None } };
+                    self.infos.insert(t.clone(), info.clone());
+                    self.define_union(&name, i, false);
+                    return info;
+                }
+            }
+            Ty::Nominal(_) | Ty::Pair(..) | Ty::Record(_) | Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) => {
+                let ls = self.leaves(t);
+                if ls.len() == 1 {
+                    return self.info(&ls[0]);
+                }
+                self.error(format!("internal: `{}` is not a leaf type", self.types.show(t)));
+                TyInfo { cty: "int".into(), rc: None }
+            }
+        };
+        self.infos.insert(t.clone(), info.clone());
+        info
+    }
+
+    fn cty(&mut self, t: &Ty) -> String {
+        self.info(t).cty
+    }
+
+    fn macro_type_text(&mut self, parts: &[MacroPart]) -> String {
+        let mut s = String::new();
+        for p in parts {
+            match p {
+                MacroPart::Text(x) => s.push_str(x),
+                MacroPart::TypeLit(x) => s.push_str(x),
+                MacroPart::Type(t) => {
+                    let c = self.cty(t);
+                    s.push_str(&c);
+                }
+                MacroPart::Atom(a) => s.push_str(&self.atom_plain(a)),
+            }
+        }
+        s
+    }
+
+    /// The C type holding all of `leaves` in one value: `void`, the leaf, or a `TupleN`.
+    fn multi_cty(&mut self, leaves: &[Ty]) -> String {
+        match leaves.len() {
+            0 => "void".into(),
+            1 => self.cty(&leaves[0]),
+            _ => self.tuple(leaves),
+        }
+    }
+
+    fn tuple(&mut self, leaves: &[Ty]) -> String {
+        if let Some(n) = self.tuples.get(leaves) {
+            return n.clone();
+        }
+        let name = self.fresh("Tuple");
+        self.tuples.insert(leaves.to_vec(), name.clone());
+        let fields: Vec<String> = leaves.iter().map(|l| self.cty(l)).collect();
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let mut s = format!("struct {name} {{\n");
+        for (i, f) in fields.iter().enumerate() {
+            let _ = writeln!(s, "    {f} f{i};");
+        }
+        s.push_str("};\n");
+        self.structs.push_str(&s);
+        name
+    }
+
+    fn define_array(&mut self, name: &str, el: &Ty) {
+        let leaves = self.leaves(el);
+        let ecty = self.multi_cty(&leaves);
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let mut s = format!("struct {name} {{\n    int32_t refc;\n    uint32_t len;\n");
+        if !leaves.is_empty() {
+            let _ = writeln!(s, "    {ecty} ptr[];");
+        }
+        s.push_str("};\n");
+        self.structs.push_str(&s);
+        let esize = if leaves.is_empty() { "0".to_string() } else { format!("sizeof({ecty})") };
+        self.proto(&format!("static inline {name} * {name}_new(int64_t len)"));
+        self.proto(&format!("static inline void {name}_incref({name} * x)"));
+        self.proto(&format!("static inline void {name}_decref({name} * x)"));
+        let mut h = String::new();
+        let _ = write!(
+            h,
+            "static inline {name} * {name}_new(int64_t len){{\n    uint32_t n = spi_length(len);\n    {name} * x = spi_alloc(sizeof({name}) + {esize} * (size_t)n);\n    x->refc = 1;\n    x->len = n;\n    return x;\n}}\n"
+        );
+        let _ = write!(h, "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+        let mut body = String::new();
+        for (i, l) in leaves.iter().enumerate() {
+            if let Some(rc) = self.info(l).rc {
+                let field = if leaves.len() == 1 { String::new() } else { format!(".f{i}") };
+                let _ = writeln!(body, "            {rc}_decref(x->ptr[i]{field});");
+            }
+        }
+        let _ = write!(h, "static inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+        if !body.is_empty() {
+            let _ = write!(h, "        for (uint32_t i = 0; i < x->len; i++) {{\n{body}        }}\n");
+        }
+        h.push_str("        free(x);\n    }\n}\n");
+        self.helpers.push_str(&h);
+    }
+
+    fn define_layout(&mut self, name: &str, inner: &Ty) {
+        let leaves = self.leaves(inner);
+        let infos: Vec<TyInfo> = leaves.iter().map(|l| self.info(l)).collect();
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let mut s = format!("struct {name} {{\n    int32_t refc;\n");
+        for (i, f) in infos.iter().enumerate() {
+            let _ = writeln!(s, "    {} f{i};", f.cty);
+        }
+        s.push_str("};\n");
+        self.structs.push_str(&s);
+        let params: Vec<String> = infos.iter().enumerate().map(|(i, f)| format!("{} f{i}", f.cty)).collect();
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        self.proto(&format!("static inline {name} * {name}_new({params})"));
+        self.proto(&format!("static inline void {name}_incref({name} * x)"));
+        self.proto(&format!("static inline void {name}_decref({name} * x)"));
+        let mut h = format!("static inline {name} * {name}_new({params}){{\n    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
+        for (i, f) in infos.iter().enumerate() {
+            if let Some(rc) = &f.rc {
+                let _ = writeln!(h, "    {rc}_incref(f{i});");
+            }
+            let _ = writeln!(h, "    x->f{i} = f{i};");
+        }
+        h.push_str("    return x;\n}\n");
+        let _ = write!(h, "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+        let _ = write!(h, "static inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+        for (i, f) in infos.iter().enumerate() {
+            if let Some(rc) = &f.rc {
+                let _ = writeln!(h, "        {rc}_decref(x->f{i});");
+            }
+        }
+        h.push_str("        free(x);\n    }\n}\n");
+        self.helpers.push_str(&h);
+    }
+
+    fn define_fun(&mut self, name: &str, a: &Ty, b: &Ty) {
+        let params = self.leaves(a);
+        let rets = self.leaves(b);
+        let pc: Vec<String> = params.iter().map(|p| self.cty(p)).collect();
+        let rc = self.multi_cty(&rets);
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let mut args = format!("{name} *");
+        for p in &pc {
+            args.push_str(", ");
+            args.push_str(p);
+        }
+        let _ = write!(
+            self.structs,
+            "struct {name} {{\n    int32_t refc;\n    void (*release)({name} *);\n    {rc} (*call)({args});\n}};\n"
+        );
+        self.proto(&format!("static inline void {name}_incref({name} * x)"));
+        self.proto(&format!("static inline void {name}_decref({name} * x)"));
+        let _ = write!(
+            self.helpers,
+            "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\nstatic inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ x->release(x); }}\n}}\n"
+        );
+    }
+
+    fn define_union(&mut self, name: &str, idx: u32, heap: bool) {
+        let def = self.types.unions[idx as usize].clone();
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let cases: Vec<Vec<TyInfo>> = def
+            .cases
+            .iter()
+            .map(|(_, t)| {
+                let ls = self.leaves(t);
+                ls.iter().map(|l| self.info(l)).collect()
+            })
+            .collect();
+        let mut s = format!("struct {name} {{ /* {} */\n", def.name.replace("*/", "* /"));
+        if heap {
+            s.push_str("    int32_t refc;\n");
+        }
+        s.push_str("    uint32_t tag;\n");
+        if cases.iter().any(|c| !c.is_empty()) {
+            s.push_str("    union {\n");
+            for (ci, c) in cases.iter().enumerate() {
+                if c.is_empty() {
+                    continue;
+                }
+                s.push_str("        struct {");
+                for (fi, f) in c.iter().enumerate() {
+                    let _ = write!(s, " {} f{fi};", f.cty);
+                }
+                let _ = writeln!(s, " }} c{ci}; /* {} */", def.cases[ci].0.replace("*/", "* /"));
+            }
+            s.push_str("    };\n");
+        }
+        s.push_str("};\n");
+        self.structs.push_str(&s);
+        let (ty, acc, ret_ty) = if heap { (format!("{name} *"), "->", format!("{name} *")) } else { (name.to_string(), ".", name.to_string()) };
+        // Constructors, one per case.
+        for (ci, c) in cases.iter().enumerate() {
+            let params: Vec<String> = c.iter().enumerate().map(|(i, f)| format!("{} f{i}", f.cty)).collect();
+            let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+            self.proto(&format!("static inline {ret_ty} {name}_case{ci}({params})"));
+            let mut h = format!("static inline {ret_ty} {name}_case{ci}({params}){{\n");
+            if heap {
+                let _ = writeln!(h, "    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;");
+            } else {
+                let _ = writeln!(h, "    {name} x;\n    memset(&x, 0, sizeof(x));");
+            }
+            let _ = writeln!(h, "    x{acc}tag = {ci};");
+            for (fi, f) in c.iter().enumerate() {
+                if let Some(rc) = &f.rc {
+                    let _ = writeln!(h, "    {rc}_incref(f{fi});");
+                }
+                let _ = writeln!(h, "    x{acc}c{ci}.f{fi} = f{fi};");
+            }
+            h.push_str("    return x;\n}\n");
+            self.helpers.push_str(&h);
+        }
+        let mut release = String::new();
+        for (ci, c) in cases.iter().enumerate() {
+            let mut arm = String::new();
+            for (fi, f) in c.iter().enumerate() {
+                if let Some(rc) = &f.rc {
+                    let _ = write!(arm, " {rc}_decref(x{acc}c{ci}.f{fi});");
+                }
+            }
+            if !arm.is_empty() {
+                let _ = writeln!(release, "        case {ci}:{arm} break;");
+            }
+        }
+        if heap {
+            self.proto(&format!("static inline void {name}_incref({ty} x)"));
+            self.proto(&format!("static inline void {name}_decref({ty} x)"));
+            let _ = write!(self.helpers, "static inline void {name}_incref({ty} x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+            let _ = write!(self.helpers, "static inline void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+            if !release.is_empty() {
+                let _ = write!(self.helpers, "        switch (x->tag) {{\n{release}        default: break;\n        }}\n");
+            }
+            self.helpers.push_str("        free(x);\n    }\n}\n");
+        } else if !release.is_empty() {
+            let mut acquire = String::new();
+            for (ci, c) in cases.iter().enumerate() {
+                let mut arm = String::new();
+                for (fi, f) in c.iter().enumerate() {
+                    if let Some(rc) = &f.rc {
+                        let _ = write!(arm, " {rc}_incref(x.c{ci}.f{fi});");
+                    }
+                }
+                if !arm.is_empty() {
+                    let _ = writeln!(acquire, "        case {ci}:{arm} break;");
+                }
+            }
+            self.proto(&format!("static inline void {name}_incref({ty} x)"));
+            self.proto(&format!("static inline void {name}_decref({ty} x)"));
+            let _ = write!(
+                self.helpers,
+                "static inline void {name}_incref({ty} x){{\n    switch (x.tag) {{\n{acquire}        default: break;\n    }}\n}}\nstatic inline void {name}_decref({ty} x){{\n    switch (x.tag) {{\n{release}        default: break;\n    }}\n}}\n"
+            );
+        }
+    }
+
+    fn proto(&mut self, sig: &str) {
+        self.helper_protos.push_str(sig);
+        self.helper_protos.push_str(";\n");
+    }
+
+    // ---------------------------------------------------------------- atoms
+
+    fn atom_ty(a: &Atom) -> Ty {
+        match a {
+            Atom::Var(v) => v.ty.clone(),
+            Atom::Lit(l) => Ty::Prim(l.ty()),
+        }
+    }
+
+    /// An atom as a C expression, with no allocation (string literals become C strings; only
+    /// used inside macro types).
+    fn atom_plain(&self, a: &Atom) -> String {
+        match a {
+            Atom::Var(v) => format!("v{}", v.id),
+            Atom::Lit(Lit::String(s)) => c_string_literal(s),
+            Atom::Lit(l) => lit_c(l),
+        }
+    }
+
+    /// An atom as a borrowed C expression inside statement `f`. String literals are first
+    /// materialised into a temporary that `post` releases after the statement.
+    fn atom(&mut self, f: &mut FnCtx, a: &Atom, post: &mut Vec<String>) -> String {
+        match a {
+            Atom::Var(v) => format!("v{}", v.id),
+            Atom::Lit(l @ Lit::String(_)) => {
+                let t = f.temp();
+                f.line(&format!("SpiString * {t} = {};", lit_c(l)));
+                post.push(format!("SpiString_decref({t});"));
+                t
+            }
+            Atom::Lit(l) => lit_c(l),
+        }
+    }
+
+    /// An atom as a new (owned) reference: literals are created, variables are incref'd.
+    fn atom_owned(&mut self, f: &mut FnCtx, a: &Atom) -> String {
+        match a {
+            Atom::Var(v) => {
+                let name = format!("v{}", v.id);
+                if let Some(rc) = self.info(&v.ty).rc {
+                    f.line(&format!("{rc}_incref({name});"));
+                }
+                name
+            }
+            Atom::Lit(l) => lit_c(l),
+        }
+    }
+
+    // ---------------------------------------------------------------- functions
+
+    fn method(&mut self, id: usize, m: &'p Method) {
+        let name = method_name(m, id);
+        let ret = self.multi_cty(&m.ret);
+        let params: Vec<String> = m.params.iter().map(|p| format!("{} v{}", self.cty(&p.ty), p.id)).collect();
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        let sig = format!("{ret} {name}({params})");
+        let _ = writeln!(self.fn_protos, "{sig};");
+        let mut used = HashSet::new();
+        collect_used_block(&m.body, &mut used);
+        let mut f = FnCtx::new(used);
+        self.block(&mut f, &m.body, Dest::Return(&m.ret));
+        let _ = write!(self.fns, "{sig}{{\n{}}}\n", f.out);
+    }
+
+    fn closure(&mut self, id: usize, c: &'p Closure) {
+        let fun = self.info(&c.ty).rc.unwrap_or_default();
+        let Ty::Fun(..) = &c.ty else {
+            self.error(format!("internal: closure {id} does not have a function type"));
+            return;
+        };
+        let name = format!("Closure{id}");
+        let ret = self.multi_cty(&c.ret);
+        let caps: Vec<TyInfo> = c.captured.iter().map(|v| self.info(&v.ty)).collect();
+        let _ = writeln!(self.fwd, "typedef struct {name} {name};");
+        let mut s = format!("struct {name} {{\n    {fun} base;\n");
+        for (i, ci) in caps.iter().enumerate() {
+            let _ = writeln!(s, "    {} c{i};", ci.cty);
+        }
+        s.push_str("};\n");
+        self.structs.push_str(&s);
+        let mut params = format!("{fun} * self_");
+        for p in &c.params {
+            let _ = write!(params, ", {} v{}", self.cty(&p.ty), p.id);
+        }
+        let call_sig = format!("{ret} closure{id}_call({params})");
+        let release_sig = format!("void closure{id}_release({fun} * self_)");
+        let cparams: Vec<String> = caps.iter().enumerate().map(|(i, ci)| format!("{} c{i}", ci.cty)).collect();
+        let cparams = if cparams.is_empty() { "void".to_string() } else { cparams.join(", ") };
+        let new_sig = format!("{fun} * closure{id}_new({cparams})");
+        let _ = writeln!(self.fn_protos, "{call_sig};\n{release_sig};\n{new_sig};");
+        // new
+        let mut body = format!("    {name} * x = spi_alloc(sizeof({name}));\n    x->base.refc = 1;\n    x->base.release = closure{id}_release;\n    x->base.call = closure{id}_call;\n");
+        for (i, ci) in caps.iter().enumerate() {
+            if let Some(rc) = &ci.rc {
+                let _ = writeln!(body, "    {rc}_incref(c{i});");
+            }
+            let _ = writeln!(body, "    x->c{i} = c{i};");
+        }
+        body.push_str("    return &x->base;\n");
+        let _ = write!(self.fns, "{new_sig}{{\n{body}}}\n");
+        // release
+        let mut body = format!("    {name} * x = ({name} *)self_;\n");
+        for (i, ci) in caps.iter().enumerate() {
+            if let Some(rc) = &ci.rc {
+                let _ = writeln!(body, "    {rc}_decref(x->c{i});");
+            }
+        }
+        body.push_str("    free(x);\n");
+        let _ = write!(self.fns, "{release_sig}{{\n{body}}}\n");
+        // call
+        let mut used = HashSet::new();
+        collect_used_block(&c.body, &mut used);
+        let mut f = FnCtx::new(used);
+        if !c.captured.is_empty() {
+            f.line(&format!("{name} * self = ({name} *)self_;"));
+            for (i, v) in c.captured.iter().enumerate() {
+                let line = format!("{} v{} = self->c{i};", caps[i].cty, v.id);
+                f.line(&line);
+                if !f.used.contains(&v.id) {
+                    f.line(&format!("(void)v{};", v.id));
+                }
+            }
+        } else {
+            f.line("(void)self_;");
+        }
+        self.block(&mut f, &c.body, Dest::Return(&c.ret));
+        let _ = write!(self.fns, "{call_sig}{{\n{}}}\n", f.out);
+    }
+
+    fn main(&mut self) {
+        let mut used = HashSet::new();
+        collect_used_block(&self.prog.main, &mut used);
+        let mut f = FnCtx::new(used);
+        if self.prog.main_ret.len() > 1 || self.prog.main_ret.iter().any(|t| !matches!(t, Ty::Prim(p) if p.is_int())) {
+            let shown: Vec<String> = self.prog.main_ret.iter().map(|t| self.types.show(t)).collect();
+            self.error(format!(
+                "`main` must return `i32` (the process exit code) or `()` under the C backend, but it returns `{}`",
+                shown.join(" * ")
+            ));
+        }
+        self.block(&mut f, &self.prog.main, Dest::MainReturn);
+        let _ = write!(self.main_fn, "int main(void){{\n{}}}\n", f.out);
+    }
+
+    // ---------------------------------------------------------------- blocks
+
+    fn block(&mut self, f: &mut FnCtx, b: &Block, dest: Dest) {
+        f.scopes.push(Vec::new());
+        for st in &b.stmts {
+            self.stmt(f, st);
+        }
+        // Results: moved out of owned variables when possible, otherwise new references.
+        let mut moved: HashSet<String> = HashSet::new();
+        let mut exprs = Vec::new();
+        for a in &b.result {
+            let e = match a {
+                Atom::Var(v) => {
+                    let name = format!("v{}", v.id);
+                    let owned_here = f.scopes.last().unwrap().iter().any(|(n, _)| *n == name);
+                    if owned_here && !moved.contains(&name) {
+                        moved.insert(name.clone());
+                        name
+                    } else {
+                        self.atom_owned(f, a)
+                    }
+                }
+                Atom::Lit(_) => self.atom_owned(f, a),
+            };
+            exprs.push(e);
+        }
+        let release = |f: &mut FnCtx, moved: &HashSet<String>| {
+            let owned = f.scopes.pop().unwrap();
+            for (name, rc) in owned.iter().rev() {
+                if !moved.contains(name) {
+                    f.line(&format!("{rc}_decref({name});"));
+                }
+            }
+        };
+        match dest {
+            Dest::Assign(names) => {
+                for (n, e) in names.iter().zip(&exprs) {
+                    f.line(&format!("{n} = {e};"));
+                }
+                release(f, &moved);
+            }
+            Dest::Return(rets) => match exprs.len() {
+                0 => release(f, &moved),
+                1 => {
+                    let t = f.temp();
+                    let cty = self.cty(&rets[0]);
+                    f.line(&format!("{cty} {t} = {};", exprs[0]));
+                    release(f, &moved);
+                    f.line(&format!("return {t};"));
+                }
+                _ => {
+                    let tup = self.tuple(rets);
+                    let t = f.temp();
+                    let fields: Vec<String> = exprs.iter().enumerate().map(|(i, e)| format!(".f{i} = {e}")).collect();
+                    f.line(&format!("{tup} {t} = {{ {} }};", fields.join(", ")));
+                    release(f, &moved);
+                    f.line(&format!("return {t};"));
+                }
+            },
+            Dest::MainReturn => {
+                let code = exprs.first().cloned();
+                let t = f.temp();
+                f.line(&format!("int {t} = {};", code.map(|c| format!("(int){c}")).unwrap_or_else(|| "0".into())));
+                release(f, &moved);
+                f.line(&format!("return {t};"));
+            }
+        }
+    }
+
+    /// Declares the statement's variables (zero-initialised) and returns their names.
+    fn declare(&mut self, f: &mut FnCtx, vars: &[Var]) -> Vec<String> {
+        let mut names = Vec::new();
+        for v in vars {
+            let info = self.info(&v.ty);
+            let name = format!("v{}", v.id);
+            let init = if info.cty.ends_with('*') {
+                "NULL"
+            } else if matches!(v.ty, Ty::Union(_) | Ty::Macro(_)) {
+                "{0}"
+            } else {
+                "0"
+            };
+            f.line(&format!("{} {name} = {init};", info.cty));
+            names.push(name);
+        }
+        names
+    }
+
+    /// Records ownership of the statement's refcounted variables and silences unused ones.
+    fn bound(&mut self, f: &mut FnCtx, vars: &[Var], owned: bool) {
+        for v in vars {
+            let info = self.info(&v.ty);
+            match info.rc {
+                Some(rc) if owned => f.scopes.last_mut().unwrap().push((format!("v{}", v.id), rc)),
+                _ => {
+                    if !f.used.contains(&v.id) {
+                        f.line(&format!("(void)v{};", v.id));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `T vN = expr;` for a single-leaf statement.
+    fn bind1(&mut self, f: &mut FnCtx, vars: &[Var], expr: String) {
+        match vars.first() {
+            Some(v) => {
+                let cty = self.cty(&v.ty);
+                f.line(&format!("{cty} v{} = {expr};", v.id));
+            }
+            None => f.line(&format!("(void)({expr});")),
+        }
+    }
+
+    /// Binds `vars` to the leaves of a `one`-typed C value `expr` holding `rets`.
+    fn bind_multi(&mut self, f: &mut FnCtx, vars: &[Var], rets: &[Ty], expr: String) {
+        match rets.len() {
+            0 => f.line(&format!("{expr};")),
+            1 => self.bind1(f, vars, expr),
+            _ => {
+                let tup = self.tuple(rets);
+                let t = f.temp();
+                f.line(&format!("{tup} {t} = {expr};"));
+                for (i, v) in vars.iter().enumerate() {
+                    let cty = self.cty(&v.ty);
+                    f.line(&format!("{cty} v{} = {t}.f{i};", v.id));
+                }
+            }
+        }
+    }
+
+    fn stmt(&mut self, f: &mut FnCtx, st: &Stmt) {
+        let mut post = Vec::new();
+        match &st.expr {
+            Expr::Atoms(xs) => {
+                for (v, a) in st.vars.iter().zip(xs) {
+                    let e = self.atom_owned(f, a);
+                    let cty = self.cty(&v.ty);
+                    f.line(&format!("{cty} v{} = {e};", v.id));
+                }
+            }
+            Expr::Prim(op, args) => {
+                let e = self.prim(f, op, args, st.vars.first().map(|v| &v.ty), &mut post);
+                self.bind1(f, &st.vars, e);
+            }
+            Expr::If { cond, then, els } => {
+                let names = self.declare(f, &st.vars);
+                let c = self.atom(f, cond, &mut post);
+                f.line(&format!("if ({c}) {{"));
+                f.indent += 1;
+                self.block(f, then, Dest::Assign(&names));
+                f.indent -= 1;
+                f.line("} else {");
+                f.indent += 1;
+                self.block(f, els, Dest::Assign(&names));
+                f.indent -= 1;
+                f.line("}");
+            }
+            Expr::While { cond, body } => {
+                f.line("while (true) {");
+                f.indent += 1;
+                let t = f.temp();
+                f.line(&format!("bool {t} = false;"));
+                f.line("{");
+                f.indent += 1;
+                self.block(f, cond, Dest::Assign(std::slice::from_ref(&t)));
+                f.indent -= 1;
+                f.line("}");
+                f.line(&format!("if (!{t}) {{ break; }}"));
+                f.line("{");
+                f.indent += 1;
+                self.block(f, body, Dest::Assign(&[]));
+                f.indent -= 1;
+                f.line("}");
+                f.indent -= 1;
+                f.line("}");
+            }
+            Expr::Call { method, args } => {
+                let Some(m) = self.prog.methods.get(*method as usize) else {
+                    self.error(format!("internal: call of missing method {method}"));
+                    return;
+                };
+                let name = method_name(m, *method as usize);
+                let args: Vec<String> = args.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let rets = m.ret.clone();
+                self.bind_multi(f, &st.vars, &rets, format!("{name}({})", args.join(", ")));
+            }
+            Expr::Box { union, case, args } => {
+                let name = self.info(&Ty::Union(*union));
+                let args: Vec<String> = args.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let base = name.cty.trim_end_matches(" *").to_string();
+                self.bind1(f, &st.vars, format!("{base}_case{case}({})", args.join(", ")));
+            }
+            Expr::Match { scrut, arms, default } => {
+                let names = self.declare(f, &st.vars);
+                let s = self.atom(f, scrut, &mut post);
+                let sty = Self::atom_ty(scrut);
+                let heap = matches!(&sty, Ty::Union(i) if self.types.unions.get(*i as usize).is_some_and(|u| u.heap));
+                let acc = if heap { "->" } else { "." };
+                f.line(&format!("switch ({s}{acc}tag) {{"));
+                for arm in arms {
+                    f.line(&format!("case {}: {{", arm.case));
+                    f.indent += 1;
+                    for (i, v) in arm.vars.iter().enumerate() {
+                        let cty = self.cty(&v.ty);
+                        f.line(&format!("{cty} v{} = {s}{acc}c{}.f{i};", v.id, arm.case));
+                    }
+                    f.scopes.push(Vec::new());
+                    self.bound(f, &arm.vars, false);
+                    f.scopes.pop();
+                    self.block(f, &arm.body, Dest::Assign(&names));
+                    f.line("break;");
+                    f.indent -= 1;
+                    f.line("}");
+                }
+                f.line("default: {");
+                f.indent += 1;
+                match default {
+                    Some(d) => self.block(f, d, Dest::Assign(&names)),
+                    None => f.line("spi_panic(\"unreachable union case\");"),
+                }
+                f.line("break;");
+                f.indent -= 1;
+                f.line("}");
+                f.line("}");
+            }
+            Expr::LayoutNew { ty, args } => {
+                let info = self.info(ty);
+                let args: Vec<String> = args.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let base = info.rc.unwrap_or_default();
+                self.bind1(f, &st.vars, format!("{base}_new({})", args.join(", ")));
+            }
+            Expr::LayoutGet { layout, field } => {
+                let l = self.atom(f, layout, &mut post);
+                self.bind1(f, &st.vars, format!("{l}->f{field}"));
+                if let Some(v) = st.vars.first() {
+                    if let Some(rc) = self.info(&v.ty).rc {
+                        f.line(&format!("{rc}_incref(v{});", v.id));
+                    }
+                }
+            }
+            Expr::LayoutSet { layout, field, value } => {
+                let l = self.atom(f, layout, &mut post);
+                let vty = Self::atom_ty(value);
+                let val = self.atom_owned(f, value);
+                match self.info(&vty).rc {
+                    Some(rc) => {
+                        let t = f.temp();
+                        let cty = self.cty(&vty);
+                        f.line(&format!("{cty} {t} = {l}->f{field};"));
+                        f.line(&format!("{l}->f{field} = {val};"));
+                        f.line(&format!("{rc}_decref({t});"));
+                    }
+                    None => f.line(&format!("{l}->f{field} = {val};")),
+                }
+            }
+            Expr::ArrayNew { ty, len } => {
+                let info = self.info(ty);
+                let n = self.atom(f, len, &mut post);
+                let base = info.rc.unwrap_or_default();
+                self.bind1(f, &st.vars, format!("{base}_new((int64_t){n})"));
+            }
+            Expr::ArrayLit { ty, elems } => {
+                let info = self.info(ty);
+                let base = info.rc.clone().unwrap_or_default();
+                let Some(v) = st.vars.first() else { return };
+                let name = format!("v{}", v.id);
+                f.line(&format!("{} {name} = {base}_new({});", info.cty, elems.len()));
+                let el_leaves = match ty {
+                    Ty::Array(e) => self.leaves(e),
+                    _ => Vec::new(),
+                };
+                for (i, e) in elems.iter().enumerate() {
+                    for (j, a) in e.iter().enumerate() {
+                        let x = self.atom_owned(f, a);
+                        let field = if el_leaves.len() == 1 { String::new() } else { format!(".f{j}") };
+                        f.line(&format!("{name}->ptr[{i}]{field} = {x};"));
+                    }
+                }
+            }
+            Expr::ArrayGet { array, index } => {
+                let a = self.atom(f, array, &mut post);
+                let i = self.atom(f, index, &mut post);
+                f.line(&format!("spi_bounds((int64_t){i}, {a}->len);"));
+                let n = st.vars.len();
+                for (j, v) in st.vars.iter().enumerate() {
+                    let field = if n == 1 { String::new() } else { format!(".f{j}") };
+                    let cty = self.cty(&v.ty);
+                    f.line(&format!("{cty} v{} = {a}->ptr[{i}]{field};", v.id));
+                    if let Some(rc) = self.info(&v.ty).rc {
+                        f.line(&format!("{rc}_incref(v{});", v.id));
+                    }
+                }
+            }
+            Expr::ArraySet { array, index, value } => {
+                let a = self.atom(f, array, &mut post);
+                let i = self.atom(f, index, &mut post);
+                f.line(&format!("spi_bounds((int64_t){i}, {a}->len);"));
+                let n = value.len();
+                for (j, x) in value.iter().enumerate() {
+                    let field = if n == 1 { String::new() } else { format!(".f{j}") };
+                    let xty = Self::atom_ty(x);
+                    let val = self.atom_owned(f, x);
+                    match self.info(&xty).rc {
+                        Some(rc) => {
+                            let t = f.temp();
+                            let cty = self.cty(&xty);
+                            f.line(&format!("{cty} {t} = {a}->ptr[{i}]{field};"));
+                            f.line(&format!("{a}->ptr[{i}]{field} = {val};"));
+                            f.line(&format!("{rc}_decref({t});"));
+                        }
+                        None => f.line(&format!("{a}->ptr[{i}]{field} = {val};")),
+                    }
+                }
+            }
+            Expr::ClosureNew { closure, captured } => {
+                let args: Vec<String> = captured.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                self.bind1(f, &st.vars, format!("closure{closure}_new({})", args.join(", ")));
+            }
+            Expr::ClosureCall { fun, args } => {
+                let fty = Self::atom_ty(fun);
+                let rets = match &fty {
+                    Ty::Fun(_, b) => self.leaves(b),
+                    _ => {
+                        self.error("internal: closure call of a non-function".into());
+                        return;
+                    }
+                };
+                let c = self.atom(f, fun, &mut post);
+                let mut xs = vec![c.clone()];
+                for a in args {
+                    xs.push(self.atom(f, a, &mut post));
+                }
+                self.bind_multi(f, &st.vars, &rets, format!("{c}->call({})", xs.join(", ")));
+            }
+            Expr::Macro(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        MacroPart::Text(t) => s.push_str(t),
+                        MacroPart::TypeLit(t) => s.push_str(t),
+                        MacroPart::Type(t) => {
+                            let c = self.cty(t);
+                            s.push_str(&c)
+                        }
+                        MacroPart::Atom(a) => {
+                            let e = self.atom(f, a, &mut post);
+                            s.push_str(&e)
+                        }
+                    }
+                }
+                if st.vars.is_empty() {
+                    f.line(&format!("{s};"));
+                } else {
+                    self.bind1(f, &st.vars, s);
+                }
+            }
+            Expr::Failwith(msg) => {
+                let m = self.atom(f, msg, &mut post);
+                f.line(&format!("spi_failwith({m});"));
+                self.declare(f, &st.vars);
+            }
+        }
+        self.bound(f, &st.vars, true);
+        for p in post {
+            f.line(&p);
+        }
+    }
+
+    // ---------------------------------------------------------------- primitive operations
+
+    fn prim(&mut self, f: &mut FnCtx, op: &PrimOp, args: &[Atom], res: Option<&Ty>, post: &mut Vec<String>) -> String {
+        let xs: Vec<String> = args.iter().map(|a| self.atom(f, a, post)).collect();
+        let t0 = args.first().map(Self::atom_ty);
+        let p0 = match &t0 {
+            Some(Ty::Prim(p)) => Some(*p),
+            _ => None,
+        };
+        let res_c = res.map(|t| self.cty(t)).unwrap_or_else(|| "int".into());
+        let arg = |i: usize| xs.get(i).cloned().unwrap_or_else(|| "0".into());
+        let bin = |sym: &str| format!("({} {sym} {})", arg(0), arg(1));
+        // Wrapping integer arithmetic: compute in the unsigned type, convert back.
+        let wrap = |sym: &str, p: PrimTy| {
+            let u = unsigned_of(p);
+            format!("(({})(({u}){} {sym} ({u}){}))", prim_cty(p), arg(0), arg(1))
+        };
+        match op {
+            PrimOp::Add | PrimOp::Sub | PrimOp::Mul => {
+                let sym = match op {
+                    PrimOp::Add => "+",
+                    PrimOp::Sub => "-",
+                    _ => "*",
+                };
+                match p0 {
+                    Some(p) if p.is_int() => wrap(sym, p),
+                    _ => bin(sym),
+                }
+            }
+            PrimOp::Div => match p0 {
+                Some(p) if p.is_int() => format!("(({})({} / {}))", prim_cty(p), arg(0), arg(1)),
+                _ => bin("/"),
+            },
+            PrimOp::Rem => match p0 {
+                Some(PrimTy::F32) => format!("fmodf({}, {})", arg(0), arg(1)),
+                Some(PrimTy::F64) => format!("fmod({}, {})", arg(0), arg(1)),
+                Some(p) => format!("(({})({} % {}))", prim_cty(p), arg(0), arg(1)),
+                None => bin("%"),
+            },
+            PrimOp::Pow => match p0 {
+                Some(PrimTy::F32) => format!("powf({}, {})", arg(0), arg(1)),
+                _ => format!("pow({}, {})", arg(0), arg(1)),
+            },
+            PrimOp::Neg => match p0 {
+                Some(p) if p.is_int() => {
+                    let u = unsigned_of(p);
+                    format!("(({})(0u - ({u}){}))", prim_cty(p), arg(0))
+                }
+                _ => format!("(-{})", arg(0)),
+            },
+            PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge => {
+                let sym = match op {
+                    PrimOp::Eq => "==",
+                    PrimOp::Ne => "!=",
+                    PrimOp::Lt => "<",
+                    PrimOp::Le => "<=",
+                    PrimOp::Gt => ">",
+                    _ => ">=",
+                };
+                match &t0 {
+                    Some(Ty::Prim(PrimTy::String)) => format!("(spi_string_cmp({}, {}) {sym} 0)", arg(0), arg(1)),
+                    Some(Ty::Union(_)) if !self.info(t0.as_ref().unwrap()).cty.ends_with('*') => {
+                        self.error("the C backend cannot compare stack union values with a primitive operator".into());
+                        "false".into()
+                    }
+                    _ => bin(sym),
+                }
+            }
+            PrimOp::Not => format!("(!{})", arg(0)),
+            PrimOp::BitAnd => format!("(({res_c})({} & {}))", arg(0), arg(1)),
+            PrimOp::BitOr => format!("(({res_c})({} | {}))", arg(0), arg(1)),
+            PrimOp::BitXor => format!("(({res_c})({} ^ {}))", arg(0), arg(1)),
+            PrimOp::BitNot => format!("(({res_c})(~{}))", arg(0)),
+            PrimOp::Shl | PrimOp::Shr => {
+                let p = p0.unwrap_or(PrimTy::I32);
+                let w = bit_width(p);
+                let amount = format!("((uint32_t){} & {}u)", arg(1), w - 1);
+                if matches!(op, PrimOp::Shl) {
+                    let u = unsigned_of(p);
+                    format!("(({})(({u}){} << {amount}))", prim_cty(p), arg(0))
+                } else {
+                    format!("(({})({} >> {amount}))", prim_cty(p), arg(0))
+                }
+            }
+            PrimOp::Conv(t) => format!("(({}){})", prim_cty(*t), arg(0)),
+            PrimOp::FloatFn(name) => {
+                let single = p0 == Some(PrimTy::F32);
+                let base = match &**name {
+                    "abs" => "fabs",
+                    "sqrt" | "log" | "exp" | "sin" | "cos" | "tan" | "tanh" | "floor" | "ceil" | "round" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "log10" | "log2" | "trunc" => name,
+                    other => {
+                        self.error(format!("the C backend does not know the float function `{other}`"));
+                        "fabs"
+                    }
+                };
+                format!("{base}{}({})", if single { "f" } else { "" }, arg(0))
+            }
+            PrimOp::IsNan => format!("(isnan({}) != 0)", arg(0)),
+            PrimOp::StringLength => format!("(({res_c})spi_string_len({}))", arg(0)),
+            PrimOp::StringIndex => format!("spi_string_index({}, (int64_t){})", arg(0), arg(1)),
+            PrimOp::StringSlice => format!("spi_string_slice({}, (int64_t){}, (int64_t){})", arg(0), arg(1), arg(2)),
+            PrimOp::StringConcat => format!("spi_string_concat({}, {})", arg(0), arg(1)),
+            PrimOp::ArrayLength => format!("(({res_c}){}->len)", arg(0)),
+        }
+    }
+}
+
+fn collect_used_atoms(xs: &[Atom], used: &mut HashSet<u32>) {
+    for a in xs {
+        if let Atom::Var(v) = a {
+            used.insert(v.id);
+        }
+    }
+}
+
+fn collect_used_block(b: &Block, used: &mut HashSet<u32>) {
+    for st in &b.stmts {
+        match &st.expr {
+            Expr::Atoms(xs) | Expr::Prim(_, xs) => collect_used_atoms(xs, used),
+            Expr::If { cond, then, els } => {
+                collect_used_atoms(std::slice::from_ref(cond), used);
+                collect_used_block(then, used);
+                collect_used_block(els, used);
+            }
+            Expr::While { cond, body } => {
+                collect_used_block(cond, used);
+                collect_used_block(body, used);
+            }
+            Expr::Call { args, .. } | Expr::Box { args, .. } | Expr::LayoutNew { args, .. } => collect_used_atoms(args, used),
+            Expr::Match { scrut, arms, default } => {
+                collect_used_atoms(std::slice::from_ref(scrut), used);
+                for a in arms {
+                    collect_used_block(&a.body, used);
+                }
+                if let Some(d) = default {
+                    collect_used_block(d, used);
+                }
+            }
+            Expr::LayoutGet { layout, .. } => collect_used_atoms(std::slice::from_ref(layout), used),
+            Expr::LayoutSet { layout, value, .. } => collect_used_atoms(&[layout.clone(), value.clone()], used),
+            Expr::ArrayNew { len, .. } => collect_used_atoms(std::slice::from_ref(len), used),
+            Expr::ArrayLit { elems, .. } => {
+                for e in elems {
+                    collect_used_atoms(e, used);
+                }
+            }
+            Expr::ArrayGet { array, index } => collect_used_atoms(&[array.clone(), index.clone()], used),
+            Expr::ArraySet { array, index, value } => {
+                collect_used_atoms(&[array.clone(), index.clone()], used);
+                collect_used_atoms(value, used);
+            }
+            Expr::ClosureNew { captured, .. } => collect_used_atoms(captured, used),
+            Expr::ClosureCall { fun, args } => {
+                collect_used_atoms(std::slice::from_ref(fun), used);
+                collect_used_atoms(args, used);
+            }
+            Expr::Macro(parts) => {
+                for p in parts {
+                    if let MacroPart::Atom(Atom::Var(v)) = p {
+                        used.insert(v.id);
+                    }
+                }
+            }
+            Expr::Failwith(m) => collect_used_atoms(std::slice::from_ref(m), used),
+        }
+    }
+    collect_used_atoms(&b.result, used);
+}
+
+#[cfg(test)]
+mod tests;
