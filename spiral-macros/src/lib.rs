@@ -72,8 +72,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         exports.push(export_of(sig)?);
     }
     let mut sm = SourceMap::new();
-    let file = sm.add(inv.source.name.clone(), inv.source.text.clone());
-    let compiled = backend::compile_exports(&sm, file, &exports);
+    let compiled = backend::compile_exports(&mut sm, &inv.source.name, &inv.source.text, &exports);
     let bodies = match compiled {
         Ok(b) => b,
         Err(diags) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
@@ -103,10 +102,16 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
 fn diagnostics_to_errors(sm: &SourceMap, src: &SourceText, diags: &[Diagnostic]) -> TokenStream2 {
     let mut out = TokenStream2::new();
     for d in diags {
-        let (line, col) = src.rust_position(d.span.start as usize);
         let rendered = spiral_compiler::diagnostics::render(sm, std::slice::from_ref(d));
-        let msg = format!("Spiral error at {}:{}:{}: {}\n{}", src.name, line, col, d.message, rendered.trim_end());
-        out.extend(error_at(src.span_at(d.span.start as usize), &msg));
+        let in_user_text = sm.name(d.span.file) == src.name && (d.span.start as usize) <= src.text.len();
+        let (name, (line, col), span) = if in_user_text {
+            (src.name.as_str(), src.rust_position(d.span.start as usize), src.span_at(d.span.start as usize))
+        } else {
+            let (l, c) = sm.line_col(d.span.file, d.span.start);
+            (sm.name(d.span.file), (l, c), src.span_at(usize::MAX))
+        };
+        let msg = format!("Spiral error at {name}:{line}:{col}: {}\n{}", d.message, rendered.trim_end());
+        out.extend(error_at(span, &msg));
     }
     out
 }
@@ -166,7 +171,8 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
         match std::fs::read_to_string(&full) {
             Ok(text) => SourceText::from_file(&text, path.clone(), *span),
             Err(e) => {
-                return Err(error_at(*span, &format!("spiral!: cannot read Spiral file `{}`: {e}", full.display())));
+                let msg = format!("spiral!: cannot read Spiral file `{path}` (relative to CARGO_MANIFEST_DIR): {}", io_reason(&e));
+                return Err(error_at(*span, &msg));
             }
         }
     } else {
@@ -186,6 +192,15 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
         (std::path::Path::new(&dir).join(p).to_string_lossy().into_owned(), s)
     });
     Ok(Invocation { sigs, vis, source, file_path })
+}
+
+/// An I/O error's reason without the OS error number (stable across platforms).
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
 }
 
 fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
@@ -239,6 +254,9 @@ fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
         let msg = format!("spiral!: {msg}");
         quote_spanned!(span=> ::core::compile_error!{ #msg })
     };
+    if !sig.generics.params.is_empty() {
+        return Err(err(sig.generics.span(), "exported functions cannot be generic; Spiral specialises them to the given types"));
+    }
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
         Some(syn::FnArg::Typed(pt)) if is_ref_to(&pt.ty, "Device") => {}
@@ -263,9 +281,6 @@ fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
         },
         syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
     };
-    if !sig.generics.params.is_empty() {
-        return Err(err(sig.generics.span(), "exported functions cannot be generic; Spiral specialises them to the given types"));
-    }
     Ok(Export { name: sig.ident.to_string(), params, ret })
 }
 

@@ -132,7 +132,7 @@ impl SourceText {
     /// The best Rust span for a Spiral byte range: the token under it (token form), otherwise the
     /// literal or path.
     pub fn span_at(&self, start: usize) -> Span {
-        if self.tokens.is_empty() {
+        if self.tokens.is_empty() || start > self.text.len() {
             return self.fallback;
         }
         let i = self.tokens.partition_point(|t| t.1 <= start);

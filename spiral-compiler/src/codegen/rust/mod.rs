@@ -29,7 +29,7 @@
 //! applied to its runtime arguments (the Rust parameters after `dev`), partially evaluated, and
 //! printed as the body of the Rust function with that signature.
 
-use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
+use crate::diagnostics::{Diagnostic, SourceMap, Span};
 use crate::peval::ir::{
     Atom, Block, Expr, Kernel, LayoutKind, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Types, Var,
 };
@@ -98,13 +98,22 @@ pub struct Export {
     pub ret: HostType,
 }
 
-/// Compiles the exported functions of one Spiral source file.
+/// Compiles the exported functions of one Spiral source file (bottom-up segment) named `name`.
 ///
-/// Returns one Rust function body per export, in order. The body refers to the parameters by
-/// their names and to the device as `dev` (the macro names the first parameter so).
-pub fn compile_exports(sources: &SourceMap, file: FileId, exports: &[Export]) -> Result<Vec<String>, Vec<Diagnostic>> {
-    let text = sources.text(file);
-    let _ = text;
+/// The text is registered in `sources` (so diagnostics can be rendered against it, the caller
+/// finds it by `name`). Returns one Rust function body per export, in order. A body refers to the
+/// parameters by their names and to the device as `dev`.
+pub fn compile_exports(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    exports: &[Export],
+) -> Result<Vec<String>, Vec<Diagnostic>> {
+    let file = sources.add(name.to_string(), text.to_string());
+    let parsed = crate::syntax::parse_module(file, text, crate::syntax::Segment::BottomUp);
+    if !parsed.diagnostics.is_empty() {
+        return Err(parsed.diagnostics);
+    }
     let mut bodies = Vec::new();
     for e in exports {
         let _ = e;
@@ -695,7 +704,7 @@ impl RustPrinter<'_> {
         self.line(
             ind + 1,
             &format!(
-                "{dev}.run_chunks({len} as usize, move |__r: ::std::ops::Range<usize>| unsafe {{ kernel{id}(__r.start as u64, __r.end as u64{}{}) }})?;",
+                "{dev}.for_each_chunk({len} as usize, move |__r: ::std::ops::Range<usize>| unsafe {{ kernel{id}(__r.start as u64, __r.end as u64{}{}) }})?;",
                 if call_args.is_empty() { "" } else { ", " },
                 call_args.join(", ")
             ),

@@ -1,0 +1,7 @@
+// `spiral!` needs Spiral source.
+#![allow(unused_imports)]
+use spiral::spiral;
+
+spiral!();
+
+fn main() {}
