@@ -4,6 +4,8 @@
 //! - `cargo xtask peer parse <dir>`: parses every package of the public Spiral v2 suites
 //!   (`<dir>/compilation_tests/*`, `<dir>/upmem_tests/*`); prints one line per failure and a
 //!   closing `N passed, M failed` line.
+//! - `cargo xtask peer run <dir>`: builds `spiral`, runs the v2 packages whose reference C output
+//!   runs with `spiral run`, compares exit code and stdout; closing `N passed, M failed` line.
 //! - `cargo xtask smoke-fuzz`: deterministic mutations of the committed Spiral inputs fed to the
 //!   tokenizer and the parsers; fails on a panic or a hang. Stable Rust, no extra tools.
 //! - `cargo xtask fuzz --seconds N`: a libFuzzer run of `fuzz/` through `cargo fuzz`
@@ -14,6 +16,7 @@
 mod bench;
 mod fuzz;
 mod peer;
+mod peer_run;
 mod smoke;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +61,15 @@ enum PeerCmd {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Compiles and runs the bottom-up (and portable top-down) packages whose reference C output
+    /// runs, comparing exit code and stdout; prints `N passed, M failed`.
+    Run {
+        /// The folder holding `compilation_tests/`.
+        dir: PathBuf,
+        /// Print failure reasons in full.
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 /// The workspace root (the parent of this crate's folder).
@@ -90,6 +102,7 @@ fn main() -> ExitCode {
                 && smoke::run(&smoke::Options { cases: fuzz_cases, ..smoke::Options::default() })
         }
         Cmd::Peer { cmd: PeerCmd::Parse { dir, verbose } } => peer::parse(&dir, verbose),
+        Cmd::Peer { cmd: PeerCmd::Run { dir, verbose } } => peer_run::run(&workspace_root(), &dir, verbose),
         Cmd::SmokeFuzz(o) => smoke::run(&o),
         Cmd::Fuzz(o) => fuzz::run(&o),
         Cmd::BenchParse(o) => bench::run(&o),
