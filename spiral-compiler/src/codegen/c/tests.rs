@@ -6,7 +6,6 @@ use super::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::rc::Rc;
 
 fn v(id: u32, ty: Ty) -> Var {
     Var { id, ty }
@@ -18,7 +17,7 @@ fn i32l(x: i32) -> Atom {
     Atom::Lit(Lit::I32(x))
 }
 fn strl(s: &str) -> Atom {
-    Atom::Lit(Lit::String(Rc::from(s)))
+    Atom::Lit(Lit::String(s.into()))
 }
 fn st(vars: Vec<Var>, expr: Expr) -> Stmt {
     Stmt { vars, expr }
@@ -27,7 +26,7 @@ fn string() -> Ty {
     Ty::Prim(PrimTy::String)
 }
 fn text(s: &str) -> MacroPart {
-    MacroPart::Text(Rc::from(s))
+    MacroPart::Text(s.into())
 }
 /// `printf("%s\n", x->ptr)` as a macro statement.
 fn print_str(x: Atom) -> Stmt {
@@ -155,7 +154,7 @@ fn methods_return_several_leaves_through_a_tuple() {
     let y = v(1, Ty::i32());
     let s = v(2, string());
     let m = Method {
-        name: Rc::from("pair"),
+        name: "pair".into(),
         params: vec![x.clone()],
         ret: vec![Ty::i32(), string()],
         body: Block {
@@ -186,7 +185,7 @@ fn option_string_union(heap: bool) -> Types {
     Types {
         unions: vec![UnionDef {
             name: "option string".into(),
-            cases: vec![(Rc::from("None"), Ty::Unit), (Rc::from("Some"), string())],
+            cases: vec![("None".into(), Ty::Unit), ("Some".into(), string())],
             heap,
             decl: 0,
             args: vec![],
@@ -243,7 +242,7 @@ fn heap_recursive_union_list_is_freed() {
     let types = Types {
         unions: vec![UnionDef {
             name: "list i32".into(),
-            cases: vec![(Rc::from("Nil"), Ty::Unit), (Rc::from("Cons"), Ty::pair(Ty::i32(), list.clone()))],
+            cases: vec![("Nil".into(), Ty::Unit), ("Cons".into(), Ty::pair(Ty::i32(), list.clone()))],
             heap: true,
             decl: 0,
             args: vec![],
@@ -258,7 +257,7 @@ fn heap_recursive_union_list_is_freed() {
     let sub = v(4, Ty::i32());
     let add = v(5, Ty::i32());
     let sum = Method {
-        name: Rc::from("sum"),
+        name: "sum".into(),
         params: vec![l.clone()],
         ret: vec![Ty::i32()],
         body: Block {
@@ -287,7 +286,7 @@ fn heap_recursive_union_list_is_freed() {
         },
     };
     // main: cell = mut (Nil, 0); while i < 5 { cell.0 <- Cons(i, cell.0); i++ }; sum cell.0
-    let cell_ty = Ty::Layout(LayoutKind::Mut, Rc::new(Ty::pair(list.clone(), Ty::i32())));
+    let cell_ty = Ty::Layout(LayoutKind::Mut, (Ty::pair(list.clone(), Ty::i32())).into());
     let nil = v(0, list.clone());
     let cell = v(1, cell_ty.clone());
     let i = v(2, Ty::i32());
@@ -342,7 +341,7 @@ fn heap_recursive_union_list_is_freed() {
 /// A closure capturing a string, called twice through its function type.
 #[test]
 fn closures_capture_and_release() {
-    let fty = Ty::Fun(Rc::new(string()), Rc::new(string()));
+    let fty = Ty::Fun(string().into(), string().into());
     let cap = v(0, string());
     let arg = v(1, string());
     let res = v(2, string());
@@ -382,12 +381,12 @@ fn closures_capture_and_release() {
 /// An array whose element has two leaves (i32, string): elements are `Tuple` structs.
 #[test]
 fn arrays_of_tuples_set_get_and_release() {
-    let aty = Ty::Array(Rc::new(Ty::pair(Ty::i32(), string())));
+    let aty = Ty::Array((Ty::pair(Ty::i32(), string())).into());
     let arr = v(0, aty.clone());
     let x = v(1, Ty::i32());
     let s = v(2, string());
     let len = v(3, Ty::i32());
-    let lit = v(4, Ty::Array(Rc::new(Ty::i32())));
+    let lit = v(4, Ty::Array(Ty::i32().into()));
     let y = v(5, Ty::i32());
     let sum = v(6, Ty::i32());
     let sum2 = v(7, Ty::i32());
@@ -399,7 +398,7 @@ fn arrays_of_tuples_set_get_and_release() {
             st(vec![x.clone(), s.clone()], Expr::ArrayGet { array: var(&arr), index: i32l(1) }),
             print_str(var(&s)),
             st(vec![len.clone()], Expr::Prim(PrimOp::ArrayLength, vec![var(&arr)])),
-            st(vec![lit.clone()], Expr::ArrayLit { ty: Ty::Array(Rc::new(Ty::i32())), elems: vec![vec![i32l(10)], vec![i32l(20)]] }),
+            st(vec![lit.clone()], Expr::ArrayLit { ty: Ty::Array(Ty::i32().into()), elems: vec![vec![i32l(10)], vec![i32l(20)]] }),
             st(vec![y.clone()], Expr::ArrayGet { array: var(&lit), index: i32l(1) }),
             st(vec![sum.clone()], Expr::Prim(PrimOp::Add, vec![var(&x), var(&len)])),
             st(vec![sum2.clone()], Expr::Prim(PrimOp::Add, vec![var(&sum), var(&y)])),
@@ -411,7 +410,7 @@ fn arrays_of_tuples_set_get_and_release() {
 
 #[test]
 fn out_of_bounds_index_aborts_with_a_message() {
-    let aty = Ty::Array(Rc::new(Ty::i32()));
+    let aty = Ty::Array(Ty::i32().into());
     let arr = v(0, aty.clone());
     let x = v(1, Ty::i32());
     let p = main_prog(
@@ -436,17 +435,17 @@ fn out_of_bounds_index_aborts_with_a_message() {
 fn records_are_flattened_and_static_parts_vanish() {
     // A method taking a record {a: i32; b: .sym; c: f64} receives two leaves.
     let mut rec = BTreeMap::new();
-    rec.insert(Rc::from("a"), Ty::i32());
-    rec.insert(Rc::from("b"), Ty::Symbol(Rc::from("sym")));
-    rec.insert(Rc::from("c"), Ty::Prim(PrimTy::F64));
+    rec.insert("a".into(), Ty::i32());
+    rec.insert("b".into(), Ty::Symbol("sym".into()));
+    rec.insert("c".into(), Ty::Prim(PrimTy::F64));
     let types = Types::default();
-    let leaves = types.leaves(&Ty::Record(Rc::new(rec)));
+    let leaves = types.leaves(&Ty::Record(rec.into()));
     assert_eq!(leaves, vec![Ty::i32(), Ty::Prim(PrimTy::F64)]);
     let a = v(0, Ty::i32());
     let c = v(1, Ty::Prim(PrimTy::F64));
     let r = v(2, Ty::i32());
     let m = Method {
-        name: Rc::from("f"),
+        name: "f".into(),
         params: vec![a.clone(), c.clone()],
         ret: vec![Ty::i32()],
         body: Block { stmts: vec![st(vec![r.clone()], Expr::Prim(PrimOp::Conv(PrimTy::I32), vec![var(&c)]))], result: vec![var(&r)] },
@@ -490,4 +489,101 @@ fn dump_helpers_print_like_rust_debug() {
     let p = main_prog(stmts, vec![]);
     let expected = "12.0\n0.1\n1e-7\n1e16\n1000000000000000.0\n-2.5\n0.3333333333333333\n\"a\\\"b\\n\"\n'\\''\n";
     assert_eq!(run(&p), (expected.into(), 0));
+}
+
+/// The generated code without the fixed runtime prelude, for snapshots.
+fn body_of(p: &Program) -> String {
+    let c = emit_c(p).unwrap();
+    c.strip_prefix(PRELUDE).expect("output starts with the prelude").to_string()
+}
+
+#[test]
+fn snapshot_tuple_return_and_flattened_arguments() {
+    let x = v(0, Ty::i32());
+    let y = v(1, Ty::Prim(PrimTy::F64));
+    let m = Method {
+        name: "swap".into(),
+        params: vec![x.clone(), y.clone()],
+        ret: vec![Ty::Prim(PrimTy::F64), Ty::i32()],
+        body: Block { stmts: vec![], result: vec![var(&y), var(&x)] },
+    };
+    let a = v(0, Ty::Prim(PrimTy::F64));
+    let b = v(1, Ty::i32());
+    let p = Program {
+        methods: vec![m],
+        main: Block {
+            stmts: vec![st(vec![a.clone(), b.clone()], Expr::Call { method: 0, args: vec![i32l(1), Atom::Lit(Lit::F64(2.0))] })],
+            result: vec![var(&b)],
+        },
+        main_ret: vec![Ty::i32()],
+        ..Program::default()
+    };
+    insta::assert_snapshot!(body_of(&p));
+}
+
+#[test]
+fn snapshot_stack_union_tags_and_refcounting() {
+    let u = Ty::Union(0);
+    let a = v(0, u.clone());
+    let r = v(1, Ty::i32());
+    let x = v(2, string());
+    let n = v(3, Ty::i32());
+    let mut p = main_prog(
+        vec![
+            st(vec![a.clone()], Expr::Box { union: 0, case: 1, args: vec![strl("abc")] }),
+            st(
+                vec![r.clone()],
+                Expr::Match {
+                    scrut: var(&a),
+                    arms: vec![MatchArm {
+                        case: 1,
+                        vars: vec![x.clone()],
+                        body: Block {
+                            stmts: vec![st(vec![n.clone()], Expr::Prim(PrimOp::StringLength, vec![var(&x)]))],
+                            result: vec![var(&n)],
+                        },
+                    }],
+                    default: Some(Block { stmts: vec![], result: vec![i32l(0)] }),
+                },
+            ),
+        ],
+        vec![var(&r)],
+    );
+    p.types = option_string_union(false);
+    insta::assert_snapshot!(body_of(&p));
+    assert_eq!(run(&p), (String::new(), 3));
+}
+
+#[test]
+fn snapshot_closure_and_heap_union() {
+    let fty = Ty::Fun(Ty::i32().into(), (Ty::Union(0)).into());
+    let cap = v(0, string());
+    let arg = v(1, Ty::i32());
+    let res = v(2, Ty::Union(0));
+    let clo = Closure {
+        ty: fty.clone(),
+        captured: vec![cap.clone()],
+        params: vec![arg.clone()],
+        ret: vec![Ty::Union(0)],
+        body: Block { stmts: vec![st(vec![res.clone()], Expr::Box { union: 0, case: 1, args: vec![var(&cap)] })], result: vec![var(&res)] },
+    };
+    let s = v(0, string());
+    let f = v(1, fty.clone());
+    let o = v(2, Ty::Union(0));
+    let p = Program {
+        types: option_string_union(true),
+        closures: vec![clo],
+        main: Block {
+            stmts: vec![
+                st(vec![s.clone()], Expr::Atoms(vec![strl("captured")])),
+                st(vec![f.clone()], Expr::ClosureNew { closure: 0, captured: vec![var(&s)] }),
+                st(vec![o.clone()], Expr::ClosureCall { fun: var(&f), args: vec![i32l(1)] }),
+            ],
+            result: vec![],
+        },
+        main_ret: vec![],
+        ..Program::default()
+    };
+    insta::assert_snapshot!(body_of(&p));
+    assert_eq!(run(&p), (String::new(), 0));
 }
