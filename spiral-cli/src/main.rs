@@ -4,6 +4,7 @@
 
 mod cc;
 mod cmd_build;
+mod cmd_parse;
 mod pipeline;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Cmd {
     /// Compile a program to C, compile that with the system C compiler and run it; exits with
     /// the program's exit code.
     Run(cmd_build::RunArgs),
+    /// Parse a `.spi`/`.spir` file or a package directory; `--dump` prints the syntax tree.
+    Parse(cmd_parse::ParseArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +34,6 @@ fn main() -> ExitCode {
     match &cli.command {
         Cmd::Build(a) => cmd_build::build(a),
         Cmd::Run(a) => cmd_build::run(a),
+        Cmd::Parse(a) => cmd_parse::parse(a),
     }
 }
