@@ -263,6 +263,7 @@ struct Gen<'p> {
     tuples: HashMap<Vec<Ty>, String>,
     funs: HashMap<Ty, String>,
     counter: HashMap<&'static str, u32>,
+    stack_unions_in_progress: HashSet<u32>,
     fwd: String,
     structs: String,
     helper_protos: String,
@@ -282,6 +283,7 @@ impl<'p> Gen<'p> {
             tuples: HashMap::new(),
             funs: HashMap::new(),
             counter: HashMap::new(),
+            stack_unions_in_progress: HashSet::new(),
             fwd: String::new(),
             structs: String::new(),
             helper_protos: String::new(),
@@ -376,7 +378,14 @@ impl<'p> Gen<'p> {
                     info
                 } else {
                     // A stack union is refcounted when one of its payload leaves is; decide that
-                    // before defining it (stack unions cannot be recursive).
+                    // before defining it. A stack union cannot contain itself by value.
+                    if !self.stack_unions_in_progress.insert(i) {
+                        self.error(format!(
+                            "the union `{}` contains itself by value; a recursive union must be a heap union (`union rec`)",
+                            def.name
+                        ));
+                        return TyInfo { cty: "int".into(), rc: None };
+                    }
                     let def = def.clone();
                     let mut rc = false;
                     for (_, pt) in &def.cases {
@@ -389,6 +398,7 @@ impl<'p> Gen<'p> {
                     let info = TyInfo { cty: name.clone(), rc: if rc { Some(name.clone()) } else { None } };
                     self.infos.insert(t.clone(), info.clone());
                     self.define_union(&name, i, false);
+                    self.stack_unions_in_progress.remove(&i);
                     return info;
                 }
             }

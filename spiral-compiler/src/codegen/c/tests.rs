@@ -587,3 +587,22 @@ fn snapshot_closure_and_heap_union() {
     insta::assert_snapshot!(body_of(&p));
     assert_eq!(run(&p), (String::new(), 0));
 }
+
+#[test]
+fn a_stack_union_containing_itself_is_a_diagnostic_not_a_hang() {
+    let u = Ty::Union(0);
+    let a = v(0, u.clone());
+    let mut p = main_prog(vec![st(vec![a.clone()], Expr::Box { union: 0, case: 0, args: vec![] })], vec![]);
+    p.types = Types {
+        unions: vec![UnionDef {
+            name: "bad".into(),
+            cases: vec![("Nil".into(), Ty::Unit), ("Cons".into(), u.clone())],
+            heap: false,
+            decl: 0,
+            args: vec![],
+        }],
+        nominals: vec![],
+    };
+    let e = emit_c(&p).unwrap_err();
+    assert!(e[0].message.contains("heap union"), "{e:?}");
+}
