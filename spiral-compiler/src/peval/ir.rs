@@ -30,7 +30,7 @@
 //! form ([`std::fmt::Display`]) is deterministic.
 use std::collections::BTreeMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A primitive type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,7 +147,7 @@ pub enum Lit {
     /// A `char` value.
     Char(char),
     /// A `string` value.
-    String(Rc<str>),
+    String(Arc<str>),
 }
 
 impl Lit {
@@ -260,13 +260,13 @@ pub enum LayoutKind {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MacroPart {
     /// Verbatim target-language text.
-    Text(Rc<str>),
+    Text(Arc<str>),
     /// `!x`: a runtime value (variable or literal), printed by the backend.
     Atom(Atom),
     /// `` `t ``: a type, printed as the backend's name for it.
     Type(Ty),
     /// `@t`: the content of a type literal, printed verbatim.
-    TypeLit(Rc<str>),
+    TypeLit(Arc<str>),
 }
 
 /// A type. Cheap to clone; compares structurally (nominals and unions by table index).
@@ -277,31 +277,32 @@ pub enum Ty {
     /// A primitive type; one leaf.
     Prim(PrimTy),
     /// The type of a symbol `.name` (static; no leaves).
-    Symbol(Rc<str>),
+    Symbol(Arc<str>),
     /// A type-level literal (e.g. `16` or `"abc"` in type position; static; no leaves).
-    TypeLit(Rc<str>),
+    TypeLit(Arc<str>),
     /// A pair `a * b`; the leaves of `a` then of `b`.
-    Pair(Rc<Ty>, Rc<Ty>),
+    Pair(Arc<Ty>, Arc<Ty>),
     /// A record `{a : t; ...}`; leaves of each field in key order.
-    Record(Rc<BTreeMap<Rc<str>, Ty>>),
+    Record(Arc<BTreeMap<Arc<str>, Ty>>),
     /// An array of the given element type; one leaf.
-    Array(Rc<Ty>),
+    Array(Arc<Ty>),
     /// A runtime closure type `a -> b`; one leaf.
-    Fun(Rc<Ty>, Rc<Ty>),
-    /// A union: index into [`Types::unions`]; one leaf.
+    Fun(Arc<Ty>, Arc<Ty>),
+    /// A union: index into [`Types::unions`]; one leaf. (Union nominals are always
+    /// represented by this variant, never by [`Ty::Nominal`].)
     Union(u32),
     /// A nominal: index into [`Types::nominals`]; the leaves of its body.
     Nominal(u32),
     /// A layout type (`heap t` / `mut t`); one leaf, holding the leaves of `t`.
-    Layout(LayoutKind, Rc<Ty>),
+    Layout(LayoutKind, Arc<Ty>),
     /// A macro type `$"..."`; one leaf of a target-language type.
-    Macro(Rc<[MacroPart]>),
+    Macro(Arc<[MacroPart]>),
 }
 
 impl Ty {
     /// Pair constructor.
     pub fn pair(a: Ty, b: Ty) -> Ty {
-        Ty::Pair(Rc::new(a), Rc::new(b))
+        Ty::Pair(Arc::new(a), Arc::new(b))
     }
     /// `i32` shortcut.
     pub fn i32() -> Ty {
@@ -316,16 +317,20 @@ pub struct UnionDef {
     pub name: String,
     /// The cases in tag order: the tag of case `i` is `i`. Each case has a name and the type of
     /// its payload, stored as the leaves of that type.
-    pub cases: Vec<(Rc<str>, Ty)>,
+    pub cases: Vec<(Arc<str>, Ty)>,
     /// `true` for a heap (refcounted, possibly recursive) union, `false` for a stack union.
     pub heap: bool,
+    /// The declaring nominal's id (evaluator-internal, for type tests).
+    pub decl: u32,
+    /// The type arguments it was instantiated with.
+    pub args: Vec<Ty>,
 }
 
 /// An instantiated nominal type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NominalDef {
     /// The nominal's declared name.
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     /// Its type arguments.
     pub args: Vec<Ty>,
     /// Its body with the arguments substituted (for unions: `Ty::Union(..)`).
@@ -550,7 +555,7 @@ pub enum PrimOp {
     Conv(PrimTy),
     /// A one-argument float function by name: `sqrt`, `log`, `exp`, `sin`, `cos`, `tan`,
     /// `tanh`, `abs`, `floor`, `ceil`, `round`.
-    FloatFn(Rc<str>),
+    FloatFn(Arc<str>),
     /// `is_nan a` on floats.
     IsNan,
     /// String length (an `i32`... per the result variable's type).
@@ -743,7 +748,7 @@ pub struct Block {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Method {
     /// A readable name hint (the `let` name, or `method`); backends append the id.
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     /// The runtime parameters.
     pub params: Vec<Var>,
     /// The return leaf types.
@@ -772,7 +777,7 @@ pub struct Closure {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Kernel {
     /// The backend name given to `join_backend` (e.g. `Cuda`, `UPMEM_C_Kernel`).
-    pub backend: Rc<str>,
+    pub backend: Arc<str>,
     /// The runtime parameters (the host passes them in this order).
     pub params: Vec<Var>,
     /// The return leaf types.
@@ -787,7 +792,7 @@ pub struct Program {
     /// Type tables.
     pub types: Types,
     /// `global` lines, in first-use order, deduplicated.
-    pub globals: Vec<Rc<str>>,
+    pub globals: Vec<Arc<str>>,
     /// Join-point methods, in creation order.
     pub methods: Vec<Method>,
     /// Closures, in creation order.
@@ -798,6 +803,8 @@ pub struct Program {
     pub main: Block,
     /// The return leaf types of `main`.
     pub main_ret: Vec<Ty>,
+    /// Lines printed at compile time by `print_static`, in evaluation order.
+    pub compile_log: Vec<String>,
 }
 
 struct Printer<'a> {
@@ -960,9 +967,9 @@ mod tests {
     fn leaves_flatten_pairs_records_and_skip_static_parts() {
         let types = Types::default();
         let mut rec = BTreeMap::new();
-        rec.insert(Rc::from("b"), Ty::Prim(PrimTy::F64));
-        rec.insert(Rc::from("a"), Ty::Symbol("x".into()));
-        let t = Ty::pair(Ty::i32(), Ty::pair(Ty::Record(Rc::new(rec)), Ty::Unit));
+        rec.insert(Arc::from("b"), Ty::Prim(PrimTy::F64));
+        rec.insert(Arc::from("a"), Ty::Symbol("x".into()));
+        let t = Ty::pair(Ty::i32(), Ty::pair(Ty::Record(Arc::new(rec)), Ty::Unit));
         assert_eq!(types.leaves(&t), vec![Ty::i32(), Ty::Prim(PrimTy::F64)]);
     }
 

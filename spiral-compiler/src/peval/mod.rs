@@ -1,4 +1,75 @@
 //! The partial evaluator: core IR in, residual typed IR out.
 //!
+//! Entry point: [`compile_program`] takes a prepared [`core::Program`](crate::prepass::core::Program)
+//! (from [`crate::prepass`]), evaluates it to the value of the entry function, applies that
+//! function to `()` and returns the residual [`ir::Program`]. Evaluation runs on a thread with
+//! a 256 MiB stack and under [`Limits`] (inline depth and total steps), so a specialisation
+//! that does not terminate gives a diagnostic, never a stack overflow.
+//!
+//! What the evaluator does (the semantics of the bottom-up segment):
+//! - literals fold at compile time with the target's integer widths and wrapping; an operation
+//!   with a runtime operand is emitted once per scope (CSE);
+//! - `dyn` and `~pattern` turn literals into runtime variables;
+//! - functions are inlined with their captured environments; `join` (and every `let`) is a
+//!   join point memoised on (body, renamed environment); a recursive join point needs a return
+//!   type annotation;
+//! - `if` on a literal evaluates one branch; on a runtime bool both, merging their results;
+//! - `match` compiles patterns against the static structure; literal tests on runtime values
+//!   and union cases of runtime unions become `if`s and `match`es; a value that no clause
+//!   matches is a compile error;
+//! - annotating a function with a function type turns it into a runtime closure;
+//! - `join_backend B e` produces `(kernel id, tuple of runtime free variables)`.
+//!
 //! The residual IR that backends consume is in [`ir`].
+pub mod eval;
 pub mod ir;
+mod ops;
+pub mod value;
+
+pub use eval::Limits;
+
+use crate::diagnostics::Diagnostic;
+use crate::prepass::core;
+use value::Value;
+
+/// Runs `f` on a dedicated thread with a 256 MiB stack (the evaluator recurses deeply on
+/// continuation-passing code). A panic inside `f` becomes `None`.
+pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        let h = std::thread::Builder::new().name("spiral-peval".into()).stack_size(256 << 20).spawn_scoped(scope, f);
+        match h {
+            Ok(h) => h.join().ok(),
+            Err(_) => None,
+        }
+    })
+}
+
+/// Evaluates `prog` and returns the residual program, or the diagnostic of the first error
+/// (with its evaluation trace). Call it inside [`with_big_stack`] (as
+/// [`crate::prepass::compile_sources`] does).
+pub fn compile_program(prog: &core::Program, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
+    let mut pe = eval::PE::new(prog, limits);
+    let run = |pe: &mut eval::PE| -> eval::R<()> {
+        let mut frame = eval::PE::new_frame();
+        let main = pe.eval(&prog.body, &mut frame)?;
+        let r = pe.apply(main, Value::Unit, prog.entry_span)?;
+        let r = pe.known_value(r);
+        let (ret, atoms) = match &r {
+            Value::Unit => (Vec::new(), Vec::new()),
+            _ => {
+                let t = pe.ty_of(&r, prog.entry_span)?;
+                let leaves = pe.out.types.leaves(&t);
+                let atoms = pe.abstract_atoms(&r, prog.entry_span)?;
+                (leaves, atoms)
+            }
+        };
+        let stmts = pe.take_main();
+        pe.out.main = ir::Block { stmts, result: atoms };
+        pe.out.main_ret = ret;
+        Ok(())
+    };
+    match run(&mut pe) {
+        Ok(()) => Ok(pe.out),
+        Err(d) => Err(vec![*d]),
+    }
+}

@@ -1,0 +1,2156 @@
+//! The evaluator proper: core IR to residual IR.
+use super::ir::{self, Atom, Block, Expr as IExpr, LayoutKind, Lit, MacroPart, PrimOp, PrimTy, Stmt, Ty, Var};
+use super::value::{RecVal, Value};
+use crate::diagnostics::{Diagnostic, Span, TraceFrame};
+use crate::prepass::core::{
+    self, Clause, Expr, Lambda, MacroPartE, Name, NominalBody, Pat, RecordField, RecordKey, Slot, TyExpr, TyMacroPart,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Evaluation limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The deepest nesting of function applications and join points.
+    pub max_depth: u32,
+    /// The most evaluation steps (expression nodes visited) in one compilation.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_depth: 10_000, max_steps: 50_000_000 }
+    }
+}
+
+pub(crate) type R<T> = Result<T, Box<Diagnostic>>;
+
+/// A frame: captured environment and locals.
+#[derive(Clone)]
+pub(crate) struct Frame {
+    caps: Rc<[Value]>,
+    locals: Vec<Value>,
+}
+
+impl Frame {
+    fn get(&self, s: Slot) -> Value {
+        match s {
+            Slot::Cap(i) => self.caps.get(i as usize).cloned().unwrap_or(Value::Undef),
+            Slot::Local(i) => self.locals.get(i as usize).cloned().unwrap_or(Value::Undef),
+        }
+    }
+    fn set(&mut self, i: u32, v: Value) {
+        let i = i as usize;
+        if i >= self.locals.len() {
+            self.locals.resize(i + 1, Value::Undef);
+        }
+        self.locals[i] = v;
+    }
+}
+
+/// What is known about a runtime variable in the current scope.
+#[derive(Clone)]
+enum Known {
+    /// Its value (a literal or an unboxed union case).
+    Val(Value),
+    /// Literals it is known not to equal.
+    Not(Vec<Lit>),
+}
+
+#[derive(Default)]
+struct Scope {
+    cse: HashMap<(PrimOp, Vec<Atom>), Atom>,
+    known: HashMap<u32, Known>,
+}
+
+/// The per-function-body state (saved and restored around join points and closures).
+#[derive(Default)]
+struct Body {
+    blocks: Vec<Vec<Stmt>>,
+    scopes: Vec<Scope>,
+    next_var: u32,
+}
+
+/// Key tokens for memoisation (a value with its runtime variables renamed positionally).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Tok {
+    Undef,
+    Unit,
+    Lit(Lit),
+    Var(Ty),
+    VarRef(u32),
+    Sym(Name),
+    Pair,
+    Rec(u32),
+    Key(Name),
+    Clo(u32, u32),
+    RecClo(u32, u32, u32),
+    RecSelf(u32),
+    Type(Ty),
+    Union(Ty, u32),
+    Nominal(Ty),
+    Ctor(u32, Name, Vec<Ty>),
+    NomFn(u32, Vec<Ty>),
+    End,
+}
+
+enum MethodState {
+    InProgress(Option<Ty>, Option<Value>),
+    Done(u32, Value),
+}
+
+/// The result of matching one pattern.
+enum Outcome {
+    Yes,
+    No,
+    /// The match depends on the case of a runtime union variable.
+    Unbox(Var),
+    /// The match depends on whether a runtime variable equals a literal.
+    LitTest(Var, Lit),
+    /// The match depends on a runtime boolean (a `when` guard).
+    Guard(Atom),
+}
+
+/// The partial evaluator.
+pub(crate) struct PE<'a> {
+    prog: &'a core::Program,
+    limits: Limits,
+    pub(crate) out: ir::Program,
+    union_intern: HashMap<(u32, Vec<Ty>), Ty>,
+    methods: HashMap<(u32, Vec<Tok>), MethodState>,
+    method_ids: HashMap<(u32, Vec<Tok>), u32>,
+    closures: HashMap<(u32, Vec<Tok>, Ty), u32>,
+    kernels: HashMap<(u32, Name, Vec<Tok>), u32>,
+    body: Body,
+    trace: Vec<Span>,
+    steps: u64,
+    depth: u32,
+    backend: Name,
+}
+
+fn lit_of_bool(b: bool) -> Value {
+    Value::Lit(Lit::Bool(b))
+}
+
+impl<'a> PE<'a> {
+    pub(crate) fn new(prog: &'a core::Program, limits: Limits) -> PE<'a> {
+        PE {
+            prog,
+            limits,
+            out: ir::Program::default(),
+            union_intern: HashMap::new(),
+            methods: HashMap::new(),
+            method_ids: HashMap::new(),
+            closures: HashMap::new(),
+            kernels: HashMap::new(),
+            body: Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: 0 },
+            trace: Vec::new(),
+            steps: 0,
+            depth: 0,
+            backend: Arc::from("C"),
+        }
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    pub(crate) fn err<T>(&self, span: Span, msg: impl Into<String>) -> R<T> {
+        let trace = self.trace.iter().map(|s| TraceFrame { span: *s }).collect();
+        Err(Box::new(Diagnostic::error(span, msg).with_trace(trace)))
+    }
+
+    fn show_ty(&self, t: &Ty) -> String {
+        self.out.types.show(t)
+    }
+
+    pub(crate) fn show(&self, v: &Value) -> String {
+        match v {
+            Value::Undef => "<undefined>".into(),
+            Value::Unit => "()".into(),
+            Value::Lit(l) => format!("lit {l}"),
+            Value::Var(x) => format!("var {}", self.show_ty(&x.ty)),
+            Value::Symbol(s) => format!(".{s}"),
+            Value::Pair(a, b) => format!("({}, {})", self.show(a), self.show(b)),
+            Value::Record(m) => {
+                let f: Vec<String> = m.iter().map(|(k, v)| format!("{k} = {}", self.show(v))).collect();
+                format!("{{{}}}", f.join("; "))
+            }
+            Value::Closure(..) | Value::Rec(..) | Value::RecSelf(_) => "<function>".into(),
+            Value::Type(t) => format!("type {}", self.show_ty(t)),
+            Value::Union(t, c, p) => {
+                let name = self.case_name(t, *c);
+                format!("{} ({name} {})", self.show_ty(t), self.show(p))
+            }
+            Value::Nominal(t, v) => format!("{} ({})", self.show_ty(t), self.show(v)),
+            Value::Constructor(_, n, _) => format!("<constructor {n}>"),
+            Value::NominalFn(d, _) => format!("<nominal {}>", self.prog.nominals[*d as usize].name),
+        }
+    }
+
+    fn case_name(&self, t: &Ty, c: u32) -> String {
+        if let Ty::Union(u) = t {
+            if let Some(d) = self.out.types.unions.get(*u as usize) {
+                if let Some((n, _)) = d.cases.get(c as usize) {
+                    return n.to_string();
+                }
+            }
+        }
+        format!("case{c}")
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    fn fresh(&mut self, ty: Ty) -> Var {
+        let id = self.body.next_var;
+        self.body.next_var += 1;
+        Var { id, ty }
+    }
+
+    fn push_stmt(&mut self, vars: Vec<Var>, expr: IExpr) {
+        self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr });
+    }
+
+    fn enter_block(&mut self) {
+        self.body.blocks.push(Vec::new());
+        self.body.scopes.push(Scope::default());
+    }
+
+    fn leave_block(&mut self) -> Vec<Stmt> {
+        self.body.scopes.pop();
+        self.body.blocks.pop().unwrap_or_default()
+    }
+
+    fn known(&self, v: &Var) -> Option<&Known> {
+        self.body.scopes.iter().rev().find_map(|s| s.known.get(&v.id))
+    }
+
+    fn set_known(&mut self, v: &Var, k: Known) {
+        self.body.scopes.last_mut().expect("scope").known.insert(v.id, k);
+    }
+
+    /// Emits a statement producing one leaf (or none when `ty` has no leaves) and returns it
+    /// as a value. Pure operations go through CSE.
+    fn emit_prim(&mut self, op: PrimOp, args: Vec<Atom>, ty: Ty) -> Value {
+        let key = (op, args);
+        for s in self.body.scopes.iter().rev() {
+            if let Some(a) = s.cse.get(&key) {
+                return atom_value(a.clone());
+            }
+        }
+        let v = self.fresh(ty);
+        self.push_stmt(vec![v.clone()], IExpr::Prim(key.0.clone(), key.1.clone()));
+        self.body.scopes.last_mut().expect("scope").cse.insert(key, Atom::Var(v.clone()));
+        Value::Var(v)
+    }
+
+    /// Emits an effectful statement producing the leaves of `ty` and returns the value.
+    fn emit_typed(&mut self, expr: IExpr, ty: &Ty) -> Value {
+        let leaves = self.out.types.leaves(ty);
+        let vars: Vec<Var> = leaves.into_iter().map(|t| self.fresh(t)).collect();
+        self.push_stmt(vars.clone(), expr);
+        let mut it = vars.into_iter();
+        self.from_ty(ty, &mut it)
+    }
+
+    /// Builds a value of type `ty` whose leaves are taken from `vars`.
+    fn from_ty(&mut self, ty: &Ty, vars: &mut dyn Iterator<Item = Var>) -> Value {
+        match ty {
+            Ty::Unit => Value::Unit,
+            Ty::Symbol(s) => Value::Symbol(s.clone()),
+            Ty::TypeLit(_) => Value::Type(ty.clone()),
+            Ty::Pair(a, b) => {
+                let a = self.from_ty(a, vars);
+                let b = self.from_ty(b, vars);
+                Value::pair(a, b)
+            }
+            Ty::Record(m) => {
+                let mut r = BTreeMap::new();
+                for (k, t) in m.iter() {
+                    let v = self.from_ty(t, vars);
+                    r.insert(k.clone(), v);
+                }
+                Value::Record(Rc::new(r))
+            }
+            Ty::Nominal(i) => {
+                let body = self.out.types.nominals[*i as usize].body.clone();
+                let v = self.from_ty(&body, vars);
+                Value::Nominal(ty.clone(), Rc::new(v))
+            }
+            _ => match vars.next() {
+                Some(v) => Value::Var(v),
+                None => Value::Undef,
+            },
+        }
+    }
+
+    /// Fresh variables for every leaf of `ty` (for parameters).
+    fn fresh_value(&mut self, ty: &Ty) -> Value {
+        let leaves = self.out.types.leaves(ty);
+        let vars: Vec<Var> = leaves.into_iter().map(|t| self.fresh(t)).collect();
+        let mut it = vars.into_iter();
+        self.from_ty(ty, &mut it)
+    }
+
+    // ---------------------------------------------------------------- types of values
+
+    /// The type of a value; functions have none.
+    pub(crate) fn ty_of(&self, v: &Value, span: Span) -> R<Ty> {
+        Ok(match v {
+            Value::Unit => Ty::Unit,
+            Value::Lit(l) => Ty::Prim(l.ty()),
+            Value::Var(x) => x.ty.clone(),
+            Value::Symbol(s) => Ty::Symbol(s.clone()),
+            Value::Pair(a, b) => Ty::pair(self.ty_of(a, span)?, self.ty_of(b, span)?),
+            Value::Record(m) => {
+                let mut r = BTreeMap::new();
+                for (k, v) in m.iter() {
+                    r.insert(k.clone(), self.ty_of(v, span)?);
+                }
+                Ty::Record(Arc::new(r))
+            }
+            Value::Type(t) => t.clone(),
+            Value::Union(t, _, _) | Value::Nominal(t, _) => t.clone(),
+            Value::Undef => return self.err(span, "internal error: reading an unset variable"),
+            Value::Closure(..) | Value::Rec(..) | Value::RecSelf(_) | Value::Constructor(..) | Value::NominalFn(..) => {
+                return self.err(
+                    span,
+                    "a function has no runtime type here; annotate it with a function type (e.g. `(f : i32 -> i32)`) to turn it into a runtime closure",
+                )
+            }
+        })
+    }
+
+    // ---------------------------------------------------------------- renaming and abstraction
+
+    /// Renames `vals` for a memo key: returns the key, the runtime arguments (in order of first
+    /// occurrence) and the renamed values (with fresh parameter variables numbered from 0).
+    fn rename(&self, vals: &[Value]) -> (Vec<Tok>, Vec<Var>, Vec<Value>) {
+        struct Ren {
+            toks: Vec<Tok>,
+            args: Vec<Var>,
+            map: HashMap<u32, u32>,
+        }
+        fn go(r: &mut Ren, v: &Value) -> Value {
+            match v {
+                Value::Undef => {
+                    r.toks.push(Tok::Undef);
+                    Value::Undef
+                }
+                Value::Unit => {
+                    r.toks.push(Tok::Unit);
+                    Value::Unit
+                }
+                Value::Lit(l) => {
+                    r.toks.push(Tok::Lit(l.clone()));
+                    v.clone()
+                }
+                Value::Var(x) => {
+                    if let Some(&i) = r.map.get(&x.id) {
+                        r.toks.push(Tok::VarRef(i));
+                        Value::Var(Var { id: i, ty: x.ty.clone() })
+                    } else {
+                        let i = r.args.len() as u32;
+                        r.map.insert(x.id, i);
+                        r.args.push(x.clone());
+                        r.toks.push(Tok::Var(x.ty.clone()));
+                        Value::Var(Var { id: i, ty: x.ty.clone() })
+                    }
+                }
+                Value::Symbol(s) => {
+                    r.toks.push(Tok::Sym(s.clone()));
+                    v.clone()
+                }
+                Value::Pair(a, b) => {
+                    r.toks.push(Tok::Pair);
+                    let a = go(r, a);
+                    let b = go(r, b);
+                    Value::pair(a, b)
+                }
+                Value::Record(m) => {
+                    r.toks.push(Tok::Rec(m.len() as u32));
+                    let mut out = BTreeMap::new();
+                    for (k, v) in m.iter() {
+                        r.toks.push(Tok::Key(k.clone()));
+                        out.insert(k.clone(), go(r, v));
+                    }
+                    Value::Record(Rc::new(out))
+                }
+                Value::Closure(l, env) => {
+                    r.toks.push(Tok::Clo(l.id, env.len() as u32));
+                    let env: Vec<Value> = env.iter().map(|v| go(r, v)).collect();
+                    Value::Closure(l.clone(), env.into())
+                }
+                Value::Rec(g, i) => {
+                    r.toks.push(Tok::RecClo(g.group.members[0].id, *i, g.envs.len() as u32));
+                    let mut envs = Vec::new();
+                    for e in &g.envs {
+                        r.toks.push(Tok::End);
+                        let e: Vec<Value> = e.iter().map(|v| go(r, v)).collect();
+                        envs.push(e.into());
+                    }
+                    Value::Rec(Rc::new(RecVal { group: g.group.clone(), envs }), *i)
+                }
+                Value::RecSelf(j) => {
+                    r.toks.push(Tok::RecSelf(*j));
+                    v.clone()
+                }
+                Value::Type(t) => {
+                    r.toks.push(Tok::Type(t.clone()));
+                    v.clone()
+                }
+                Value::Union(t, c, p) => {
+                    r.toks.push(Tok::Union(t.clone(), *c));
+                    let p = go(r, p);
+                    Value::Union(t.clone(), *c, Rc::new(p))
+                }
+                Value::Nominal(t, p) => {
+                    r.toks.push(Tok::Nominal(t.clone()));
+                    let p = go(r, p);
+                    Value::Nominal(t.clone(), Rc::new(p))
+                }
+                Value::Constructor(d, n, a) => {
+                    r.toks.push(Tok::Ctor(*d, n.clone(), a.clone()));
+                    v.clone()
+                }
+                Value::NominalFn(d, a) => {
+                    r.toks.push(Tok::NomFn(*d, a.clone()));
+                    v.clone()
+                }
+            }
+        }
+        let mut r = Ren { toks: Vec::new(), args: Vec::new(), map: HashMap::new() };
+        let out: Vec<Value> = vals.iter().map(|v| go(&mut r, v)).collect();
+        (r.toks, r.args, out)
+    }
+
+    /// Abstraction: turns a value into a template whose every runtime leaf (literals
+    /// included, known union cases boxed) is a placeholder variable numbered from 0, plus the
+    /// atoms for those placeholders. Used at join-point returns and dynamic branch merges.
+    fn abstract_value(&mut self, v: &Value, span: Span) -> R<(Value, Vec<Atom>)> {
+        let mut atoms = Vec::new();
+        let t = self.abs_go(v, &mut atoms, span)?;
+        Ok((t, atoms))
+    }
+
+    fn abs_go(&mut self, v: &Value, atoms: &mut Vec<Atom>, span: Span) -> R<Value> {
+        let leaf = |a: Atom, ty: Ty, atoms: &mut Vec<Atom>| {
+            let id = atoms.len() as u32;
+            atoms.push(a);
+            Value::Var(Var { id, ty })
+        };
+        Ok(match v {
+            Value::Lit(l) => leaf(Atom::Lit(l.clone()), Ty::Prim(l.ty()), atoms),
+            Value::Var(x) => leaf(Atom::Var(x.clone()), x.ty.clone(), atoms),
+            Value::Pair(a, b) => {
+                let a = self.abs_go(a, atoms, span)?;
+                let b = self.abs_go(b, atoms, span)?;
+                Value::pair(a, b)
+            }
+            Value::Record(m) => {
+                let mut out = BTreeMap::new();
+                for (k, x) in m.iter() {
+                    out.insert(k.clone(), self.abs_go(x, atoms, span)?);
+                }
+                Value::Record(Rc::new(out))
+            }
+            Value::Closure(l, env) => {
+                let mut e = Vec::new();
+                for x in env.iter() {
+                    e.push(self.abs_go(x, atoms, span)?);
+                }
+                Value::Closure(l.clone(), e.into())
+            }
+            Value::Rec(g, i) => {
+                let mut envs = Vec::new();
+                for env in &g.envs {
+                    let mut e = Vec::new();
+                    for x in env.iter() {
+                        e.push(self.abs_go(x, atoms, span)?);
+                    }
+                    envs.push(e.into());
+                }
+                Value::Rec(Rc::new(RecVal { group: g.group.clone(), envs }), *i)
+            }
+            Value::Union(..) => {
+                let b = self.box_union(v, span)?;
+                return self.abs_go(&b, atoms, span);
+            }
+            Value::Nominal(t, x) => Value::Nominal(t.clone(), Rc::new(self.abs_go(x, atoms, span)?)),
+            Value::Undef => return self.err(span, "internal error: returning an unset variable"),
+            _ => v.clone(),
+        })
+    }
+
+    /// Replaces the placeholders of a template by the given variables.
+    fn instantiate(&self, t: &Value, vars: &[Var]) -> Value {
+        match t {
+            Value::Var(p) => Value::Var(vars[p.id as usize].clone()),
+            Value::Pair(a, b) => Value::pair(self.instantiate(a, vars), self.instantiate(b, vars)),
+            Value::Record(m) => {
+                Value::Record(Rc::new(m.iter().map(|(k, v)| (k.clone(), self.instantiate(v, vars))).collect()))
+            }
+            Value::Closure(l, env) => {
+                Value::Closure(l.clone(), env.iter().map(|v| self.instantiate(v, vars)).collect::<Vec<_>>().into())
+            }
+            Value::Rec(g, i) => Value::Rec(
+                Rc::new(RecVal {
+                    group: g.group.clone(),
+                    envs: g
+                        .envs
+                        .iter()
+                        .map(|e| e.iter().map(|v| self.instantiate(v, vars)).collect::<Vec<_>>().into())
+                        .collect(),
+                }),
+                *i,
+            ),
+            Value::Nominal(ty, x) => Value::Nominal(ty.clone(), Rc::new(self.instantiate(x, vars))),
+            _ => t.clone(),
+        }
+    }
+
+    fn template_types(t: &Value, out: &mut Vec<(u32, Ty)>) {
+        match t {
+            Value::Var(p) => out.push((p.id, p.ty.clone())),
+            Value::Pair(a, b) => {
+                Self::template_types(a, out);
+                Self::template_types(b, out);
+            }
+            Value::Record(m) => m.values().for_each(|v| Self::template_types(v, out)),
+            Value::Closure(_, env) => env.iter().for_each(|v| Self::template_types(v, out)),
+            Value::Rec(g, _) => g.envs.iter().for_each(|e| e.iter().for_each(|v| Self::template_types(v, out))),
+            Value::Nominal(_, x) => Self::template_types(x, out),
+            _ => {}
+        }
+    }
+
+    fn template_leaf_types(t: &Value) -> Vec<Ty> {
+        let mut v = Vec::new();
+        Self::template_types(t, &mut v);
+        v.sort_by_key(|x| x.0);
+        v.into_iter().map(|x| x.1).collect()
+    }
+
+    // ---------------------------------------------------------------- dyn
+
+    /// Makes a value dynamic: literals become fresh runtime variables, known union cases are
+    /// boxed; structure is kept.
+    pub(crate) fn dyn_value(&mut self, v: &Value, span: Span) -> R<Value> {
+        Ok(match v {
+            Value::Lit(l) => {
+                let x = self.fresh(Ty::Prim(l.ty()));
+                self.push_stmt(vec![x.clone()], IExpr::Atoms(vec![Atom::Lit(l.clone())]));
+                Value::Var(x)
+            }
+            Value::Pair(a, b) => {
+                let a = self.dyn_value(a, span)?;
+                let b = self.dyn_value(b, span)?;
+                Value::pair(a, b)
+            }
+            Value::Record(m) => {
+                let mut out = BTreeMap::new();
+                for (k, x) in m.iter() {
+                    out.insert(k.clone(), self.dyn_value(x, span)?);
+                }
+                Value::Record(Rc::new(out))
+            }
+            Value::Union(..) => self.box_union(v, span)?,
+            Value::Nominal(t, x) => Value::Nominal(t.clone(), Rc::new(self.dyn_value(x, span)?)),
+            Value::Closure(l, env) => {
+                let mut e = Vec::new();
+                for x in env.iter() {
+                    e.push(self.dyn_value(x, span)?);
+                }
+                Value::Closure(l.clone(), e.into())
+            }
+            _ => v.clone(),
+        })
+    }
+
+    /// Boxes a known union case into a runtime union variable.
+    fn box_union(&mut self, v: &Value, span: Span) -> R<Value> {
+        if let Value::Union(t, c, p) = v {
+            let uid = match t {
+                Ty::Union(u) => *u,
+                _ => return self.err(span, "internal error: union value without a union type"),
+            };
+            let (_, atoms) = self.abstract_value(p, span)?;
+            let x = self.fresh(t.clone());
+            self.push_stmt(vec![x.clone()], IExpr::Box { union: uid, case: *c, args: atoms });
+            Ok(Value::Var(x))
+        } else {
+            Ok(v.clone())
+        }
+    }
+
+    // ---------------------------------------------------------------- merge of dynamic branches
+
+    /// Runs `f` in a fresh block and returns the block statements and the result.
+    fn in_block<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<(Vec<Stmt>, T)> {
+        self.enter_block();
+        let r = f(self);
+        let stmts = self.leave_block();
+        Ok((stmts, r?))
+    }
+
+    /// Merges branch results into one value bound by the statement built from the branch
+    /// blocks (`mk` receives the blocks with their result atoms).
+    fn merge_branches(
+        &mut self,
+        branches: Vec<(Vec<Stmt>, Value)>,
+        span: Span,
+        mk: impl FnOnce(Vec<Block>) -> IExpr,
+    ) -> R<Value> {
+        // Identical results and no statements: nothing to emit.
+        if branches.iter().all(|(s, _)| s.is_empty()) && branches.windows(2).all(|w| w[0].1.same(&w[1].1)) {
+            if let Some((_, v)) = branches.first() {
+                if !matches!(v, Value::Lit(_)) || branches.len() == 1 {
+                    return Ok(v.clone());
+                }
+                if let Value::Lit(_) = v {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let mut templ: Option<Value> = None;
+        let mut blocks = Vec::new();
+        for (stmts, v) in branches {
+            // Abstraction may emit (boxing): do it inside the branch's block.
+            self.body.blocks.push(stmts);
+            self.body.scopes.push(Scope::default());
+            let r = self.abstract_value(&v, span);
+            self.body.scopes.pop();
+            let stmts = self.body.blocks.pop().unwrap_or_default();
+            let (t, atoms) = r?;
+            match &templ {
+                None => templ = Some(t),
+                Some(t0) => {
+                    if !t0.same(&t) {
+                        let a = self.show(t0);
+                        let b = self.show(&t);
+                        return self.err(span, format!("the branches return values of different types\nGot: {a}\nand: {b}"));
+                    }
+                }
+            }
+            blocks.push(Block { stmts, result: atoms });
+        }
+        let templ = templ.unwrap_or(Value::Unit);
+        let tys = Self::template_leaf_types(&templ);
+        let vars: Vec<Var> = tys.into_iter().map(|t| self.fresh(t)).collect();
+        self.push_stmt(vars.clone(), mk(blocks));
+        Ok(self.instantiate(&templ, &vars))
+    }
+
+    // ---------------------------------------------------------------- evaluation
+
+    fn tick(&mut self, span: Span) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return self.err(
+                span,
+                format!(
+                    "evaluation did not finish within {} steps; the program's specialisation likely does not terminate (a recursive function unrolled at compile time with a changing static argument?). Use `dyn` or a join point with a return type annotation",
+                    self.limits.max_steps
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, span: Span) -> R<()> {
+        self.depth += 1;
+        self.trace.push(span);
+        if self.depth > self.limits.max_depth {
+            return self.err(
+                span,
+                format!(
+                    "inlining went deeper than {} levels; this recursion likely does not terminate at compile time (make the recursive function a join point (`let`) with a return type annotation, or make its arguments dynamic)",
+                    self.limits.max_depth
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+        self.trace.pop();
+    }
+
+    pub(crate) fn eval(&mut self, e: &Expr, f: &mut Frame) -> R<Value> {
+        match e {
+            Expr::Lit(l, s) => {
+                self.tick(*s)?;
+                Ok(Value::Lit(l.clone()))
+            }
+            Expr::Unit(_) => Ok(Value::Unit),
+            Expr::Var(slot, s) => {
+                let v = f.get(*slot);
+                if let Value::Undef = v {
+                    return self.err(*s, "internal error: variable read before it was set");
+                }
+                Ok(v)
+            }
+            Expr::Symbol(n, _) => Ok(Value::Symbol(n.clone())),
+            Expr::Type(t, _) => {
+                let t = self.eval_ty(t, f, span_of(e))?;
+                Ok(Value::Type(t))
+            }
+            Expr::Lambda(l) => {
+                let env: Vec<Value> = l.captures.iter().map(|s| f.get(*s)).collect();
+                Ok(Value::Closure(l.clone(), env.into()))
+            }
+            Expr::LetRec { group, first, body } => {
+                let first = *first;
+                let n = group.members.len() as u32;
+                let envs = group
+                    .members
+                    .iter()
+                    .map(|l| {
+                        l.captures
+                            .iter()
+                            .map(|s| match s {
+                                Slot::Local(i) if *i >= first && *i < first + n => Value::RecSelf(*i - first),
+                                _ => f.get(*s),
+                            })
+                            .collect::<Vec<_>>()
+                            .into()
+                    })
+                    .collect();
+                let rv = Rc::new(RecVal { group: group.clone(), envs });
+                for j in 0..n {
+                    f.set(first + j, Value::Rec(rv.clone(), j));
+                }
+                self.eval(body, f)
+            }
+            Expr::Let(slot, v, rest) => {
+                let v = self.eval(v, f)?;
+                f.set(*slot, v);
+                self.eval(rest, f)
+            }
+            Expr::Apply(a, b, s) => {
+                self.tick(*s)?;
+                let a = self.eval(a, f)?;
+                let b = self.eval(b, f)?;
+                self.apply(a, b, *s)
+            }
+            Expr::Pair(a, b, _) => {
+                let a = self.eval(a, f)?;
+                let b = self.eval(b, f)?;
+                Ok(Value::pair(a, b))
+            }
+            Expr::Record { base, fields, span } => self.eval_record(base.as_deref(), fields, *span, f),
+            Expr::If(c, a, b, s) => {
+                let c = self.eval(c, f)?;
+                self.eval_if(c, a, b, *s, f)
+            }
+            Expr::Match(x, clauses, s) => {
+                let x = self.eval(x, f)?;
+                self.match_clauses(&x, clauses, 0, *s, f)
+            }
+            Expr::TypeCase(t, clauses, s) => {
+                let t = self.eval_ty(t, f, *s)?;
+                for c in clauses {
+                    if self.ty_match(&c.pat, &t, f, *s)? {
+                        return self.eval(&c.body, f);
+                    }
+                }
+                let t = self.show_ty(&t);
+                self.err(*s, format!("no typecase clause matches the type {t}"))
+            }
+            Expr::Join { body, free, ret, name, id, span, .. } => {
+                self.join(*id, body, free, ret.as_ref(), name, *span, f)
+            }
+            Expr::JoinBackend { backend, body, free, id, span, .. } => {
+                self.join_backend(*id, backend, body, free, *span, f)
+            }
+            Expr::Annot(x, t, s) => {
+                if let Expr::Macro(parts, None, ms) = &**x {
+                    return self.eval_macro(parts, Some(t), *ms, f);
+                }
+                let ty = self.eval_ty(t, f, *s)?;
+                let v = self.eval(x, f)?;
+                self.annot(v, &ty, *s)
+            }
+            Expr::Macro(parts, t, s) => self.eval_macro(parts, t.as_ref(), *s, f),
+            Expr::Op(name, args, s) => {
+                self.tick(*s)?;
+                self.eval_op(name, args, *s, f)
+            }
+            Expr::Seq(a, b) => {
+                let v = self.eval(a, f)?;
+                match v {
+                    Value::Unit => {}
+                    Value::Var(ref x) if x.ty == Ty::Unit => {}
+                    _ => {
+                        let s = span_of(a);
+                        let shown = self.show(&v);
+                        return self.err(s, format!("only the last expression of a block may return a value; this one returns {shown}"));
+                    }
+                }
+                self.eval(b, f)
+            }
+            Expr::Constructor(d, n, _) => Ok(Value::Constructor(*d, n.clone(), Vec::new())),
+            Expr::Nominal(d, _) => Ok(Value::NominalFn(*d, Vec::new())),
+            Expr::HeapSet { target, path, value, span } => self.heap_set(target, path, value, *span, f),
+            Expr::Error(m, s) => self.err(*s, m.clone()),
+        }
+    }
+
+    fn eval_if(&mut self, c: Value, a: &Expr, b: &Expr, s: Span, f: &mut Frame) -> R<Value> {
+        let c = self.resolve_known(c);
+        match c {
+            Value::Lit(Lit::Bool(true)) => self.eval(a, f),
+            Value::Lit(Lit::Bool(false)) => self.eval(b, f),
+            Value::Var(ref x) if x.ty == Ty::Prim(PrimTy::Bool) => {
+                let x = x.clone();
+                let mut fa = f.clone();
+                let ra = self.in_block(|pe| {
+                    pe.set_known(&x, Known::Val(lit_of_bool(true)));
+                    pe.eval(a, &mut fa)
+                })?;
+                let mut fb = f.clone();
+                let rb = self.in_block(|pe| {
+                    pe.set_known(&x, Known::Val(lit_of_bool(false)));
+                    pe.eval(b, &mut fb)
+                })?;
+                if ra.0.is_empty() && rb.0.is_empty() {
+                    if let (Value::Lit(Lit::Bool(true)), Value::Lit(Lit::Bool(false))) = (&ra.1, &rb.1) {
+                        return Ok(Value::Var(x));
+                    }
+                }
+                let cond = Atom::Var(x);
+                self.merge_branches(vec![ra, rb], s, move |mut bs| {
+                    let els = bs.pop().unwrap_or_default();
+                    let then = bs.pop().unwrap_or_default();
+                    IExpr::If { cond, then, els }
+                })
+            }
+            other => {
+                let shown = self.show(&other);
+                self.err(s, format!("expected a bool in the conditional\nGot: {shown}"))
+            }
+        }
+    }
+
+    fn resolve_known(&self, v: Value) -> Value {
+        if let Value::Var(x) = &v {
+            if let Some(Known::Val(k)) = self.known(x) {
+                return k.clone();
+            }
+        }
+        v
+    }
+
+    fn record_key(&self, k: &RecordKey, f: &Frame) -> R<Name> {
+        match k {
+            RecordKey::Name(n) => Ok(n.clone()),
+            RecordKey::Inject(slot, s) => match f.get(*slot) {
+                Value::Symbol(n) => Ok(n),
+                other => {
+                    let shown = self.show(&other);
+                    self.err(*s, format!("an injected record key must be a symbol\nGot: {shown}"))
+                }
+            },
+        }
+    }
+
+    fn eval_record(&mut self, base: Option<&Expr>, fields: &[RecordField], span: Span, f: &mut Frame) -> R<Value> {
+        let mut m: BTreeMap<Name, Value> = match base {
+            None => BTreeMap::new(),
+            Some(b) => match self.eval(b, f)? {
+                Value::Record(m) => (*m).clone(),
+                other => {
+                    let shown = self.show(&other);
+                    return self.err(span, format!("expected a record in `with`\nGot: {shown}"));
+                }
+            },
+        };
+        for fl in fields {
+            match fl {
+                RecordField::Set(k, e) => {
+                    let k = self.record_key(k, f)?;
+                    let v = self.eval(e, f)?;
+                    m.insert(k, v);
+                }
+                RecordField::Modify(k, e) => {
+                    let k = self.record_key(k, f)?;
+                    let fun = self.eval(e, f)?;
+                    let old = match m.get(&k) {
+                        Some(v) => v.clone(),
+                        None => return self.err(span, format!("the record has no field `{k}` to modify")),
+                    };
+                    let v = self.apply(fun, old, span)?;
+                    m.insert(k, v);
+                }
+                RecordField::Remove(k) => {
+                    let k = self.record_key(k, f)?;
+                    m.remove(&k);
+                }
+            }
+        }
+        Ok(Value::Record(Rc::new(m)))
+    }
+
+    // ---------------------------------------------------------------- application
+
+    pub(crate) fn apply(&mut self, a: Value, b: Value, s: Span) -> R<Value> {
+        match a {
+            Value::Closure(l, env) => self.call_lambda(&l, env, b, s),
+            Value::Rec(g, i) => {
+                let l = g.group.members[i as usize].clone();
+                let env: Vec<Value> = g.envs[i as usize]
+                    .iter()
+                    .map(|v| match v {
+                        Value::RecSelf(j) => Value::Rec(g.clone(), *j),
+                        _ => v.clone(),
+                    })
+                    .collect();
+                self.call_lambda(&l, env.into(), b, s)
+            }
+            Value::Record(m) => match &b {
+                Value::Symbol(k) => match m.get(k) {
+                    Some(v) => Ok(v.clone()),
+                    None => {
+                        let keys: Vec<String> = m.keys().map(|k| k.to_string()).collect();
+                        self.err(s, format!("the record has no field `{k}`\nIt has: {}", keys.join(", ")))
+                    }
+                },
+                _ => {
+                    let shown = self.show(&b);
+                    self.err(s, format!("a record can only be applied to a symbol\nGot: {shown}"))
+                }
+            },
+            Value::Constructor(d, n, targs) => self.construct(d, &n, targs, b, s),
+            Value::NominalFn(d, mut args) => {
+                let decl = &self.prog.nominals[d as usize];
+                if (args.len() as u32) < decl.params {
+                    match b {
+                        Value::Type(t) => {
+                            args.push(t);
+                            Ok(Value::NominalFn(d, args))
+                        }
+                        other => {
+                            let shown = self.show(&other);
+                            self.err(s, format!("expected a type argument for nominal `{}`\nGot: {shown}", decl.name))
+                        }
+                    }
+                } else {
+                    let t = self.nominal_ty(d, args, s)?;
+                    self.nominal_create(b, t, s)
+                }
+            }
+            Value::Var(ref x) => match &x.ty {
+                Ty::Fun(dom, cod) => {
+                    let bt = self.ty_of(&b, s)?;
+                    if bt != **dom {
+                        let (d, g) = (self.show_ty(dom), self.show_ty(&bt));
+                        return self.err(s, format!("the closure expects an argument of type {d}\nGot: {g}"));
+                    }
+                    let (_, atoms) = self.abstract_value(&b, s)?;
+                    let cod = (**cod).clone();
+                    Ok(self.emit_typed(IExpr::ClosureCall { fun: Atom::Var(x.clone()), args: atoms }, &cod))
+                }
+                _ => {
+                    let shown = self.show(&a);
+                    self.err(s, format!("expected a function in application\nGot: {shown}"))
+                }
+            },
+            Value::Type(t) => match b {
+                Value::Type(u) => match t {
+                    _ => {
+                        let shown = self.show_ty(&t);
+                        let u = self.show_ty(&u);
+                        self.err(s, format!("cannot apply the type {shown} to the type {u}"))
+                    }
+                },
+                other => {
+                    let shown = self.show_ty(&t);
+                    let o = self.show(&other);
+                    self.err(s, format!("a type used as a term cannot be applied (type {shown} applied to {o})"))
+                }
+            },
+            other => {
+                let shown = self.show(&other);
+                self.err(s, format!("expected a function in application\nGot: {shown}"))
+            }
+        }
+    }
+
+    fn call_lambda(&mut self, l: &Rc<Lambda>, env: Rc<[Value]>, arg: Value, s: Span) -> R<Value> {
+        self.enter(s)?;
+        let mut f = Frame { caps: env, locals: Vec::with_capacity(l.frame as usize) };
+        f.set(l.arg, arg);
+        let r = self.eval(&l.body, &mut f);
+        self.leave();
+        r
+    }
+
+    // ---------------------------------------------------------------- nominals and unions
+
+    /// The type of nominal `d` applied to `args` (unions are interned into the union table).
+    pub(crate) fn nominal_ty(&mut self, d: u32, args: Vec<Ty>, s: Span) -> R<Ty> {
+        let key = (d, args.clone());
+        if let Some(t) = self.union_intern.get(&key) {
+            return Ok(t.clone());
+        }
+        let decl = &self.prog.nominals[d as usize];
+        if args.len() as u32 != decl.params {
+            return self.err(
+                s,
+                format!("nominal `{}` expects {} type arguments, got {}", decl.name, decl.params, args.len()),
+            );
+        }
+        let mut frame = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
+        for (i, a) in args.iter().enumerate() {
+            frame.set(i as u32, Value::Type(a.clone()));
+        }
+        let name_str = {
+            let mut n = decl.name.to_string();
+            for a in &args {
+                n.push(' ');
+                n.push_str(&self.show_ty(a));
+            }
+            n
+        };
+        match &decl.body {
+            NominalBody::Union { cases, heap } => {
+                let uid = self.out.types.unions.len() as u32;
+                let t = Ty::Union(uid);
+                self.out.types.unions.push(ir::UnionDef {
+                    name: name_str,
+                    cases: Vec::new(),
+                    heap: *heap,
+                    decl: d,
+                    args: args.clone(),
+                });
+                self.union_intern.insert(key, t.clone());
+                let mut cs = Vec::new();
+                let mut sorted: Vec<&(Name, TyExpr)> = cases.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                for (n, te) in sorted {
+                    let ct = self.eval_ty(te, &mut frame, s)?;
+                    cs.push((n.clone(), ct));
+                }
+                self.out.types.unions[uid as usize].cases = cs;
+                Ok(t)
+            }
+            NominalBody::Type(te) => {
+                let nid = self.out.types.nominals.len() as u32;
+                let t = Ty::Nominal(nid);
+                self.out.types.nominals.push(ir::NominalDef { name: decl.name.clone(), args: args.clone(), body: Ty::Unit });
+                self.union_intern.insert(key, t.clone());
+                let body = self.eval_ty(te, &mut frame, s)?;
+                self.out.types.nominals[nid as usize].body = body;
+                Ok(t)
+            }
+        }
+    }
+
+    fn nominal_create(&mut self, v: Value, t: Ty, s: Span) -> R<Value> {
+        match &t {
+            Ty::Nominal(i) => {
+                let body = self.out.types.nominals[*i as usize].body.clone();
+                let vt = self.ty_of(&v, s)?;
+                if vt != body {
+                    let (a, b) = (self.show_ty(&vt), self.show_ty(&body));
+                    return self.err(s, format!("type error in nominal constructor\nGot: {a}\nExpected: {b}"));
+                }
+                Ok(Value::Nominal(t, Rc::new(v)))
+            }
+            Ty::Union(u) => match v {
+                Value::Pair(k, p) => {
+                    let k = match &*k {
+                        Value::Symbol(k) => k.clone(),
+                        _ => return self.err(s, "expected a (.key, value) pair to create a union"),
+                    };
+                    let def = &self.out.types.unions[*u as usize];
+                    match def.cases.iter().position(|c| c.0 == k) {
+                        Some(c) => {
+                            let want = def.cases[c].1.clone();
+                            let got = self.ty_of(&p, s)?;
+                            if want != got {
+                                let (a, b) = (self.show_ty(&got), self.show_ty(&want));
+                                return self.err(s, format!("for case {k}, the type of the value does not match the union case\nGot: {a}\nExpected: {b}"));
+                            }
+                            Ok(Value::Union(t.clone(), c as u32, p))
+                        }
+                        None => {
+                            let tn = self.show_ty(&t);
+                            self.err(s, format!("the union {tn} has no case {k}"))
+                        }
+                    }
+                }
+                _ => self.err(s, "expected a (.key, value) pair to create a union"),
+            },
+            _ => {
+                let tn = self.show_ty(&t);
+                self.err(s, format!("expected a nominal type\nGot: {tn}"))
+            }
+        }
+    }
+
+    /// Applies a union case constructor; infers the union's type arguments from the payload.
+    fn construct(&mut self, d: u32, case: &Name, targs: Vec<Ty>, payload: Value, s: Span) -> R<Value> {
+        let decl = &self.prog.nominals[d as usize];
+        let nparams = decl.params as usize;
+        if targs.len() < nparams {
+            if let Value::Type(t) = &payload {
+                // explicit type application: Some `i32
+                let mut targs = targs;
+                targs.push(t.clone());
+                return Ok(Value::Constructor(d, case.clone(), targs));
+            }
+        }
+        let case_te = match &decl.body {
+            NominalBody::Union { cases, .. } => cases.iter().find(|c| &c.0 == case).map(|c| c.1.clone()),
+            _ => None,
+        };
+        let case_te = match case_te {
+            Some(t) => t,
+            None => return self.err(s, format!("`{case}` is not a case of `{}`", decl.name)),
+        };
+        let pt = self.ty_of(&payload, s)?;
+        let args = if targs.len() == nparams {
+            targs
+        } else {
+            // infer by matching the case's type expression against the payload's type
+            let mut frame = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
+            for (i, a) in targs.iter().enumerate() {
+                frame.set(i as u32, Value::Type(a.clone()));
+            }
+            if !self.ty_infer(&case_te, &pt, &mut frame, s)? {
+                let p = self.show_ty(&pt);
+                return self.err(s, format!("the payload of type {p} does not fit union case `{case}`"));
+            }
+            let mut args = Vec::new();
+            for i in 0..nparams {
+                match frame.get(Slot::Local(i as u32)) {
+                    Value::Type(t) => args.push(t),
+                    _ => {
+                        let name = self.prog.nominals[d as usize].name.clone();
+                        return self.err(s, format!("cannot infer the type arguments of `{name}` from case `{case}`; annotate the value (e.g. `({case} x : {name} i32)`) or apply the types with backticks"));
+                    }
+                }
+            }
+            args
+        };
+        let t = self.nominal_ty(d, args, s)?;
+        self.nominal_create(Value::pair(Value::Symbol(case.clone()), payload), t, s)
+    }
+
+    /// Matches a type expression in a declaration against a type, binding unset parameter
+    /// slots (type argument inference for union constructors).
+    fn ty_infer(&mut self, te: &TyExpr, t: &Ty, f: &mut Frame, s: Span) -> R<bool> {
+        match te {
+            TyExpr::Var(Slot::Local(i), _) => match f.get(Slot::Local(*i)) {
+                Value::Undef => {
+                    f.set(*i, Value::Type(t.clone()));
+                    Ok(true)
+                }
+                Value::Type(u) => Ok(&u == t),
+                _ => Ok(false),
+            },
+            TyExpr::Pair(a, b) => match t {
+                Ty::Pair(x, y) => Ok(self.ty_infer(a, x, f, s)? && self.ty_infer(b, y, f, s)?),
+                _ => Ok(false),
+            },
+            TyExpr::Record(fs) => match t {
+                Ty::Record(m) => {
+                    if fs.len() != m.len() {
+                        return Ok(false);
+                    }
+                    for (k, te) in fs {
+                        match m.get(k) {
+                            Some(x) => {
+                                if !self.ty_infer(te, x, f, s)? {
+                                    return Ok(false);
+                                }
+                            }
+                            None => return Ok(false),
+                        }
+                    }
+                    Ok(true)
+                }
+                _ => Ok(false),
+            },
+            TyExpr::Array(a) => match t {
+                Ty::Array(x) => self.ty_infer(a, x, f, s),
+                _ => Ok(false),
+            },
+            TyExpr::Fun(a, b) => match t {
+                Ty::Fun(x, y) => Ok(self.ty_infer(a, x, f, s)? && self.ty_infer(b, y, f, s)?),
+                _ => Ok(false),
+            },
+            TyExpr::Nominal(d, args) => {
+                let (decl, targs) = match t {
+                    Ty::Union(u) => {
+                        let def = &self.out.types.unions[*u as usize];
+                        (def.decl, def.args.clone())
+                    }
+                    Ty::Nominal(n) => {
+                        let def = &self.out.types.nominals[*n as usize];
+                        let decl = self.union_intern.iter().find(|(_, v)| *v == t).map(|(k, _)| k.0);
+                        match decl {
+                            Some(dd) => (dd, def.args.clone()),
+                            None => return Ok(false),
+                        }
+                    }
+                    _ => return Ok(false),
+                };
+                if decl != *d || targs.len() != args.len() {
+                    return Ok(false);
+                }
+                for (a, x) in args.iter().zip(targs.iter()) {
+                    if !self.ty_infer(a, x, f, s)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            _ => {
+                // no inference variables below: evaluate and compare
+                let u = self.eval_ty(te, f, s)?;
+                Ok(&u == t)
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- annotations
+
+    fn annot(&mut self, v: Value, ty: &Ty, s: Span) -> R<Value> {
+        match (&v, ty) {
+            (Value::Closure(..) | Value::Rec(..), Ty::Fun(..)) => self.closure_convert(v, ty, s),
+            (Value::Constructor(d, n, targs), Ty::Union(u)) => {
+                let _ = (d, n, targs, u);
+                let shown = self.show_ty(ty);
+                self.err(s, format!("a union constructor is not a value of type {shown}"))
+            }
+            (Value::Type(t), _) if t == ty => Ok(v),
+            _ => {
+                let vt = self.ty_of(&v, s)?;
+                if &vt == ty {
+                    Ok(v)
+                } else {
+                    let (a, b) = (self.show_ty(&vt), self.show_ty(ty));
+                    self.err(s, format!("type annotation mismatch\nGot: {a}\nExpected: {b}"))
+                }
+            }
+        }
+    }
+
+    fn closure_convert(&mut self, v: Value, ty: &Ty, s: Span) -> R<Value> {
+        let (dom, cod) = match ty {
+            Ty::Fun(a, b) => ((**a).clone(), (**b).clone()),
+            _ => return self.err(s, "internal error: closure conversion without a function type"),
+        };
+        let (toks, args, renamed) = self.rename(std::slice::from_ref(&v));
+        let lam_id = match &v {
+            Value::Closure(l, _) => l.id,
+            Value::Rec(g, i) => g.group.members[*i as usize].id,
+            _ => 0,
+        };
+        let key = (lam_id, toks, ty.clone());
+        let cid = match self.closures.get(&key) {
+            Some(c) => *c,
+            None => {
+                let cid = self.out.closures.len() as u32;
+                self.out.closures.push(ir::Closure {
+                    ty: ty.clone(),
+                    captured: Vec::new(),
+                    params: Vec::new(),
+                    ret: Vec::new(),
+                    body: Block::default(),
+                });
+                self.closures.insert(key, cid);
+                let saved = std::mem::replace(
+                    &mut self.body,
+                    Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+                );
+                let captured: Vec<Var> =
+                    args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
+                let r = (|| -> R<(Vec<Var>, Block)> {
+                    let param = self.fresh_value(&dom);
+                    let mut pv = Vec::new();
+                    collect_vars(&param, &mut pv);
+                    let res = self.apply(renamed[0].clone(), param, s)?;
+                    let rt = self.ty_of(&res, s)?;
+                    if rt != cod {
+                        let (a, b) = (self.show_ty(&rt), self.show_ty(&cod));
+                        return self.err(s, format!("the closure returns a value of the wrong type\nGot: {a}\nExpected: {b}"));
+                    }
+                    let (_, atoms) = self.abstract_value(&res, s)?;
+                    let stmts = self.body.blocks.pop().unwrap_or_default();
+                    Ok((pv, Block { stmts, result: atoms }))
+                })();
+                self.body = saved;
+                let (params, body) = r?;
+                let ret = self.out.types.leaves(&cod);
+                self.out.closures[cid as usize] = ir::Closure { ty: ty.clone(), captured, params, ret, body };
+                cid
+            }
+        };
+        let x = self.fresh(ty.clone());
+        self.push_stmt(
+            vec![x.clone()],
+            IExpr::ClosureNew { closure: cid, captured: args.into_iter().map(Atom::Var).collect() },
+        );
+        Ok(Value::Var(x))
+    }
+
+    // ---------------------------------------------------------------- join points
+
+    #[allow(clippy::too_many_arguments)]
+    fn join(&mut self, id: u32, body: &Expr, free: &[Slot], ret: Option<&TyExpr>, name: &Name, s: Span, f: &mut Frame) -> R<Value> {
+        self.enter(s)?;
+        let r = self.join_inner(id, body, free, ret, name, s, f);
+        self.leave();
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join_inner(&mut self, id: u32, body: &Expr, free: &[Slot], ret: Option<&TyExpr>, name: &Name, s: Span, f: &mut Frame) -> R<Value> {
+        let vals: Vec<Value> = free.iter().map(|sl| f.get(*sl)).collect();
+        let (mut toks, args, renamed) = self.rename(&vals);
+        toks.push(Tok::Sym(self.backend.clone()));
+        let key = (id, toks);
+        let arg_atoms: Vec<Atom> = args.iter().cloned().map(Atom::Var).collect();
+        match self.methods.get(&key) {
+            Some(MethodState::Done(mid, templ)) => {
+                let (mid, templ) = (*mid, templ.clone());
+                return Ok(self.call_method(mid, templ, arg_atoms));
+            }
+            Some(MethodState::InProgress(_, Some(templ))) => {
+                let templ = templ.clone();
+                let mid = self.method_id_of(&key);
+                return Ok(self.call_method(mid, templ, arg_atoms));
+            }
+            Some(MethodState::InProgress(None, None)) => {
+                return self.err(s, format!("the recursive join point `{name}` needs a return type annotation (e.g. `let rec f x : i32 = ...`)"));
+            }
+            Some(MethodState::InProgress(Some(_), None)) => unreachable!(),
+            None => {}
+        }
+        // the annotated return type, if any, gives the template before the body is done
+        let ret_ty = match ret {
+            Some(t) => Some(self.eval_ty(t, f, s)?),
+            None => None,
+        };
+        let mid = self.out.methods.len() as u32;
+        self.out.methods.push(ir::Method { name: name.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default() });
+        let pre_templ = match &ret_ty {
+            Some(t) => {
+                let mut n = 0u32;
+                Some(self.templ_of_ty(t, &mut n))
+            }
+            None => None,
+        };
+        self.methods.insert(key.clone(), MethodState::InProgress(ret_ty.clone(), pre_templ.clone()));
+        self.method_ids.insert(key.clone(), mid);
+        // evaluate the body in a fresh context
+        let saved = std::mem::replace(
+            &mut self.body,
+            Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+        );
+        let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
+        let mut frame_locals: Vec<Value> = Vec::new();
+        for (sl, v) in free.iter().zip(renamed.into_iter()) {
+            match sl {
+                Slot::Cap(i) => caps[*i as usize] = v,
+                Slot::Local(i) => {
+                    let i = *i as usize;
+                    if i >= frame_locals.len() {
+                        frame_locals.resize(i + 1, Value::Undef);
+                    }
+                    frame_locals[i] = v;
+                }
+            }
+        }
+        let mut nf = Frame { caps: caps.into(), locals: frame_locals };
+        let r = (|| -> R<(Value, Vec<Atom>, Vec<Stmt>)> {
+            let v = self.eval(body, &mut nf)?;
+            if let Some(t) = &ret_ty {
+                let vt = self.ty_of(&v, s)?;
+                if &vt != t {
+                    let (a, b) = (self.show_ty(&vt), self.show_ty(t));
+                    return self.err(s, format!("the join point returns a value of the wrong type\nGot: {a}\nExpected: {b}"));
+                }
+            }
+            let (templ, atoms) = self.abstract_value(&v, s)?;
+            let stmts = self.body.blocks.pop().unwrap_or_default();
+            Ok((templ, atoms, stmts))
+        })();
+        self.body = saved;
+        let (templ, atoms, stmts) = match r {
+            Ok(x) => x,
+            Err(e) => {
+                self.methods.remove(&key);
+                return Err(e);
+            }
+        };
+        let templ = match pre_templ {
+            Some(t) => t,
+            None => templ,
+        };
+        let params: Vec<Var> = args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
+        let ret_leaves = Self::template_leaf_types(&templ);
+        self.out.methods[mid as usize] = ir::Method { name: name.clone(), params, ret: ret_leaves, body: Block { stmts, result: atoms } };
+        self.methods.insert(key, MethodState::Done(mid, templ.clone()));
+        Ok(self.call_method(mid, templ, arg_atoms))
+    }
+
+    fn method_id_of(&self, key: &(u32, Vec<Tok>)) -> u32 {
+        self.method_ids.get(key).copied().unwrap_or(0)
+    }
+
+    fn call_method(&mut self, mid: u32, templ: Value, args: Vec<Atom>) -> Value {
+        let tys = Self::template_leaf_types(&templ);
+        let vars: Vec<Var> = tys.into_iter().map(|t| self.fresh(t)).collect();
+        self.push_stmt(vars.clone(), IExpr::Call { method: mid, args });
+        self.instantiate(&templ, &vars)
+    }
+
+    /// A template (placeholders numbered from `*n`) for a value of type `ty`.
+    fn templ_of_ty(&mut self, ty: &Ty, n: &mut u32) -> Value {
+        let leaves = self.out.types.leaves(ty);
+        let vars: Vec<Var> = leaves
+            .into_iter()
+            .map(|t| {
+                let v = Var { id: *n, ty: t };
+                *n += 1;
+                v
+            })
+            .collect();
+        let mut it = vars.into_iter();
+        self.from_ty(ty, &mut it)
+    }
+
+    fn join_backend(&mut self, id: u32, backend: &Name, body: &Expr, free: &[Slot], s: Span, f: &mut Frame) -> R<Value> {
+        if &*self.backend != "C" && self.backend != *backend {
+            return self.err(s, format!("nested `join_backend` is not supported (already inside backend {})", self.backend));
+        }
+        self.enter(s)?;
+        let vals: Vec<Value> = free.iter().map(|sl| f.get(*sl)).collect();
+        let (toks, args, renamed) = self.rename(&vals);
+        let key = (id, backend.clone(), toks);
+        let kid = match self.kernels.get(&key) {
+            Some(k) => *k,
+            None => {
+                let kid = self.out.kernels.len() as u32;
+                self.out.kernels.push(ir::Kernel { backend: backend.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default() });
+                self.kernels.insert(key, kid);
+                let saved_backend = std::mem::replace(&mut self.backend, backend.clone());
+                let saved = std::mem::replace(
+                    &mut self.body,
+                    Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+                );
+                let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
+                let mut nf = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
+                for (sl, v) in free.iter().zip(renamed.into_iter()) {
+                    match sl {
+                        Slot::Cap(i) => caps[*i as usize] = v,
+                        Slot::Local(i) => nf.set(*i, v),
+                    }
+                }
+                nf.caps = caps.into();
+                let r = (|| -> R<(Vec<Atom>, Vec<Ty>, Vec<Stmt>)> {
+                    let v = self.eval(body, &mut nf)?;
+                    let (templ, atoms) = self.abstract_value(&v, s)?;
+                    let tys = Self::template_leaf_types(&templ);
+                    let stmts = self.body.blocks.pop().unwrap_or_default();
+                    Ok((atoms, tys, stmts))
+                })();
+                self.body = saved;
+                self.backend = saved_backend;
+                let (atoms, ret, stmts) = match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        self.leave();
+                        return Err(e);
+                    }
+                };
+                let params: Vec<Var> = args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
+                self.out.kernels[kid as usize] = ir::Kernel { backend: backend.clone(), params, ret, body: Block { stmts, result: atoms } };
+                kid
+            }
+        };
+        self.leave();
+        let mut tuple = Value::Unit;
+        for a in args.into_iter().rev() {
+            tuple = if let Value::Unit = tuple { Value::Var(a) } else { Value::pair(Value::Var(a), tuple) };
+        }
+        Ok(Value::pair(Value::Lit(Lit::I32(kid as i32)), tuple))
+    }
+
+    // ---------------------------------------------------------------- pattern matching
+
+    fn match_clauses(&mut self, x: &Value, clauses: &[Clause], i: usize, s: Span, f: &mut Frame) -> R<Value> {
+        let mut i = i;
+        loop {
+            let clause = match clauses.get(i) {
+                Some(c) => c,
+                None => {
+                    let shown = self.show(x);
+                    return self.err(s, format!("pattern match failure: no clause matches the value\nGot: {shown}"));
+                }
+            };
+            match self.match_pat(&clause.pat, x, f, s)? {
+                Outcome::Yes => return self.eval(&clause.body, f),
+                Outcome::No => i += 1,
+                Outcome::Guard(c) => {
+                    let cv = match c {
+                        Atom::Var(v) => v,
+                        Atom::Lit(_) => unreachable!(),
+                    };
+                    let mut fa = f.clone();
+                    let ra = self.in_block(|pe| {
+                        pe.set_known(&cv, Known::Val(lit_of_bool(true)));
+                        pe.eval(&clause.body, &mut fa)
+                    })?;
+                    let mut fb = f.clone();
+                    let rb = self.in_block(|pe| {
+                        pe.set_known(&cv, Known::Val(lit_of_bool(false)));
+                        pe.match_clauses(x, clauses, i + 1, s, &mut fb)
+                    })?;
+                    let cond = Atom::Var(cv);
+                    return self.merge_branches(vec![ra, rb], s, move |mut bs| {
+                        let els = bs.pop().unwrap_or_default();
+                        let then = bs.pop().unwrap_or_default();
+                        IExpr::If { cond, then, els }
+                    });
+                }
+                Outcome::LitTest(v, l) => {
+                    let c = self.emit_prim(PrimOp::Eq, vec![Atom::Var(v.clone()), Atom::Lit(l.clone())], Ty::Prim(PrimTy::Bool));
+                    let cv = match c {
+                        Value::Var(c) => c,
+                        _ => unreachable!(),
+                    };
+                    let mut fa = f.clone();
+                    let (v1, l1) = (v.clone(), l.clone());
+                    let ra = self.in_block(|pe| {
+                        pe.set_known(&v1, Known::Val(Value::Lit(l1)));
+                        pe.match_clauses(x, clauses, i, s, &mut fa)
+                    })?;
+                    let mut fb = f.clone();
+                    let rb = self.in_block(|pe| {
+                        let mut nots = match pe.known(&v) {
+                            Some(Known::Not(n)) => n.clone(),
+                            _ => Vec::new(),
+                        };
+                        nots.push(l);
+                        pe.set_known(&v, Known::Not(nots));
+                        pe.match_clauses(x, clauses, i, s, &mut fb)
+                    })?;
+                    let cond = Atom::Var(cv);
+                    return self.merge_branches(vec![ra, rb], s, move |mut bs| {
+                        let els = bs.pop().unwrap_or_default();
+                        let then = bs.pop().unwrap_or_default();
+                        IExpr::If { cond, then, els }
+                    });
+                }
+                Outcome::Unbox(v) => {
+                    let uid = match &v.ty {
+                        Ty::Union(u) => *u,
+                        _ => unreachable!(),
+                    };
+                    let cases = self.out.types.unions[uid as usize].cases.clone();
+                    let mut results = Vec::new();
+                    let mut arm_vars = Vec::new();
+                    for (ci, (_, pty)) in cases.iter().enumerate() {
+                        let mut fa = f.clone();
+                        let v1 = v.clone();
+                        let pty = pty.clone();
+                        let r = self.in_block(|pe| {
+                            let payload = pe.fresh_value(&pty);
+                            let mut pv = Vec::new();
+                            collect_vars(&payload, &mut pv);
+                            pe.set_known(&v1, Known::Val(Value::Union(v1.ty.clone(), ci as u32, Rc::new(payload))));
+                            let r = pe.match_clauses(x, clauses, i, s, &mut fa)?;
+                            Ok((pv, r))
+                        })?;
+                        let (stmts, (pv, val)) = r;
+                        arm_vars.push(pv);
+                        results.push((stmts, val));
+                    }
+                    let scrut = Atom::Var(v);
+                    return self.merge_branches(results, s, move |bs| IExpr::Match {
+                        scrut,
+                        arms: bs
+                            .into_iter()
+                            .zip(arm_vars)
+                            .enumerate()
+                            .map(|(c, (body, vars))| ir::MatchArm { case: c as u32, vars, body })
+                            .collect(),
+                        default: None,
+                    });
+                }
+            }
+        }
+    }
+
+    fn match_pat(&mut self, p: &Pat, x: &Value, f: &mut Frame, s: Span) -> R<Outcome> {
+        let x = self.resolve_known(x.clone());
+        Ok(match p {
+            Pat::Wildcard => Outcome::Yes,
+            Pat::Var(slot) => {
+                if let Slot::Local(i) = slot {
+                    f.set(*i, x);
+                }
+                Outcome::Yes
+            }
+            Pat::Dyn(p) => {
+                let d = self.dyn_value(&x, s)?;
+                return self.match_pat(p, &d, f, s);
+            }
+            Pat::Lit(l) => match &x {
+                Value::Lit(m) => {
+                    if m == l {
+                        Outcome::Yes
+                    } else {
+                        Outcome::No
+                    }
+                }
+                Value::Var(v) if v.ty == Ty::Prim(l.ty()) => {
+                    if let Some(Known::Not(ls)) = self.known(v) {
+                        if ls.contains(l) {
+                            return Ok(Outcome::No);
+                        }
+                    }
+                    Outcome::LitTest(v.clone(), l.clone())
+                }
+                _ => Outcome::No,
+            },
+            Pat::Unit => match &x {
+                Value::Unit => Outcome::Yes,
+                _ => Outcome::No,
+            },
+            Pat::Symbol(n) => match &x {
+                Value::Symbol(m) if m == n => Outcome::Yes,
+                _ => Outcome::No,
+            },
+            Pat::Pair(a, b) => match &x {
+                Value::Pair(xa, xb) => match self.match_pat(a, xa, f, s)? {
+                    Outcome::Yes => self.match_pat(b, xb, f, s)?,
+                    o => o,
+                },
+                _ => Outcome::No,
+            },
+            Pat::Record(fields) => match &x {
+                Value::Record(m) => {
+                    for (k, p) in fields {
+                        let k = self.record_key(k, f)?;
+                        match m.get(&k) {
+                            Some(v) => match self.match_pat(p, v, f, s)? {
+                                Outcome::Yes => {}
+                                o => return Ok(o),
+                            },
+                            None => return Ok(Outcome::No),
+                        }
+                    }
+                    Outcome::Yes
+                }
+                _ => Outcome::No,
+            },
+            Pat::And(a, b) => match self.match_pat(a, &x, f, s)? {
+                Outcome::Yes => self.match_pat(b, &x, f, s)?,
+                o => o,
+            },
+            Pat::Or(a, b) => match self.match_pat(a, &x, f, s)? {
+                Outcome::No => self.match_pat(b, &x, f, s)?,
+                o => o,
+            },
+            Pat::Annot(p, t) => {
+                let ty = self.eval_ty(t, f, s)?;
+                match &x {
+                    Value::Closure(..) | Value::Rec(..) if matches!(ty, Ty::Fun(..)) => {
+                        let c = self.closure_convert(x.clone(), &ty, s)?;
+                        return self.match_pat(p, &c, f, s);
+                    }
+                    _ => {}
+                }
+                let xt = self.ty_of(&x, s)?;
+                if xt == ty {
+                    self.match_pat(p, &x, f, s)?
+                } else {
+                    let (a, b) = (self.show_ty(&xt), self.show_ty(&ty));
+                    return self.err(s, format!("type annotation mismatch in pattern\nGot: {a}\nExpected: {b}"));
+                }
+            }
+            Pat::Union(d, case, p) => match &x {
+                Value::Union(t, c, payload) => {
+                    let (decl, name) = match t {
+                        Ty::Union(u) => {
+                            let def = &self.out.types.unions[*u as usize];
+                            (def.decl, def.cases[*c as usize].0.clone())
+                        }
+                        _ => return Ok(Outcome::No),
+                    };
+                    if decl == *d && &name == case {
+                        let payload = payload.clone();
+                        self.match_pat(p, &payload, f, s)?
+                    } else {
+                        Outcome::No
+                    }
+                }
+                Value::Var(v) => match &v.ty {
+                    Ty::Union(u) if self.out.types.unions[*u as usize].decl == *d => Outcome::Unbox(v.clone()),
+                    _ => Outcome::No,
+                },
+                _ => Outcome::No,
+            },
+            Pat::Nominal(d, p) => match &x {
+                Value::Nominal(t, inner) => {
+                    let ok = self.union_intern.iter().any(|(k, v)| v == t && k.0 == *d);
+                    if ok {
+                        let inner = inner.clone();
+                        self.match_pat(p, &inner, f, s)?
+                    } else {
+                        Outcome::No
+                    }
+                }
+                _ => Outcome::No,
+            },
+            Pat::When(p, g) => match self.match_pat(p, &x, f, s)? {
+                Outcome::Yes => {
+                    let c = self.eval(g, f)?;
+                    match self.resolve_known(c) {
+                        Value::Lit(Lit::Bool(true)) => Outcome::Yes,
+                        Value::Lit(Lit::Bool(false)) => Outcome::No,
+                        Value::Var(v) if v.ty == Ty::Prim(PrimTy::Bool) => Outcome::Guard(Atom::Var(v)),
+                        other => {
+                            let shown = self.show(&other);
+                            return self.err(s, format!("a `when` guard must be a bool\nGot: {shown}"));
+                        }
+                    }
+                }
+                o => o,
+            },
+        })
+    }
+
+    // ---------------------------------------------------------------- types
+
+    pub(crate) fn eval_ty(&mut self, t: &TyExpr, f: &mut Frame, s: Span) -> R<Ty> {
+        Ok(match t {
+            TyExpr::Prim(p) => Ty::Prim(*p),
+            TyExpr::Unit => Ty::Unit,
+            TyExpr::Wildcard => return self.err(s, "`_` is not a type here"),
+            TyExpr::Var(slot, _) => match f.get(*slot) {
+                Value::Type(t) => t,
+                Value::NominalFn(d, args) => self.nominal_ty(d, args, s)?,
+                Value::Symbol(n) => Ty::Symbol(n),
+                other => {
+                    let shown = self.show(&other);
+                    return self.err(s, format!("expected a type\nGot: {shown}"));
+                }
+            },
+            TyExpr::Symbol(n) => Ty::Symbol(n.clone()),
+            TyExpr::Pair(a, b) => Ty::pair(self.eval_ty(a, f, s)?, self.eval_ty(b, f, s)?),
+            TyExpr::Record(fs) => {
+                let mut m = BTreeMap::new();
+                for (k, t) in fs {
+                    m.insert(k.clone(), self.eval_ty(t, f, s)?);
+                }
+                Ty::Record(Arc::new(m))
+            }
+            TyExpr::Array(t) => Ty::Array(Arc::new(self.eval_ty(t, f, s)?)),
+            TyExpr::Fun(a, b) => Ty::Fun(Arc::new(self.eval_ty(a, f, s)?), Arc::new(self.eval_ty(b, f, s)?)),
+            TyExpr::Nominal(d, args) => {
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval_ty(x, f, s)?);
+                }
+                self.nominal_ty(*d, a, s)?
+            }
+            TyExpr::Layout(k, t) => Ty::Layout(*k, Arc::new(self.eval_ty(t, f, s)?)),
+            TyExpr::Macro(parts) => {
+                let mut out = Vec::new();
+                for p in parts {
+                    out.push(match p {
+                        TyMacroPart::Text(t) => MacroPart::Text(t.clone()),
+                        TyMacroPart::Type(t) => MacroPart::Type(self.eval_ty(t, f, s)?),
+                        TyMacroPart::TypeLit(t) => {
+                            let t = self.eval_ty(t, f, s)?;
+                            MacroPart::TypeLit(self.type_lit_text(&t, s)?)
+                        }
+                    });
+                }
+                Ty::Macro(out.into())
+            }
+            TyExpr::Lit(l) => Ty::TypeLit(lit_text(l).into()),
+            TyExpr::TypeOf(e) => {
+                self.enter_block();
+                let r = self.eval(e, f);
+                self.leave_block();
+                let v = r?;
+                match v {
+                    Value::NominalFn(d, args) => self.nominal_ty(d, args, s)?,
+                    v => self.ty_of(&v, s)?,
+                }
+            }
+            TyExpr::Apply(g, args) => {
+                let head = match &**g {
+                    TyExpr::Var(slot, _) => f.get(*slot),
+                    TyExpr::Nominal(d, a) if a.is_empty() => Value::NominalFn(*d, Vec::new()),
+                    _ => return self.err(s, "this type cannot be applied"),
+                };
+                match head {
+                    Value::NominalFn(d, mut a) => {
+                        for x in args {
+                            a.push(self.eval_ty(x, f, s)?);
+                        }
+                        self.nominal_ty(d, a, s)?
+                    }
+                    other => {
+                        let shown = self.show(&other);
+                        return self.err(s, format!("expected a nominal type constructor\nGot: {shown}"));
+                    }
+                }
+            }
+        })
+    }
+
+    fn type_lit_text(&self, t: &Ty, s: Span) -> R<Arc<str>> {
+        match t {
+            Ty::TypeLit(x) => Ok(x.clone()),
+            Ty::Symbol(x) => Ok(x.clone()),
+            _ => {
+                let shown = self.show_ty(t);
+                self.err(s, format!("expected a type literal\nGot: {shown}"))
+            }
+        }
+    }
+
+    /// Matches a typecase pattern against a type, binding metavariables.
+    fn ty_match(&mut self, p: &TyExpr, t: &Ty, f: &mut Frame, s: Span) -> R<bool> {
+        Ok(match p {
+            TyExpr::Wildcard => true,
+            TyExpr::Var(Slot::Local(i), true) => {
+                f.set(*i, Value::Type(t.clone()));
+                true
+            }
+            TyExpr::Pair(a, b) => match t {
+                Ty::Pair(x, y) => self.ty_match(a, x, f, s)? && self.ty_match(b, y, f, s)?,
+                _ => false,
+            },
+            TyExpr::Record(fs) => match t {
+                Ty::Record(m) => {
+                    for (k, pt) in fs {
+                        match m.get(k) {
+                            Some(x) => {
+                                if !self.ty_match(pt, x, f, s)? {
+                                    return Ok(false);
+                                }
+                            }
+                            None => return Ok(false),
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            },
+            TyExpr::Array(a) => match t {
+                Ty::Array(x) => self.ty_match(a, x, f, s)?,
+                _ => false,
+            },
+            TyExpr::Fun(a, b) => match t {
+                Ty::Fun(x, y) => self.ty_match(a, x, f, s)? && self.ty_match(b, y, f, s)?,
+                _ => false,
+            },
+            TyExpr::Layout(k, a) => match t {
+                Ty::Layout(k2, x) if k == k2 => self.ty_match(a, x, f, s)?,
+                _ => false,
+            },
+            TyExpr::Nominal(d, args) => match self.nominal_parts(t) {
+                Some((d2, targs)) if d2 == *d && targs.len() == args.len() => {
+                    for (a, x) in args.iter().zip(targs.iter()) {
+                        if !self.ty_match(a, x, f, s)? {
+                            return Ok(false);
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            },
+            TyExpr::Apply(g, args) => match self.nominal_parts(t) {
+                Some((d2, targs)) if targs.len() >= args.len() => {
+                    let split = targs.len() - args.len();
+                    let head = Value::NominalFn(d2, targs[..split].to_vec());
+                    let ok_head = match &**g {
+                        TyExpr::Var(Slot::Local(i), true) => {
+                            f.set(*i, head);
+                            true
+                        }
+                        TyExpr::Nominal(d, a) if a.is_empty() => *d == d2 && split == 0,
+                        _ => false,
+                    };
+                    if !ok_head {
+                        return Ok(false);
+                    }
+                    for (a, x) in args.iter().zip(targs[split..].iter()) {
+                        if !self.ty_match(a, x, f, s)? {
+                            return Ok(false);
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            },
+            _ => {
+                let u = self.eval_ty(p, f, s)?;
+                &u == t
+            }
+        })
+    }
+
+    fn nominal_parts(&self, t: &Ty) -> Option<(u32, Vec<Ty>)> {
+        match t {
+            Ty::Union(u) => {
+                let d = &self.out.types.unions[*u as usize];
+                Some((d.decl, d.args.clone()))
+            }
+            Ty::Nominal(_) => self.union_intern.iter().find(|(_, v)| *v == t).map(|(k, _)| (k.0, k.1.clone())),
+            _ => None,
+        }
+    }
+
+    // ---------------------------------------------------------------- macros
+
+    fn eval_macro(&mut self, parts: &[MacroPartE], ty: Option<&TyExpr>, s: Span, f: &mut Frame) -> R<Value> {
+        let mut out = Vec::new();
+        for p in parts {
+            out.push(match p {
+                MacroPartE::Text(t) => MacroPart::Text(t.clone()),
+                MacroPartE::Term(e) => {
+                    let v = self.eval(e, f)?;
+                    let v = self.resolve_known(v);
+                    match v {
+                        Value::Lit(l) => MacroPart::Atom(Atom::Lit(l)),
+                        Value::Var(x) => MacroPart::Atom(Atom::Var(x)),
+                        Value::Symbol(n) => MacroPart::Text(n),
+                        Value::Unit => MacroPart::Text("".into()),
+                        other => {
+                            let shown = self.show(&other);
+                            return self.err(s, format!("a macro argument `!x` must be a primitive, a runtime variable or a symbol\nGot: {shown}"));
+                        }
+                    }
+                }
+                MacroPartE::Type(t) => MacroPart::Type(self.eval_ty(t, f, s)?),
+                MacroPartE::TypeLit(t) => {
+                    let t = self.eval_ty(t, f, s)?;
+                    MacroPart::TypeLit(self.type_lit_text(&t, s)?)
+                }
+            });
+        }
+        let ty = match ty {
+            Some(t) => self.eval_ty(t, f, s)?,
+            None => Ty::Unit,
+        };
+        let leaves = self.out.types.leaves(&ty);
+        if leaves.len() > 1 {
+            let shown = self.show_ty(&ty);
+            return self.err(s, format!("a macro must have a type with at most one runtime leaf\nGot: {shown}"));
+        }
+        Ok(self.emit_typed(IExpr::Macro(out), &ty))
+    }
+
+    // ---------------------------------------------------------------- mutation
+
+    fn heap_set(&mut self, target: &Expr, path: &[Expr], value: &Expr, s: Span, f: &mut Frame) -> R<Value> {
+        let t = self.eval(target, f)?;
+        let mut idx = Vec::new();
+        for p in path {
+            idx.push(self.eval(p, f)?);
+        }
+        let v = self.eval(value, f)?;
+        match &t {
+            Value::Var(x) => match &x.ty {
+                Ty::Array(et) => {
+                    if idx.len() != 1 {
+                        return self.err(s, "an array set takes exactly one index");
+                    }
+                    let vt = self.ty_of(&v, s)?;
+                    if vt != **et {
+                        let (a, b) = (self.show_ty(&vt), self.show_ty(et));
+                        return self.err(s, format!("the array element has the wrong type\nGot: {a}\nExpected: {b}"));
+                    }
+                    let i = self.int_atom(&idx[0], s)?;
+                    let (_, atoms) = self.abstract_value(&v, s)?;
+                    self.push_stmt(vec![], IExpr::ArraySet { array: Atom::Var(x.clone()), index: i, value: atoms });
+                    Ok(Value::Unit)
+                }
+                Ty::Layout(LayoutKind::Mut, inner) => {
+                    let inner = (**inner).clone();
+                    let (offset, fty) = self.layout_path(&inner, &idx, s)?;
+                    let vt = self.ty_of(&v, s)?;
+                    if vt != fty {
+                        let (a, b) = (self.show_ty(&vt), self.show_ty(&fty));
+                        return self.err(s, format!("the field has the wrong type\nGot: {a}\nExpected: {b}"));
+                    }
+                    let (_, atoms) = self.abstract_value(&v, s)?;
+                    for (k, a) in atoms.into_iter().enumerate() {
+                        self.push_stmt(vec![], IExpr::LayoutSet { layout: Atom::Var(x.clone()), field: offset + k as u32, value: a });
+                    }
+                    Ok(Value::Unit)
+                }
+                _ => {
+                    let shown = self.show(&t);
+                    self.err(s, format!("expected an array or a `mut` layout in `<-`\nGot: {shown}"))
+                }
+            },
+            _ => {
+                let shown = self.show(&t);
+                self.err(s, format!("expected an array or a `mut` layout in `<-`\nGot: {shown}"))
+            }
+        }
+    }
+
+    /// The leaf offset and type of the field selected by `path` inside `ty`.
+    fn layout_path(&self, ty: &Ty, path: &[Value], s: Span) -> R<(u32, Ty)> {
+        let mut off = 0u32;
+        let mut cur = ty.clone();
+        for p in path {
+            match (&cur, p) {
+                (Ty::Record(m), Value::Symbol(k)) => {
+                    let mut found = None;
+                    for (k2, t) in m.iter() {
+                        if k2 == k {
+                            found = Some(t.clone());
+                            break;
+                        }
+                        off += self.out.types.leaves(t).len() as u32;
+                    }
+                    match found {
+                        Some(t) => cur = t,
+                        None => return self.err(s, format!("the layout has no field `{k}`")),
+                    }
+                }
+                _ => {
+                    let shown = self.show(p);
+                    return self.err(s, format!("expected a symbol field in a layout path\nGot: {shown}"));
+                }
+            }
+        }
+        Ok((off, cur))
+    }
+
+    pub(crate) fn int_atom(&self, v: &Value, s: Span) -> R<Atom> {
+        match self.resolve_known(v.clone()) {
+            Value::Lit(l) if l.ty().is_int() => Ok(Atom::Lit(l)),
+            Value::Var(x) if matches!(x.ty, Ty::Prim(p) if p.is_int()) => Ok(Atom::Var(x)),
+            other => {
+                let shown = self.show(&other);
+                self.err(s, format!("expected an integer\nGot: {shown}"))
+            }
+        }
+    }
+
+    pub(crate) fn emit(&mut self, vars: Vec<Var>, expr: IExpr) {
+        self.push_stmt(vars, expr)
+    }
+    pub(crate) fn emit_value(&mut self, expr: IExpr, ty: &Ty) -> Value {
+        self.emit_typed(expr, ty)
+    }
+    pub(crate) fn prim(&mut self, op: PrimOp, args: Vec<Atom>, ty: Ty) -> Value {
+        self.emit_prim(op, args, ty)
+    }
+    pub(crate) fn abstract_atoms(&mut self, v: &Value, s: Span) -> R<Vec<Atom>> {
+        Ok(self.abstract_value(v, s)?.1)
+    }
+    pub(crate) fn block<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<(Vec<Stmt>, T)> {
+        self.in_block(f)
+    }
+    pub(crate) fn known_value(&self, v: Value) -> Value {
+        self.resolve_known(v)
+    }
+    pub(crate) fn from_leaves(&mut self, ty: &Ty, vars: Vec<Var>) -> Value {
+        let mut it = vars.into_iter();
+        self.from_ty(ty, &mut it)
+    }
+    pub(crate) fn new_var(&mut self, ty: Ty) -> Var {
+        self.fresh(ty)
+    }
+    pub(crate) fn merge(&mut self, branches: Vec<(Vec<Stmt>, Value)>, s: Span, mk: impl FnOnce(Vec<Block>) -> IExpr) -> R<Value> {
+        self.merge_branches(branches, s, mk)
+    }
+    pub(crate) fn current_backend(&self) -> Name {
+        self.backend.clone()
+    }
+    pub(crate) fn nominal_from(&mut self, v: Value, t: Ty, s: Span) -> R<Value> {
+        self.nominal_create(v, t, s)
+    }
+    pub(crate) fn new_frame() -> Frame {
+        Frame { caps: Rc::from(Vec::new()), locals: Vec::new() }
+    }
+    pub(crate) fn take_main(&mut self) -> Vec<Stmt> {
+        std::mem::take(self.body.blocks.first_mut().expect("main block"))
+    }
+}
+
+/// The printed content of a type-level literal.
+pub(crate) fn lit_text(l: &Lit) -> String {
+    match l {
+        Lit::I8(x) => x.to_string(),
+        Lit::I16(x) => x.to_string(),
+        Lit::I32(x) => x.to_string(),
+        Lit::I64(x) => x.to_string(),
+        Lit::U8(x) => x.to_string(),
+        Lit::U16(x) => x.to_string(),
+        Lit::U32(x) => x.to_string(),
+        Lit::U64(x) => x.to_string(),
+        Lit::F32(x) => ir::format_float(*x as f64),
+        Lit::F64(x) => ir::format_float(*x),
+        Lit::Bool(x) => x.to_string(),
+        Lit::Char(x) => x.to_string(),
+        Lit::String(x) => x.to_string(),
+    }
+}
+
+pub(crate) fn atom_value(a: Atom) -> Value {
+    match a {
+        Atom::Var(v) => Value::Var(v),
+        Atom::Lit(l) => Value::Lit(l),
+    }
+}
+
+/// Collects the runtime variables of a value in leaf order.
+pub(crate) fn collect_vars(v: &Value, out: &mut Vec<Var>) {
+    match v {
+        Value::Var(x) => out.push(x.clone()),
+        Value::Pair(a, b) => {
+            collect_vars(a, out);
+            collect_vars(b, out);
+        }
+        Value::Record(m) => m.values().for_each(|x| collect_vars(x, out)),
+        Value::Nominal(_, x) => collect_vars(x, out),
+        Value::Union(_, _, p) => collect_vars(p, out),
+        Value::Closure(_, env) => env.iter().for_each(|x| collect_vars(x, out)),
+        _ => {}
+    }
+}
+
+/// The span of an expression, where it has one.
+pub(crate) fn span_of(e: &Expr) -> Span {
+    match e {
+        Expr::Lit(_, s)
+        | Expr::Unit(s)
+        | Expr::Var(_, s)
+        | Expr::Symbol(_, s)
+        | Expr::Type(_, s)
+        | Expr::Apply(_, _, s)
+        | Expr::Pair(_, _, s)
+        | Expr::If(_, _, _, s)
+        | Expr::Match(_, _, s)
+        | Expr::TypeCase(_, _, s)
+        | Expr::Annot(_, _, s)
+        | Expr::Macro(_, _, s)
+        | Expr::Op(_, _, s)
+        | Expr::Constructor(_, _, s)
+        | Expr::Nominal(_, s)
+        | Expr::Error(_, s) => *s,
+        Expr::Record { span, .. } | Expr::Join { span, .. } | Expr::JoinBackend { span, .. } | Expr::HeapSet { span, .. } => *span,
+        Expr::Lambda(l) => l.span,
+        Expr::LetRec { body, .. } => span_of(body),
+        Expr::Let(_, _, b) => span_of(b),
+        Expr::Seq(a, _) => span_of(a),
+    }
+}
