@@ -562,6 +562,16 @@ mod tests {
     }
 
     #[test]
+    fn trailing_spaces_and_a_folder_before_a_sibling() {
+        let src = "packages: |core-\n\nmodules:\n    lib/\n        base-\n        real_base*\n        util   \n    main \n    \n";
+        let (_, p) = parse(src);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        assert_eq!(files(&p.project.modules), vec![file("lib/", true, false), file("main", true, false)]);
+        let ModuleEntry::Dir { children, .. } = &p.project.modules[0] else { panic!() };
+        assert_eq!(files(children), vec![file("base", true, true), file("real_base", false, false), file("util", true, false)]);
+    }
+
+    #[test]
     fn nested_folders_end_by_indentation() {
         let src = "modules:\n  a/\n    b/\n      c\n    d*\n  e-\n";
         let (_, p) = parse(src);
