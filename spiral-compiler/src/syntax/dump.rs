@@ -170,12 +170,13 @@ fn clauses(cs: &[(Pattern, Expr)]) -> Vec<Node> {
     cs.iter().map(|(p, e)| n("=>", vec![pat(p), expr(e)])).collect()
 }
 
-/// Dumps one expression (used by tests of sub-forms).
 fn expr(e: &Expr) -> Node {
     match &e.kind {
         ExprKind::Unit => leaf("()"),
         ExprKind::Var { name, tvar_applied } => {
-            if *tvar_applied {
+            if name.contains(' ') {
+                leaf(q(name))
+            } else if *tvar_applied {
                 leaf(name.clone())
             } else {
                 leaf(format!("`${name}"))
@@ -315,6 +316,7 @@ fn pat(p: &Pattern) -> Node {
     match &p.kind {
         PatternKind::Unit => leaf("()"),
         PatternKind::Wildcard => leaf("_"),
+        PatternKind::Var(v) if v.contains(' ') => leaf(q(v)),
         PatternKind::Var(v) => leaf(v.clone()),
         PatternKind::Dyn(p) => n("~", vec![pat(p)]),
         PatternKind::Unbox(s, p) => n(format!("unbox:{s}"), vec![pat(p)]),
