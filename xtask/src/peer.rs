@@ -148,3 +148,53 @@ pub fn parse(root: &Path, verbose: bool) -> bool {
     println!("{passed} passed, {failed} failed");
     failed == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite(files: &[(&str, &str)]) -> PathBuf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("xtask-peer-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (p, t) in files {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn finds_packages_of_both_suites_in_order() {
+        let root = suite(&[
+            ("compilation_tests/b/package.spiproj", ""),
+            ("compilation_tests/a/package.spiproj", ""),
+            ("compilation_tests/not_a_package/x.spi", ""),
+            ("upmem_tests/u/package.spiproj", ""),
+        ]);
+        let names: Vec<String> = packages(&root).iter().map(|(s, d)| format!("{s}/{}", d.file_name().unwrap().to_string_lossy())).collect();
+        assert_eq!(names, vec!["compilation_tests/a", "compilation_tests/b", "upmem_tests/u"]);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn missing_module_fails_and_unlisted_files_are_parsed_too() {
+        let root = suite(&[
+            ("compilation_tests/p/package.spiproj", "modules:\n    main\n    gone\n"),
+            ("compilation_tests/p/main.spi", ""),
+            ("compilation_tests/p/extra.spir", ""),
+            ("compilation_tests/q/package.spiproj", "packages: |core-\nmodules: main\n"),
+            ("compilation_tests/q/main.spi", ""),
+        ]);
+        let p = check_package("compilation_tests", &root.join("compilation_tests/p"));
+        let why = p.failure.expect("a missing module must fail");
+        assert!(why.starts_with("package.spiproj:3:5:"), "{why}");
+        assert_eq!(p.files, 3, "package.spiproj, main.spi and the unlisted extra.spir");
+        let q = check_package("compilation_tests", &root.join("compilation_tests/q"));
+        assert_eq!(q.failure, None);
+        assert_eq!(q.files, 2);
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
