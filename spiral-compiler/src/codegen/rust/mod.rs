@@ -770,3 +770,22 @@ impl RustPrinter<'_> {
         self.in_kernel = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::render;
+
+    #[test]
+    fn inverse_array_and_kernel_library_parses() {
+        for (name, text) in [
+            ("inv.spir", include_str!("../../lib/core/inv.spir")),
+            ("kernel.spir", include_str!("../../lib/core/kernel.spir")),
+        ] {
+            let mut sm = SourceMap::new();
+            let f = sm.add(name, text);
+            let p = crate::syntax::parse_module(f, text, crate::syntax::Segment::BottomUp);
+            assert!(p.diagnostics.is_empty(), "{}", render(&sm, &p.diagnostics));
+        }
+    }
+}
