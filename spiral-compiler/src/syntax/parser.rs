@@ -78,12 +78,19 @@ fn parse_module_here(file: FileId, src: &str, segment: Segment) -> ParsedModule 
         blocks.push(start..toks.len());
     }
     let mut items = Vec::new();
-    for b in blocks {
+    let firsts: Vec<u32> = blocks.iter().map(|b| toks[b.start].line).collect();
+    for (bi, b) in blocks.into_iter().enumerate() {
         let block = &toks[b];
         let first_line = block[0].line;
-        let last_line = block[block.len() - 1].line;
-        if (first_line..=last_line).any(|l| bad_lines.contains(&l)) {
+        // A block owns every line up to the next block, including lines whose tokens were lost
+        // to a tokenizer error.
+        let end_line = firsts.get(bi + 1).copied().unwrap_or(u32::MAX);
+        if bad_lines.iter().any(|l| (bi == 0 || *l >= first_line) && *l < end_line) {
             continue; // already reported by the tokenizer
+        }
+        if block[0].col != 0 {
+            diagnostics.push(Diagnostic::error(block[0].span, "a top-level statement must start at column 0"));
+            continue;
         }
         let mut comments = Vec::new();
         let mut l = first_line;
@@ -95,7 +102,7 @@ fn parse_module_here(file: FileId, src: &str, segment: Segment) -> ParsedModule 
             }
         }
         comments.reverse();
-        let mut p = P { toks: block, i: 0, top_down: segment == Segment::TopDown, file, depth: 0, extra: Vec::new() };
+        let mut p = P { toks: block, i: 0, top_down: segment == Segment::TopDown, file, depth: 0, extra: Vec::new(), fatal: None };
         match p.parse_block(comments.join("\n")) {
             Ok(item) => {
                 if p.extra.is_empty() {
@@ -146,6 +153,8 @@ struct P<'a> {
     depth: usize,
     /// Errors that do not stop parsing (validation of otherwise well-formed statements).
     extra: Vec<Diagnostic>,
+    /// An error that ends the whole block (nesting too deep), whatever alternatives follow.
+    fatal: Option<Diagnostic>,
 }
 
 fn is_upper(s: &str) -> bool {
@@ -504,7 +513,11 @@ impl<'a> P<'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             let sp = self.here();
-            return self.fail(sp, format!("nesting is too deep (more than {MAX_DEPTH} levels)"));
+            let msg = format!("nesting is too deep (more than {MAX_DEPTH} levels)");
+            if self.fatal.is_none() {
+                self.fatal = Some(Diagnostic::error(sp, msg.clone()));
+            }
+            return self.fail(sp, msg);
         }
         Ok(())
     }
@@ -520,6 +533,9 @@ impl<'a> P<'a> {
 
     fn parse_block(&mut self, comments: String) -> Result<TopItem, Diagnostic> {
         let r = self.top_statement(comments);
+        if let Some(d) = self.fatal.take() {
+            return Err(d);
+        }
         match r {
             Ok(item) => {
                 if self.i == self.toks.len() {

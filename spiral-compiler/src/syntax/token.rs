@@ -510,7 +510,8 @@ impl<'a> Lexer<'a> {
                 };
                 if !ok {
                     let want = if c == 'f' { "32 or 64" } else { "8, 16, 32 or 64" };
-                    return Err(self.err(suffix_start + 1 + bits.len(), format!("expected {want} after the `{c}` suffix")));
+                    let span = self.span(suffix_start, self.pos);
+                    return Err(Diagnostic::error(span, format!("invalid number suffix: expected {want} after `{c}`")));
                 }
                 Some(format!("{c}{bits}"))
             }
