@@ -264,3 +264,37 @@ impl Error {
         }
     }
 }
+
+/// A raw pointer that chunk kernels may capture although they run on several threads.
+///
+/// Raw pointers are neither `Send` nor `Sync`, so a closure holding the leaf pointers of an
+/// array cannot be passed to [`Device::for_each_chunk`]. Generated wrappers that call an
+/// `extern "C"` kernel with pointers wrap them in `SendPtr` and read them back with
+/// [`get`](SendPtr::get) inside the chunk. Creating one is safe; dereferencing the pointer
+/// stays `unsafe`, and the caller must make the chunks touch disjoint elements (each chunk
+/// writes only its own `range`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendPtr<T>(*mut T);
+
+// SAFETY: `SendPtr` only carries the address; every access goes through `get()` and an
+// `unsafe` dereference whose caller guarantees that chunks access disjoint elements.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above: sharing the address itself is harmless.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// Wraps a mutable pointer (an output leaf's [`LeafMut::as_mut_ptr`](crate::LeafMut::as_mut_ptr)).
+    pub fn new(ptr: *mut T) -> Self {
+        SendPtr(ptr)
+    }
+
+    /// Wraps a read-only pointer (an input leaf's [`LeafRef::as_ptr`](crate::LeafRef::as_ptr)).
+    pub fn from_const(ptr: *const T) -> Self {
+        SendPtr(ptr as *mut T)
+    }
+
+    /// The pointer.
+    pub fn get(self) -> *mut T {
+        self.0
+    }
+}

@@ -59,7 +59,7 @@ pub mod pack;
 mod scalar;
 
 pub use array::{zip, ColumnsDisplay, InvArray, Iter};
-pub use device::{Device, DeviceKind, CPU_CLOSURE};
+pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};
 pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};

@@ -140,3 +140,22 @@ fn missing_devices_are_typed_errors() {
     assert_eq!(Device::cpu_with_threads(0).threads(), 1);
     assert_eq!(Device::cpu_with_threads(2).to_string(), "cpu (2 threads)");
 }
+
+#[test]
+fn send_ptr_lets_chunks_write_through_raw_pointers() {
+    // The shape of a generated wrapper around an `extern "C"` kernel: pointer + length per leaf.
+    let input: InvArray<(i32, i32)> = (0..1000).map(|i| (i, 2 * i)).collect();
+    let mut out = InvArray::<i32>::zeroed(1000);
+    let (a, b) = input.columns();
+    let (pa, pb) = (spiral_rt::SendPtr::from_const(a.as_ptr()), spiral_rt::SendPtr::from_const(b.as_ptr()));
+    let po = spiral_rt::SendPtr::new(out.columns_mut().as_mut_ptr());
+    Device::cpu_with_threads(3)
+        .for_each_chunk(1000, move |r| {
+            for i in r {
+                // SAFETY: i < 1000 = every leaf's length, and chunks are disjoint.
+                unsafe { *po.get().add(i) = *pa.get().add(i) + *pb.get().add(i) };
+            }
+        })
+        .unwrap();
+    assert_eq!(out.to_vec(), (0..1000).map(|i| 3 * i).collect::<Vec<i32>>());
+}
