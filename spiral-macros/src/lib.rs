@@ -33,7 +33,7 @@ use proc_macro::{Span, TokenStream, TokenTree};
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{quote, quote_spanned};
 use source::SourceText;
-use spiral_compiler::codegen::rust::{self as backend, Export, HostType};
+use spiral_compiler::codegen::rust::{self as backend, Export, HostType, Param};
 use spiral_compiler::diagnostics::{Diagnostic, SourceMap};
 
 /// Compiles Spiral source to Rust items. See the crate documentation for the accepted forms.
@@ -258,11 +258,14 @@ fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
         return Err(err(sig.generics.span(), "exported functions cannot be generic; Spiral specialises them to the given types"));
     }
     let mut inputs = sig.inputs.iter();
-    match inputs.next() {
-        Some(syn::FnArg::Typed(pt)) if is_ref_to(&pt.ty, "Device") => {}
+    let device = match inputs.next() {
+        Some(syn::FnArg::Typed(pt)) if is_ref_to(&pt.ty, "Device") => match &*pt.pat {
+            syn::Pat::Ident(pi) => pi.ident.to_string(),
+            other => return Err(err(other.span(), "use a plain identifier for the device parameter")),
+        },
         Some(a) => return Err(err(a.span(), "the first parameter of an exported function must be `dev: &Device`")),
         None => return Err(err(sig.span(), "an exported function takes `dev: &Device` as its first parameter")),
-    }
+    };
     let mut params = Vec::new();
     for a in inputs {
         let syn::FnArg::Typed(pt) = a else {
@@ -272,7 +275,8 @@ fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
             return Err(err(pt.pat.span(), "use a plain identifier for exported parameters"));
         };
         let ty = host_type(&pt.ty).map_err(|(s, m)| err(s, &m))?;
-        params.push((pi.ident.to_string(), ty));
+        let borrowed = matches!(&*pt.ty, syn::Type::Reference(_));
+        params.push(Param { name: pi.ident.to_string(), ty, borrowed });
     }
     let ret = match &sig.output {
         syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
@@ -281,7 +285,7 @@ fn export_of(sig: &syn::Signature) -> Result<Export, TokenStream2> {
         },
         syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
     };
-    Ok(Export { name: sig.ident.to_string(), params, ret })
+    Ok(Export { name: sig.ident.to_string(), device, params, ret })
 }
 
 fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {

@@ -86,23 +86,145 @@ impl HostType {
     }
 }
 
-/// One exported function: its name (a top-level Spiral function of the same name), its runtime
-/// parameters after the device, and its result type.
+/// One parameter of an exported function (after the device).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The Rust parameter name.
+    pub name: String,
+    /// Its type.
+    pub ty: HostType,
+    /// `&InvArray<T>` (the columns are copied) rather than `InvArray<T>` (moved, no copy).
+    pub borrowed: bool,
+}
+
+/// One exported function: its name (a top-level Spiral function of the same name), the name of
+/// its device parameter, its runtime parameters after the device, and its result type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Export {
     /// The Rust and Spiral name.
     pub name: String,
-    /// Parameter names and types (the device parameter excluded).
-    pub params: Vec<(String, HostType)>,
+    /// The name of the `&Device` parameter.
+    pub device: String,
+    /// Parameters after the device.
+    pub params: Vec<Param>,
     /// The `T` in `Result<T, Error>`.
     pub ret: HostType,
 }
 
+/// The Spiral library every `spiral!` program sees: inverse arrays and CPU kernels.
+pub const LIBRARY: &[(&str, &str)] = &[
+    ("core/inv.spir", include_str!("../../lib/core/inv.spir")),
+    ("core/kernel.spir", include_str!("../../lib/core/kernel.spir")),
+];
+
+/// The Spiral entry point for one export: binds each parameter to its host value (macros
+/// naming the Rust variables the prelude defines), applies the export and returns the leaves
+/// the wrapper rebuilds its result from.
+pub fn export_entry(e: &Export) -> String {
+    let mut s = String::from("inl main () =\n");
+    let mut args = Vec::new();
+    for (i, p) in e.params.iter().enumerate() {
+        let mut k = 0;
+        let v = spiral_host_value(&p.ty, &format!("__spiral_arg{i}"), &mut k);
+        s.push_str(&format!("    inl __spiral_p{i} = {v}\n"));
+        args.push(format!("__spiral_p{i}"));
+    }
+    let call = if args.is_empty() { format!("{} ()", e.name) } else { format!("{} {}", e.name, args.join(" ")) };
+    s.push_str(&format!("    inl __spiral_r = {call}\n"));
+    match &e.ret {
+        HostType::InvArray(_) => s.push_str("    __spiral_r.arrays\n"),
+        _ => s.push_str("    __spiral_r\n"),
+    }
+    s
+}
+
+fn spiral_host_value(t: &HostType, base: &str, k: &mut usize) -> String {
+    match t {
+        HostType::Unit => "()".into(),
+        HostType::Prim(p) => {
+            let x = format!("($\"{base}_{k}\" : {})", p.0.name());
+            *k += 1;
+            x
+        }
+        HostType::Tuple(ts) => {
+            let parts: Vec<String> = ts.iter().map(|t| spiral_host_value(t, base, k)).collect();
+            format!("({})", parts.join(", "))
+        }
+        HostType::InvArray(el) => {
+            let arrays = spiral_host_arrays(el, base, k);
+            format!("{{len = ($\"{base}_len\" : i32); arrays = {arrays}}}")
+        }
+    }
+}
+
+fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize) -> String {
+    match el {
+        HostType::Unit => "()".into(),
+        HostType::Prim(p) => {
+            let x = format!("($\"{base}_{k}.clone()\" : array {})", p.0.name());
+            *k += 1;
+            x
+        }
+        HostType::Tuple(ts) => {
+            let parts: Vec<String> = ts.iter().map(|t| spiral_host_arrays(t, base, k)).collect();
+            format!("({})", parts.join(", "))
+        }
+        HostType::InvArray(_) => "()".into(),
+    }
+}
+
+/// The Rust statements that bind the variables [`export_entry`]'s macros name.
+pub fn export_prelude(e: &Export) -> String {
+    let mut s = String::new();
+    for (i, p) in e.params.iter().enumerate() {
+        let base = format!("__spiral_arg{i}");
+        let mut k = 0;
+        match &p.ty {
+            HostType::InvArray(el) => {
+                let pat = rust_leaf_pattern(el, &format!("{base}_col"), &mut k);
+                let _ = writeln!(
+                    s,
+                    "let {base}_len: i32 = match i32::try_from({n}.len()) {{ Ok(n) => n, Err(_) => return Err(::spiral::Error::DeviceLimit {{ what: \"elements of an inverse array passed to a CPU kernel\".into(), limit: i32::MAX as u64, requested: {n}.len() as u64 }}) }};",
+                    n = p.name
+                );
+                if p.borrowed {
+                    let _ = writeln!(s, "let {pat} = {}.as_columns().clone();", p.name);
+                } else {
+                    let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
+                }
+                for j in 0..k {
+                    let _ = writeln!(s, "let {base}_{j} = ::std::rc::Rc::new(::std::cell::RefCell::new({base}_col{j}));");
+                }
+            }
+            t => {
+                let pat = rust_leaf_pattern(t, &base, &mut k);
+                let _ = writeln!(s, "let {pat} = {};", p.name);
+            }
+        }
+    }
+    s
+}
+
+fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize) -> String {
+    match t {
+        HostType::Unit | HostType::InvArray(_) => "_".into(),
+        HostType::Prim(_) => {
+            let x = format!("{base}_{k}");
+            *k += 1;
+            x.replace("_col_", "_col")
+        }
+        HostType::Tuple(ts) => {
+            let parts: Vec<String> = ts.iter().map(|t| rust_leaf_pattern(t, base, k)).collect();
+            format!("({},)", parts.join(", "))
+        }
+    }
+}
+
 /// Compiles the exported functions of one Spiral source file (bottom-up segment) named `name`.
 ///
-/// The text is registered in `sources` (so diagnostics can be rendered against it, the caller
-/// finds it by `name`). Returns one Rust function body per export, in order. A body refers to the
-/// parameters by their names and to the device as `dev`.
+/// The text is registered in `sources` (diagnostics are rendered against it; the caller finds
+/// it by `name`). Returns one Rust function body per export, in order. A body refers to the
+/// parameters by their names and to the device by [`Export::device`].
 pub fn compile_exports(
     sources: &mut SourceMap,
     name: &str,
@@ -116,11 +238,34 @@ pub fn compile_exports(
     }
     let mut bodies = Vec::new();
     for e in exports {
-        let _ = e;
-        let span = Span::new(file, 0, 0);
-        return Err(vec![Diagnostic::error(span, "the partial evaluator is not wired into `spiral!` yet")]);
+        let prog = evaluate(sources, file, text, e)?;
+        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(Span::new(file, 0, 0), u.0)])?;
+        bodies.push(body);
     }
-    Ok(std::mem::take(&mut bodies))
+    Ok(bodies)
+}
+
+/// Partially evaluates the program: library, user text, and the export's entry point.
+fn evaluate(sources: &mut SourceMap, file: crate::diagnostics::FileId, text: &str, e: &Export) -> Result<Program, Vec<Diagnostic>> {
+    let _ = (sources, text, export_entry(e));
+    Err(vec![Diagnostic::error(
+        Span::new(file, 0, 0),
+        format!("cannot compile `{}`: the prepass (AST to core IR) is not wired into `spiral!` yet", e.name),
+    )])
+}
+
+/// The Rust body of an export's wrapper, from its residual program.
+pub fn export_body(prog: &Program, e: &Export) -> Result<String, Unsupported> {
+    let (items, stmts, result) = print_program(prog, &e.device)?;
+    let mut s = String::new();
+    s.push_str(&items);
+    s.push_str("#[allow(dead_code)] fn __spiral_take_array<T: Clone>(a: ::std::rc::Rc<::std::cell::RefCell<Vec<T>>>) -> Vec<T> { match ::std::rc::Rc::try_unwrap(a) { Ok(c) => c.into_inner(), Err(a) => a.borrow().clone() } }\n");
+    s.push_str(&export_prelude(e));
+    s.push_str(&stmts);
+    let mut it = result.into_iter();
+    let r = result_expr(&e.ret, &mut it);
+    let _ = writeln!(s, "Ok({r})");
+    Ok(s)
 }
 
 /// How a host value of an export's result type is rebuilt from residual leaves.
@@ -171,9 +316,9 @@ pub struct RustPrinter<'a> {
     errors: Vec<String>,
 }
 
-/// The Rust items every printed program needs (helpers, methods, closures, kernels, unions) and
-/// the main block as an expression, printed into one string.
-pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String), Unsupported> {
+/// Prints a residual program as Rust: the items (union enums, methods, closures, kernels), the
+/// statements of `main`, and one expression per leaf of `main`'s result.
+pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String, Vec<String>), Unsupported> {
     let mut p = RustPrinter {
         prog,
         types: &prog.types,
@@ -185,12 +330,15 @@ pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String), Unsu
     };
     p.items();
     let items = std::mem::take(&mut p.out);
-    p.block_expr(&prog.main, 1);
-    let main = std::mem::take(&mut p.out);
+    for st in &prog.main.stmts {
+        p.stmt(st, 0);
+    }
+    let stmts = std::mem::take(&mut p.out);
+    let result = p.atoms(&prog.main.result);
     if let Some(e) = p.errors.first() {
         return Err(Unsupported(e.clone()));
     }
-    Ok((items, main))
+    Ok((items, stmts, result))
 }
 
 fn prim_name(p: PrimTy) -> &'static str {
@@ -658,6 +806,9 @@ impl RustPrinter<'_> {
         let text = self.macro_text(parts);
         if vars.is_empty() {
             self.line(ind, &format!("{text};"));
+        } else if let [v] = vars {
+            let t = self.ty(&v.ty);
+            self.line(ind, &format!("let {}: {t} = {text};", Self::var(v)));
         } else {
             self.line(ind, &format!("{lhs}{text};"));
         }
@@ -704,7 +855,7 @@ impl RustPrinter<'_> {
         self.line(
             ind + 1,
             &format!(
-                "{dev}.for_each_chunk({len} as usize, move |__r: ::std::ops::Range<usize>| unsafe {{ kernel{id}(__r.start as u64, __r.end as u64{}{}) }})?;",
+                "{dev}.for_each_chunk({len} as usize, move |__r: ::std::ops::Range<usize>| unsafe {{ kernel{id}(__r.start as i32, __r.end as i32{}{}) }})?;",
                 if call_args.is_empty() { "" } else { ", " },
                 call_args.join(", ")
             ),
@@ -751,7 +902,7 @@ impl RustPrinter<'_> {
 
     fn kernel(&mut self, i: usize, k: &Kernel) {
         self.in_kernel = true;
-        let mut params = vec!["__chunk_from: u64".to_string(), "__chunk_to: u64".to_string()];
+        let mut params = vec!["__chunk_from: i32".to_string(), "__chunk_to: i32".to_string()];
         for p in &k.params {
             let t = self.ty(&p.ty);
             params.push(format!("{}: {t}", Self::var(p)));
@@ -759,12 +910,16 @@ impl RustPrinter<'_> {
                 params.push(format!("{}_len: usize", Self::var(p)));
             }
         }
-        let ret = self.tuple_ty(&k.ret);
+        if !k.ret.is_empty() {
+            self.err("a CPU kernel body must return `()`");
+        }
         self.line(0, "/// # Safety");
         self.line(0, "/// Every pointer must be valid for its length, and concurrent calls must write disjoint indices.");
-        self.line(0, &format!("#[allow(unused_variables, unused_parens, clippy::all)] #[inline] unsafe fn kernel{i}({}) -> {ret} {{", params.join(", ")));
-        self.line(1, "unsafe {");
-        self.block_expr(&k.body, 2);
+        self.line(0, &format!("#[allow(unused_variables, unused_parens, clippy::all)] #[inline] unsafe fn kernel{i}({}) {{", params.join(", ")));
+        self.line(1, "for __i in __chunk_from..__chunk_to {");
+        self.line(2, "unsafe {");
+        self.block_expr(&k.body, 3);
+        self.line(2, "};");
         self.line(1, "}");
         self.line(0, "}");
         self.in_kernel = false;
@@ -787,5 +942,166 @@ mod tests {
             let p = crate::syntax::parse_module(f, text, crate::syntax::Segment::BottomUp);
             assert!(p.diagnostics.is_empty(), "{}", render(&sm, &p.diagnostics));
         }
+    }
+}
+
+/// Printer tests on hand-built residual programs: the printed Rust is compiled with `rustc`
+/// against a small stand-in for the `spiral` crate and run.
+#[cfg(test)]
+mod printer_tests {
+    use super::*;
+    use crate::peval::ir::{Block, Expr, Kernel, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Var};
+    use std::sync::Arc;
+
+    fn v(id: u32, ty: Ty) -> Var {
+        Var { id, ty }
+    }
+    fn arr() -> Ty {
+        Ty::Array(Arc::new(Ty::i32()))
+    }
+    fn st(vars: Vec<Var>, expr: Expr) -> Stmt {
+        Stmt { vars, expr }
+    }
+    fn text(s: &str) -> MacroPart {
+        MacroPart::Text(s.into())
+    }
+    fn av(x: &Var) -> Atom {
+        Atom::Var(x.clone())
+    }
+
+    /// The residual program of `map (fun a,b,c => a+b+c, a*b*c)` over an inverse array of three
+    /// `i32` leaves, as the evaluator produces it with `kernel.spir`.
+    fn map_program() -> Program {
+        let i32t = Ty::i32();
+        // kernel: params a b c o0 o1
+        let kp: Vec<Var> = (0..5).map(|i| v(i, arr())).collect();
+        let i = v(5, i32t.clone());
+        let (x, y, z) = (v(6, i32t.clone()), v(7, i32t.clone()), v(8, i32t.clone()));
+        let (s1, s2, p1, p2) = (v(9, i32t.clone()), v(10, i32t.clone()), v(11, i32t.clone()), v(12, i32t.clone()));
+        let kbody = Block {
+            stmts: vec![
+                st(vec![i.clone()], Expr::Macro(vec![text("__i")])),
+                st(vec![x.clone()], Expr::ArrayGet { array: av(&kp[0]), index: av(&i) }),
+                st(vec![y.clone()], Expr::ArrayGet { array: av(&kp[1]), index: av(&i) }),
+                st(vec![z.clone()], Expr::ArrayGet { array: av(&kp[2]), index: av(&i) }),
+                st(vec![s1.clone()], Expr::Prim(PrimOp::Add, vec![av(&x), av(&y)])),
+                st(vec![s2.clone()], Expr::Prim(PrimOp::Add, vec![av(&s1), av(&z)])),
+                st(vec![p1.clone()], Expr::Prim(PrimOp::Mul, vec![av(&x), av(&y)])),
+                st(vec![p2.clone()], Expr::Prim(PrimOp::Mul, vec![av(&p1), av(&z)])),
+                st(vec![], Expr::ArraySet { array: av(&kp[3]), index: av(&i), value: vec![av(&s2)] }),
+                st(vec![], Expr::ArraySet { array: av(&kp[4]), index: av(&i), value: vec![av(&p2)] }),
+            ],
+            result: vec![],
+        };
+        let kernel = Kernel { backend: "CpuKernel".into(), params: kp, ret: vec![], body: kbody };
+        // main
+        let len = v(0, i32t.clone());
+        let ins: Vec<Var> = (1..4).map(|i| v(i, arr())).collect();
+        let (o0, o1) = (v(4, arr()), v(5, arr()));
+        let mut stmts = vec![st(vec![len.clone()], Expr::Macro(vec![text("__spiral_arg0_len")]))];
+        for (k, a) in ins.iter().enumerate() {
+            stmts.push(st(vec![a.clone()], Expr::Macro(vec![text(&format!("__spiral_arg0_{k}.clone()"))])));
+        }
+        stmts.push(st(vec![o0.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
+        stmts.push(st(vec![o1.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
+        for a in ins.iter().chain([&o0, &o1]) {
+            stmts.push(st(vec![], Expr::Macro(vec![text("__spiral_kernel_arg("), MacroPart::Atom(av(a)), text(")")])));
+        }
+        stmts.push(st(
+            vec![],
+            Expr::Macro(vec![
+                text("__spiral_kernel_launch("),
+                MacroPart::Atom(Atom::Lit(Lit::I32(0))),
+                text(", "),
+                MacroPart::Atom(av(&len)),
+                text(")"),
+            ]),
+        ));
+        Program {
+            kernels: vec![kernel],
+            main: Block { stmts, result: vec![av(&o0), av(&o1)] },
+            main_ret: vec![arr(), arr()],
+            ..Program::default()
+        }
+    }
+
+    fn export() -> Export {
+        let i = HostType::Prim(Prim(PrimTy::I32));
+        Export {
+            name: "map_kernel".into(),
+            device: "dev".into(),
+            params: vec![Param {
+                name: "input".into(),
+                ty: HostType::InvArray(Box::new(HostType::Tuple(vec![i.clone(), i.clone(), i.clone()]))),
+                borrowed: true,
+            }],
+            ret: HostType::InvArray(Box::new(HostType::Tuple(vec![i.clone(), i]))),
+        }
+    }
+
+    #[test]
+    fn entry_point_binds_host_values() {
+        let e = export_entry(&export());
+        assert!(e.contains("inl __spiral_p0 = {len = ($\"__spiral_arg0_len\" : i32); arrays = (($\"__spiral_arg0_0.clone()\" : array i32), ($\"__spiral_arg0_1.clone()\" : array i32), ($\"__spiral_arg0_2.clone()\" : array i32))}"), "{e}");
+        assert!(e.contains("inl __spiral_r = map_kernel __spiral_p0"), "{e}");
+        assert!(e.trim_end().ends_with("__spiral_r.arrays"), "{e}");
+    }
+
+    #[test]
+    fn printing_is_deterministic_and_kernels_loop_over_their_chunk() {
+        let a = export_body(&map_program(), &export()).unwrap();
+        let b = export_body(&map_program(), &export()).unwrap();
+        assert_eq!(a, b);
+        assert!(a.contains("unsafe fn kernel0(__chunk_from: i32, __chunk_to: i32, v0: *mut i32, v0_len: usize"), "{a}");
+        assert!(a.contains("for __i in __chunk_from..__chunk_to {"), "{a}");
+        assert!(a.contains("dev.for_each_chunk(v0 as usize"), "{a}");
+    }
+
+    const SHIM: &str = r#"
+pub use std::ops::Range;
+#[derive(Debug)] pub enum Error { DeviceLimit { what: String, limit: u64, requested: u64 }, Shape }
+pub struct InvArray<T>(pub T);
+impl<A: Clone, B: Clone, C: Clone> InvArray<(Vec<A>, Vec<B>, Vec<C>)> { pub fn len(&self) -> usize { self.0.0.len() } pub fn as_columns(&self) -> &(Vec<A>, Vec<B>, Vec<C>) { &self.0 } }
+impl<T> InvArray<T> { pub fn from_columns(c: T) -> Result<InvArray<T>, Error> { Ok(InvArray(c)) } }
+pub struct Device { pub threads: usize }
+impl Device {
+    pub fn for_each_chunk<F: Fn(Range<usize>) + Sync>(&self, len: usize, f: F) -> Result<(), Error> {
+        let n = self.threads.max(1); let step = (len + n - 1) / n.max(1);
+        std::thread::scope(|s| { let mut a = 0; while a < len { let b = (a + step).min(len); let f = &f; s.spawn(move || f(a..b)); a = b; } });
+        Ok(())
+    }
+}
+"#;
+
+    #[test]
+    fn printed_map_compiles_and_runs_on_two_threads() {
+        let body = export_body(&map_program(), &export()).unwrap();
+        let dir = std::env::temp_dir().join(format!("spiral-rustgen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("shim.rs"), SHIM).unwrap();
+        let main = format!(
+            "use spiral::*;\n#[allow(unused_variables, unused_mut, unused_parens, unused_unsafe)]\nfn map_kernel(dev: &Device, input: &InvArray<(Vec<i32>, Vec<i32>, Vec<i32>)>) -> Result<InvArray<(Vec<i32>, Vec<i32>)>, Error> {{\n{body}}}\nfn main() {{ let v: Vec<i32> = (0..16).collect(); let input = InvArray((v.clone(), v.clone(), v)); let out = map_kernel(&Device {{ threads: 2 }}, &input).unwrap(); println!(\"{{:?}} {{:?}}\", out.0.0, out.0.1); }}\n"
+        );
+        std::fs::write(dir.join("main.rs"), &main).unwrap();
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let lib = std::process::Command::new(&rustc)
+            .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "spiral", "shim.rs"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(lib.status.success(), "{}", String::from_utf8_lossy(&lib.stderr));
+        let bin = std::process::Command::new(&rustc)
+            .args(["--edition", "2021", "--extern", "spiral=libspiral.rlib", "-o", "map", "main.rs"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(bin.status.success(), "{}\n{main}", String::from_utf8_lossy(&bin.stderr));
+        let run = std::process::Command::new(dir.join("map")).output().unwrap();
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert_eq!(
+            out.trim(),
+            "[0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45] [0, 1, 8, 27, 64, 125, 216, 343, 512, 729, 1000, 1331, 1728, 2197, 2744, 3375]"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
