@@ -1,3 +1,964 @@
 //! The prepass: scopes, free variables and pattern compilation, from the AST to the core IR.
-
+//!
+//! Entry points:
+//! - [`prepare`]: a loaded [`ProjectGraph`] to a [`core::Program`] (names resolved to frame
+//!   slots, captured variables and join-point free variables computed, nominals and unions
+//!   collected, modules and `open` resolved statically);
+//! - [`compile_graph`]: [`prepare`] then [`crate::peval::compile_program`], both on a thread
+//!   with a big stack; this is what the CLI and the build helpers call.
+//!
+//! Modules: every module's top-level bindings form a namespace reachable by the module's name
+//! (`real_core.id`, `open real_core`). The modules of an included package (`core-`) are
+//! reachable by their bare names. A lone file (no `package.spiproj`) also has every module
+//! of `core` opened. The entry point is `main` in the root package's last module.
 pub mod core;
+
+use self::core::{
+    Clause, Expr, Lambda, MacroPartE, Name, NominalBody, NominalDecl, Pat, RecGroup, RecordField, RecordKey, Slot,
+    TyExpr, TyMacroPart, TypeClause,
+};
+use crate::diagnostics::{Diagnostic, Span};
+use crate::peval::ir::{self, LayoutKind, Lit, PrimTy};
+use crate::peval::Limits;
+use crate::project::{PackageSource, ProjectGraph};
+use crate::syntax::ast::{self, ExprKind, PatternKind, TopKind, TypeKind};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Prepares and evaluates a loaded program: the residual program, or every diagnostic.
+pub fn compile_graph(graph: &ProjectGraph, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
+    let r = crate::peval::with_big_stack(|| {
+        let prog = prepare(graph)?;
+        crate::peval::compile_program(&prog, limits)
+    });
+    match r {
+        Some(r) => r,
+        None => {
+            let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+            Err(vec![Diagnostic::error(span, "internal compiler error: the partial evaluator crashed")])
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Bind {
+    Val { depth: usize, local: u32 },
+    Nominal(u32),
+    Ctor(u32, Name),
+    Module(usize),
+    Alias(Rc<(Vec<String>, ast::TypeExpr)>),
+    TyExpr(TyExpr),
+}
+
+struct Tracker {
+    start: u32,
+    free: BTreeSet<Slot>,
+}
+
+#[derive(Default)]
+struct FnCtx {
+    caps: Vec<Slot>,
+    cap_map: HashMap<Slot, u32>,
+    next_local: u32,
+    trackers: Vec<Tracker>,
+}
+
+struct Prepass {
+    scope: Vec<(String, Bind)>,
+    fns: Vec<FnCtx>,
+    nominals: Vec<NominalDecl>,
+    modules: Vec<Vec<(String, Bind)>>,
+    diags: Vec<Diagnostic>,
+    next_id: u32,
+}
+
+fn name(s: &str) -> Name {
+    Arc::from(s)
+}
+
+/// Parses an unsuffixed number as the bottom-up defaults (`i32`, `f64`).
+fn default_lit(s: &str) -> Option<Lit> {
+    let t = s.replace('_', "");
+    let is_float = !t.starts_with("0x") && (t.contains('.') || t.contains('e') || t.contains('E'));
+    if is_float {
+        t.parse::<f64>().ok().map(Lit::F64)
+    } else if let Some(h) = t.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok().and_then(|x| i32::try_from(x).ok().or(if x <= u32::MAX as i64 { Some(x as u32 as i32) } else { None })).map(Lit::I32)
+    } else {
+        t.parse::<i32>().ok().map(Lit::I32)
+    }
+}
+
+fn lit(l: &ast::Literal) -> Lit {
+    match l {
+        ast::Literal::I8(x) => Lit::I8(*x),
+        ast::Literal::I16(x) => Lit::I16(*x),
+        ast::Literal::I32(x) => Lit::I32(*x),
+        ast::Literal::I64(x) => Lit::I64(*x),
+        ast::Literal::U8(x) => Lit::U8(*x),
+        ast::Literal::U16(x) => Lit::U16(*x),
+        ast::Literal::U32(x) => Lit::U32(*x),
+        ast::Literal::U64(x) => Lit::U64(*x),
+        ast::Literal::F32(x) => Lit::F32(*x),
+        ast::Literal::F64(x) => Lit::F64(*x),
+        ast::Literal::Bool(x) => Lit::Bool(*x),
+        ast::Literal::String(x) => Lit::String(Arc::from(x.as_str())),
+        ast::Literal::Char(x) => Lit::Char(*x),
+    }
+}
+
+/// Translates a loaded program to the core IR.
+pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
+    let mut p = Prepass {
+        scope: Vec::new(),
+        fns: vec![FnCtx::default()],
+        nominals: Vec::new(),
+        modules: Vec::new(),
+        diags: Vec::new(),
+        next_id: 0,
+    };
+    // Each top-level binding becomes a step; the body is built right to left at the end.
+    let mut steps: Vec<Step> = Vec::new();
+    let lone = matches!(graph.root_package().source, PackageSource::Synthetic(_));
+    // visible module names per package index, and what a package exports to dependents
+    let mut package_exports: Vec<Vec<(String, Bind)>> = Vec::new();
+    let mut entry: Option<(u32, Span)> = None;
+    for (pi, pkg) in graph.packages.iter().enumerate() {
+        let mut base: Vec<(String, Bind)> = Vec::new();
+        for dep in &pkg.dependencies {
+            if let Some(exp) = package_exports.get(dep.package) {
+                if dep.include {
+                    base.extend(exp.iter().cloned());
+                } else {
+                    // `name` without `-`: reachable as a module path; approximate by exposing
+                    // the modules under their names too.
+                    base.extend(exp.iter().cloned());
+                }
+                if lone && pi == graph.root && dep.name == "core" {
+                    for (_, b) in exp.iter() {
+                        if let Bind::Module(m) = b {
+                            base.extend(p.modules[*m].clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut exports = Vec::new();
+        for m in &pkg.modules {
+            p.scope = base.clone();
+            let own_start = p.scope.len();
+            p.top_items(&m.parsed.module.items, &mut steps);
+            let own: Vec<(String, Bind)> = p.scope[own_start..].to_vec();
+            if pi == graph.root {
+                if let Some((_, Bind::Val { local, .. })) = own.iter().rev().find(|(n, _)| n == "main") {
+                    let span = m.parsed.module.items.iter().rev().find_map(|it| match &it.kind {
+                        TopKind::Inl { name, .. } if name.name == "main" => Some(name.span),
+                        _ => None,
+                    });
+                    entry = Some((*local, span.unwrap_or_else(|| Span::new(m.file, 0, 0))));
+                }
+            }
+            let mid = p.modules.len();
+            p.modules.push(own.clone());
+            match &m.name {
+                Some(n) => {
+                    exports.push((n.clone(), Bind::Module(mid)));
+                    base.push((n.clone(), Bind::Module(mid)));
+                }
+                None => {
+                    exports.extend(own.iter().cloned());
+                    base.extend(own);
+                }
+            }
+        }
+        package_exports.push(exports);
+    }
+    let (main_local, entry_span) = match entry {
+        Some(e) => e,
+        None => {
+            let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+            p.diags.push(Diagnostic::error(span, "the program has no `main` function (write `inl main () = ...`)"));
+            (0, span)
+        }
+    };
+    if !p.diags.is_empty() {
+        return Err(p.diags);
+    }
+    let mut body = Expr::Var(Slot::Local(main_local), entry_span);
+    for st in steps.into_iter().rev() {
+        body = match st {
+            Step::Let(l, e) => Expr::Let(l, Box::new(e), Box::new(body)),
+            Step::Rec(group) => {
+                let first = group.first;
+                Expr::LetRec { group, first, body: Box::new(body) }
+            }
+        };
+    }
+    Ok(core::Program { nominals: p.nominals, body, entry_span })
+}
+
+enum Step {
+    Let(u32, Expr),
+    Rec(Rc<RecGroup>),
+}
+
+impl Prepass {
+    fn error(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, msg));
+    }
+
+    fn id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn depth(&self) -> usize {
+        self.fns.len() - 1
+    }
+
+    fn new_local(&mut self) -> u32 {
+        let f = self.fns.last_mut().expect("fn");
+        let l = f.next_local;
+        f.next_local += 1;
+        l
+    }
+
+    fn bind(&mut self, n: &str) -> u32 {
+        let l = self.new_local();
+        let depth = self.depth();
+        self.scope.push((n.to_string(), Bind::Val { depth, local: l }));
+        l
+    }
+
+    fn lookup(&self, n: &str) -> Option<Bind> {
+        self.scope.iter().rev().find(|(k, _)| k == n).map(|(_, b)| b.clone())
+    }
+
+    fn notify(&mut self, depth: usize, slot: Slot) {
+        for t in self.fns[depth].trackers.iter_mut() {
+            match slot {
+                Slot::Cap(_) => {
+                    t.free.insert(slot);
+                }
+                Slot::Local(i) if i < t.start => {
+                    t.free.insert(slot);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The slot of a variable bound at (`depth`, `local`) as seen from the current function,
+    /// adding captures along the way.
+    fn slot_of(&mut self, depth: usize, local: u32) -> Slot {
+        let mut slot = Slot::Local(local);
+        self.notify(depth, slot);
+        for k in depth + 1..self.fns.len() {
+            let f = &mut self.fns[k];
+            let cap = match f.cap_map.get(&slot) {
+                Some(c) => *c,
+                None => {
+                    let c = f.caps.len() as u32;
+                    f.caps.push(slot);
+                    f.cap_map.insert(slot, c);
+                    c
+                }
+            };
+            slot = Slot::Cap(cap);
+            self.notify(k, slot);
+        }
+        slot
+    }
+
+    // ------------------------------------------------------------------ top level
+
+    fn top_items(&mut self, items: &[ast::TopItem], steps: &mut Vec<Step>) {
+        let mut i = 0;
+        while i < items.len() {
+            let it = &items[i];
+            match &it.kind {
+                TopKind::Inl { name: n, body, rec, .. } => {
+                    // collect an `and` group
+                    let mut group: Vec<(&ast::Ident, &ast::Expr)> = vec![(n, body)];
+                    let mut j = i + 1;
+                    while j < items.len() {
+                        if let TopKind::And(inner) = &items[j].kind {
+                            if let TopKind::Inl { name, body, .. } = &inner.kind {
+                                group.push((name, body));
+                                j += 1;
+                                continue;
+                            }
+                        }
+                        break;
+                    }
+                    if *rec || group.len() > 1 {
+                        let g = self.rec_group(&group);
+                        steps.push(Step::Rec(g));
+                    } else {
+                        let e = self.expr_named(body, &n.name);
+                        let l = self.bind(&n.name);
+                        steps.push(Step::Let(l, e));
+                    }
+                    i = j;
+                    continue;
+                }
+                TopKind::And(inner) => {
+                    // an `and` continuing a nominal group, or a stray one
+                    let mut v = Vec::new();
+                    self.top_items(std::slice::from_ref(inner), &mut v);
+                    steps.extend(v);
+                }
+                TopKind::Nominal { name: n, params, body, rec } => {
+                    self.nominal(n, params, body, *rec);
+                }
+                TopKind::Type { name: n, params, body } => {
+                    let ps: Vec<String> = params.iter().map(|p| p.name.name.clone()).collect();
+                    self.scope.push((n.name.clone(), Bind::Alias(Rc::new((ps, body.clone())))));
+                }
+                TopKind::Prototype { .. } | TopKind::Instance { .. } => {
+                    self.error(it.span, "prototypes and instances belong to the top-down segment, which this compiler does not support");
+                }
+                TopKind::Open { module, path } => self.open(module, path),
+            }
+            i += 1;
+        }
+    }
+
+    fn open(&mut self, module: &ast::Ident, path: &[ast::Ident]) {
+        match self.lookup(&module.name) {
+            Some(Bind::Module(m)) => {
+                if !path.is_empty() {
+                    self.error(module.span, "opening a sub-module path is not supported");
+                }
+                let items = self.modules[m].clone();
+                self.scope.extend(items);
+            }
+            _ => self.error(module.span, format!("`{}` is not a module", module.name)),
+        }
+    }
+
+    fn nominal(&mut self, n: &ast::Ident, params: &[ast::HoVar], body: &ast::TypeExpr, _rec: bool) {
+        let id = self.nominals.len() as u32;
+        self.nominals.push(NominalDecl {
+            id,
+            name: name(&n.name),
+            params: params.len() as u32,
+            frame: 0,
+            body: NominalBody::Type(TyExpr::Unit),
+        });
+        self.scope.push((n.name.clone(), Bind::Nominal(id)));
+        // the body is translated in a fresh function context whose locals are the parameters
+        let saved_fns = std::mem::replace(&mut self.fns, vec![FnCtx::default()]);
+        let mark = self.scope.len();
+        // hide term variables of enclosing scopes from the body: only types are allowed
+        for p in params {
+            self.bind(&p.name.name);
+        }
+        let nb = match &body.kind {
+            TypeKind::Union { cases, layout, .. } => {
+                let cs: Vec<(Name, TyExpr)> = cases.iter().map(|c| (name(&c.name.name), self.ty(&c.ty))).collect();
+                NominalBody::Union { cases: cs, heap: matches!(layout, ast::UnionLayout::Heap) }
+            }
+            _ => NominalBody::Type(self.ty(body)),
+        };
+        let frame = self.fns[0].next_local;
+        self.scope.truncate(mark);
+        self.fns = saved_fns;
+        let d = &mut self.nominals[id as usize];
+        d.body = nb;
+        d.frame = frame;
+        if let NominalBody::Union { cases, .. } = &self.nominals[id as usize].body {
+            let names: Vec<Name> = cases.iter().map(|c| c.0.clone()).collect();
+            for c in names {
+                self.scope.push((c.to_string(), Bind::Ctor(id, c)));
+            }
+        }
+    }
+
+    fn rec_group(&mut self, group: &[(&ast::Ident, &ast::Expr)]) -> Rc<RecGroup> {
+        let first = self.fns.last().expect("fn").next_local;
+        for (n, _) in group {
+            self.bind(&n.name);
+        }
+        let mut members = Vec::new();
+        for (n, body) in group {
+            match self.expr_named(body, &n.name) {
+                Expr::Lambda(l) => members.push(l),
+                other => {
+                    let s = body.span;
+                    self.error(s, "a recursive binding must be a function (`inl rec f x = ...`)");
+                    let _ = other;
+                }
+            }
+        }
+        Rc::new(RecGroup { members, first })
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    fn expr_named(&mut self, e: &ast::Expr, n: &str) -> Expr {
+        match &e.kind {
+            ExprKind::Fun(clauses) => Expr::Lambda(self.lambda(clauses, e.span, n)),
+            ExprKind::Forall(tv, body) => Expr::Lambda(self.forall(tv, body, e.span, n)),
+            ExprKind::JoinPoint { backend: None, body, name: jn } => {
+                let jname = jn.clone().unwrap_or_else(|| n.to_string());
+                self.join(body, e.span, &jname)
+            }
+            _ => self.expr(e),
+        }
+    }
+
+    fn lambda(&mut self, clauses: &[(ast::Pattern, ast::Expr)], span: Span, n: &str) -> Rc<Lambda> {
+        self.fns.push(FnCtx::default());
+        let mark = self.scope.len();
+        let arg = self.new_local();
+        let body = if clauses.len() == 1 {
+            match &clauses[0].0.kind {
+                PatternKind::Var(v) => {
+                    let depth = self.depth();
+                    self.scope.push((v.clone(), Bind::Val { depth, local: arg }));
+                    self.expr_named(&clauses[0].1, n)
+                }
+                PatternKind::Wildcard | PatternKind::Unit if false => self.expr(&clauses[0].1),
+                _ => {
+                    let cs = self.clauses(clauses, n);
+                    Expr::Match(Box::new(Expr::Var(Slot::Local(arg), span)), cs, clauses[0].0.span)
+                }
+            }
+        } else {
+            let cs = self.clauses(clauses, n);
+            Expr::Match(Box::new(Expr::Var(Slot::Local(arg), span)), cs, span)
+        };
+        self.scope.truncate(mark);
+        let f = self.fns.pop().expect("fn");
+        let id = self.id();
+        Rc::new(Lambda { captures: f.caps, arg, body, frame: f.next_local, id, name: name(n), span })
+    }
+
+    fn forall(&mut self, tv: &ast::TypeVar, body: &ast::Expr, span: Span, n: &str) -> Rc<Lambda> {
+        self.fns.push(FnCtx::default());
+        let mark = self.scope.len();
+        let arg = self.new_local();
+        let depth = self.depth();
+        self.scope.push((tv.var.name.name.clone(), Bind::Val { depth, local: arg }));
+        let b = self.expr_named(body, n);
+        self.scope.truncate(mark);
+        let f = self.fns.pop().expect("fn");
+        let id = self.id();
+        Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span })
+    }
+
+    fn clauses(&mut self, clauses: &[(ast::Pattern, ast::Expr)], n: &str) -> Vec<Clause> {
+        let mut out = Vec::new();
+        for (p, b) in clauses {
+            let mark = self.scope.len();
+            let mut binds = HashMap::new();
+            let pat = self.pat(p, &mut binds);
+            let body = self.expr_named(b, n);
+            self.scope.truncate(mark);
+            out.push(Clause { pat, body });
+        }
+        out
+    }
+
+    fn join(&mut self, body: &ast::Expr, span: Span, n: &str) -> Expr {
+        let start = self.fns.last().expect("fn").next_local;
+        self.fns.last_mut().expect("fn").trackers.push(Tracker { start, free: BTreeSet::new() });
+        // a `let f x : t = ...` body annotation gives the return type (for recursion)
+        let (b, ret) = match &body.kind {
+            ExprKind::Annot(inner, t) => {
+                let t = self.ty(t);
+                let e = self.expr(inner);
+                (Expr::Annot(Box::new(e), t.clone(), body.span), Some(t))
+            }
+            _ => (self.expr(body), None),
+        };
+        let t = self.fns.last_mut().expect("fn").trackers.pop().expect("tracker");
+        // free variables of a nested join are free in the enclosing join too
+        let depth = self.depth();
+        for s in &t.free {
+            self.notify(depth, *s);
+        }
+        let frame = self.fns.last().expect("fn").next_local;
+        let id = self.id();
+        Expr::Join { body: Box::new(b), free: t.free.into_iter().collect::<Vec<_>>().into(), ret, name: name(n), frame, id, span }
+    }
+
+    fn var(&mut self, n: &str, span: Span) -> Expr {
+        match self.lookup(n) {
+            Some(Bind::Val { depth, local }) => Expr::Var(self.slot_of(depth, local), span),
+            Some(Bind::Ctor(d, c)) => Expr::Constructor(d, c, span),
+            Some(Bind::Nominal(d)) => Expr::Nominal(d, span),
+            Some(Bind::Module(_)) => Expr::Error(format!("the module `{n}` cannot be used as a value; select a member with `{n}.name`"), span),
+            Some(Bind::Alias(_)) | Some(Bind::TyExpr(_)) => {
+                let t = self.ty(&ast::TypeExpr { span, kind: TypeKind::Var(n.to_string()) });
+                Expr::Type(t, span)
+            }
+            None => {
+                if let Some(p) = PrimTy::from_name(n) {
+                    return Expr::Type(TyExpr::Prim(p), span);
+                }
+                self.error(span, format!("unbound variable `{n}`"));
+                Expr::Error(format!("unbound variable `{n}`"), span)
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &ast::Expr) -> Expr {
+        let s = e.span;
+        match &e.kind {
+            ExprKind::Unit => Expr::Unit(s),
+            ExprKind::Var { name: n, .. } => self.var(n, s),
+            ExprKind::Lit(l) => Expr::Lit(lit(l), s),
+            ExprKind::DefaultLit(t) => match default_lit(t) {
+                Some(l) => Expr::Lit(l, s),
+                None => {
+                    self.error(s, format!("the number `{t}` does not fit the default type (i32 or f64); add a suffix such as `i64`"));
+                    Expr::Unit(s)
+                }
+            },
+            ExprKind::Symbol(n) => Expr::Symbol(name(n), s),
+            ExprKind::Type(t) => Expr::Type(self.ty(t), s),
+            ExprKind::Match { scrutinee, clauses } => {
+                if clauses.len() == 1 {
+                    if let PatternKind::Var(v) = &clauses[0].0.kind {
+                        let v = v.clone();
+                        let val = self.expr_named(scrutinee, &v);
+                        let mark = self.scope.len();
+                        let l = self.bind(&v);
+                        let body = self.expr(&clauses[0].1);
+                        self.scope.truncate(mark);
+                        return Expr::Let(l, Box::new(val), Box::new(body));
+                    }
+                }
+                let x = self.expr(scrutinee);
+                let cs = self.clauses(clauses, "match");
+                Expr::Match(Box::new(x), cs, s)
+            }
+            ExprKind::Fun(clauses) => Expr::Lambda(self.lambda(clauses, s, "fun")),
+            ExprKind::Forall(tv, body) => Expr::Lambda(self.forall(tv, body, s, "forall")),
+            ExprKind::Exists { .. } => {
+                self.error(s, "existentials (`exists`) are not supported");
+                Expr::Unit(s)
+            }
+            ExprKind::RecBlock { bindings, body } => {
+                let mark = self.scope.len();
+                let group: Vec<(&ast::Ident, &ast::Expr)> = bindings.iter().map(|(a, b)| (a, b)).collect();
+                let g = self.rec_group(&group);
+                let b = self.expr(body);
+                self.scope.truncate(mark);
+                let first = g.first;
+                Expr::LetRec { group: g, first, body: Box::new(b) }
+            }
+            ExprKind::RecordWith { bases, with, without } => self.record(bases, with, without, s),
+            ExprKind::Op { name: n, args } => {
+                let a = args.iter().map(|x| self.expr(x)).collect();
+                Expr::Op(name(&n.name), a, s)
+            }
+            ExprKind::JoinPoint { backend, body, name: jn } => match backend {
+                None => self.join(body, s, jn.as_deref().unwrap_or("join")),
+                Some(b) => match self.join(body, s, &b.name) {
+                    Expr::Join { body, free, frame, id, span, .. } => {
+                        Expr::JoinBackend { backend: name(&b.name), body, free, frame, id, span }
+                    }
+                    other => other,
+                },
+            },
+            ExprKind::Annot(x, t) => {
+                let x = self.expr(x);
+                let t = self.ty(t);
+                Expr::Annot(Box::new(x), t, s)
+            }
+            ExprKind::Typecase { scrutinee, clauses } => {
+                let t = self.ty(scrutinee);
+                let mut cs = Vec::new();
+                for (p, b) in clauses {
+                    let mark = self.scope.len();
+                    let pat = self.ty(p);
+                    let body = self.expr(b);
+                    self.scope.truncate(mark);
+                    cs.push(TypeClause { pat, body });
+                }
+                Expr::TypeCase(t, cs, s)
+            }
+            ExprKind::Open { module, path, body } => {
+                let mark = self.scope.len();
+                self.open(module, path);
+                let b = self.expr(body);
+                self.scope.truncate(mark);
+                b
+            }
+            ExprKind::Apply(a, b) => {
+                // module member access: `m.x`
+                if let (ExprKind::Var { name: m, .. }, ExprKind::Symbol(x)) = (&a.kind, &b.kind) {
+                    if let Some(Bind::Module(mi)) = self.lookup(m) {
+                        let found = self.modules[mi].iter().rev().find(|(k, _)| k == x).map(|(_, b)| b.clone());
+                        return match found {
+                            Some(bind) => {
+                                let saved = self.scope.len();
+                                self.scope.push((x.clone(), bind));
+                                let r = self.var(x, s);
+                                self.scope.truncate(saved);
+                                r
+                            }
+                            None => {
+                                self.error(s, format!("the module `{m}` has no member `{x}`"));
+                                Expr::Unit(s)
+                            }
+                        };
+                    }
+                }
+                let fa = self.expr(a);
+                let fb = self.expr(b);
+                Expr::Apply(Box::new(fa), Box::new(fb), s)
+            }
+            ExprKind::IfThenElse(c, a, b) => {
+                let c = self.expr(c);
+                let a = self.expr(a);
+                let b = self.expr(b);
+                Expr::If(Box::new(c), Box::new(a), Box::new(b), s)
+            }
+            ExprKind::IfThen(c, a) => {
+                let c = self.expr(c);
+                let a = self.expr(a);
+                Expr::If(Box::new(c), Box::new(a), Box::new(Expr::Unit(s)), s)
+            }
+            ExprKind::Pair(a, b) => {
+                let a = self.expr(a);
+                let b = self.expr(b);
+                Expr::Pair(Box::new(a), Box::new(b), s)
+            }
+            ExprKind::Seq(a, b) => {
+                let a = self.expr(a);
+                let b = self.expr(b);
+                Expr::Seq(Box::new(a), Box::new(b))
+            }
+            ExprKind::HeapMutableSet { target, path, value } => {
+                let t = self.expr(target);
+                let p = path.iter().map(|x| self.expr(x)).collect();
+                let v = self.expr(value);
+                Expr::HeapSet { target: Box::new(t), path: p, value: Box::new(v), span: s }
+            }
+            ExprKind::Real(x) => self.expr(x),
+            ExprKind::Macro(parts) => {
+                let ps = parts
+                    .iter()
+                    .map(|p| match p {
+                        ast::MacroPart::Text(t, _) => MacroPartE::Text(name(t)),
+                        ast::MacroPart::Term(x) => MacroPartE::Term(self.expr(x)),
+                        ast::MacroPart::Type(t) => MacroPartE::Type(self.ty(t)),
+                        ast::MacroPart::TypeLit(t) => MacroPartE::TypeLit(self.ty(t)),
+                    })
+                    .collect();
+                Expr::Macro(ps, None, s)
+            }
+            ExprKind::Array(_) => {
+                self.error(s, "array literals are not allowed in the bottom-up segment; use `array_create` and `<-`");
+                Expr::Unit(s)
+            }
+            ExprKind::MissingBody => {
+                self.error(s, "missing body");
+                Expr::Unit(s)
+            }
+        }
+    }
+
+    fn rkey_ident(&mut self, id: &ast::Ident, inject: bool) -> RecordKey {
+        if inject {
+            match self.lookup(&id.name) {
+                Some(Bind::Val { depth, local }) => RecordKey::Inject(self.slot_of(depth, local), id.span),
+                _ => {
+                    self.error(id.span, format!("unbound variable `{}`", id.name));
+                    RecordKey::Name(name(&id.name))
+                }
+            }
+        } else {
+            RecordKey::Name(name(&id.name))
+        }
+    }
+
+    fn record(&mut self, bases: &[ast::Expr], with: &[ast::RecordWith], without: &[ast::RecordWithout], s: Span) -> Expr {
+        let mut fields = Vec::new();
+        for w in with {
+            fields.push(match w {
+                ast::RecordWith::Symbol(k, e) => {
+                    let v = self.expr(e);
+                    RecordField::Set(RecordKey::Name(name(&k.name)), v)
+                }
+                ast::RecordWith::SymbolModify(k, e) => {
+                    let v = self.expr(e);
+                    RecordField::Modify(RecordKey::Name(name(&k.name)), v)
+                }
+                ast::RecordWith::InjectVar(k, e) => {
+                    let key = self.rkey_ident(k, true);
+                    let v = self.expr(e);
+                    RecordField::Set(key, v)
+                }
+                ast::RecordWith::InjectVarModify(k, e) => {
+                    let key = self.rkey_ident(k, true);
+                    let v = self.expr(e);
+                    RecordField::Modify(key, v)
+                }
+            });
+        }
+        for w in without {
+            fields.push(match w {
+                ast::RecordWithout::Symbol(k) => RecordField::Remove(RecordKey::Name(name(&k.name))),
+                ast::RecordWithout::InjectVar(k) => {
+                    let key = self.rkey_ident(k, true);
+                    RecordField::Remove(key)
+                }
+            });
+        }
+        if bases.is_empty() {
+            return Expr::Record { base: None, fields, span: s };
+        }
+        // {r .a $b with ...}: update the nested record r.a.$b and put it back
+        let root = self.expr(&bases[0]);
+        let path: Vec<Expr> = bases[1..].iter().map(|b| self.expr(b)).collect();
+        self.nested_with(root, &path, fields, s)
+    }
+
+    fn nested_with(&mut self, base: Expr, path: &[Expr], fields: Vec<RecordField>, s: Span) -> Expr {
+        match path.split_first() {
+            None => Expr::Record { base: Some(Box::new(base)), fields, span: s },
+            Some((k, rest)) => {
+                // base is re-evaluated; it is a variable or a field access in practice
+                let key = match k {
+                    Expr::Symbol(n, _) => RecordKey::Name(n.clone()),
+                    Expr::Var(slot, sp) => RecordKey::Inject(*slot, *sp),
+                    _ => {
+                        self.error(s, "a record path must be made of symbols and `$` variables");
+                        RecordKey::Name(name("?"))
+                    }
+                };
+                let key_expr = match k {
+                    Expr::Symbol(n, sp) => Expr::Symbol(n.clone(), *sp),
+                    Expr::Var(slot, sp) => Expr::Var(*slot, *sp),
+                    _ => Expr::Unit(s),
+                };
+                let base2 = clone_simple(&base, s);
+                let inner_base = Expr::Apply(Box::new(base2), Box::new(key_expr), s);
+                let inner = self.nested_with(inner_base, rest, fields, s);
+                Expr::Record { base: Some(Box::new(base)), fields: vec![RecordField::Set(key, inner)], span: s }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ patterns
+
+    fn pat(&mut self, p: &ast::Pattern, binds: &mut HashMap<String, u32>) -> Pat {
+        let s = p.span;
+        match &p.kind {
+            PatternKind::Unit => Pat::Unit,
+            PatternKind::Wildcard => Pat::Wildcard,
+            PatternKind::Var(v) => {
+                if let Some(l) = binds.get(v) {
+                    return Pat::Var(Slot::Local(*l));
+                }
+                let l = self.bind(v);
+                binds.insert(v.clone(), l);
+                Pat::Var(Slot::Local(l))
+            }
+            PatternKind::Dyn(x) => Pat::Dyn(Box::new(self.pat(x, binds))),
+            PatternKind::Unbox(c, x) => match self.lookup(c) {
+                Some(Bind::Ctor(d, cn)) => Pat::Union(d, cn, Box::new(self.pat(x, binds))),
+                _ => {
+                    self.error(s, format!("`{c}` is not a union case"));
+                    Pat::Wildcard
+                }
+            },
+            PatternKind::Exists(..) => {
+                self.error(s, "existential patterns are not supported");
+                Pat::Wildcard
+            }
+            PatternKind::Annot(x, t) => {
+                let px = self.pat(x, binds);
+                let t = self.ty(t);
+                Pat::Annot(Box::new(px), t)
+            }
+            PatternKind::Pair(a, b) => {
+                let a = self.pat(a, binds);
+                let b = self.pat(b, binds);
+                Pat::Pair(Box::new(a), Box::new(b))
+            }
+            PatternKind::Symbol(n) => Pat::Symbol(name(n)),
+            PatternKind::Record(members) => {
+                let mut fs = Vec::new();
+                for m in members {
+                    match m {
+                        ast::PatRecordMember::Symbol(k, x) => {
+                            let px = self.pat(x, binds);
+                            fs.push((RecordKey::Name(name(&k.name)), px));
+                        }
+                        ast::PatRecordMember::InjectVar(k, x) => {
+                            let key = self.rkey_ident(k, true);
+                            let px = self.pat(x, binds);
+                            fs.push((key, px));
+                        }
+                    }
+                }
+                Pat::Record(fs)
+            }
+            PatternKind::Or(a, b) => {
+                let a = self.pat(a, binds);
+                let b = self.pat(b, binds);
+                Pat::Or(Box::new(a), Box::new(b))
+            }
+            PatternKind::And(a, b) => {
+                let a = self.pat(a, binds);
+                let b = self.pat(b, binds);
+                Pat::And(Box::new(a), Box::new(b))
+            }
+            PatternKind::Lit(l) => Pat::Lit(lit(l)),
+            PatternKind::DefaultLit(t) => match default_lit(t) {
+                Some(l) => Pat::Lit(l),
+                None => {
+                    self.error(s, format!("the number `{t}` does not fit the default type"));
+                    Pat::Wildcard
+                }
+            },
+            PatternKind::When(x, g) => {
+                let px = self.pat(x, binds);
+                let g = self.expr(g);
+                Pat::When(Box::new(px), Box::new(g))
+            }
+            PatternKind::Nominal { name: n, pat, .. } => match self.lookup(&n.name) {
+                Some(Bind::Nominal(d)) => Pat::Nominal(d, Box::new(self.pat(pat, binds))),
+                _ => {
+                    self.error(n.span, format!("`{}` is not a nominal type", n.name));
+                    Pat::Wildcard
+                }
+            },
+            PatternKind::Array(_) => {
+                self.error(s, "array patterns are not supported");
+                Pat::Wildcard
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ types
+
+    fn ty(&mut self, t: &ast::TypeExpr) -> TyExpr {
+        let s = t.span;
+        match &t.kind {
+            TypeKind::Wildcard => TyExpr::Wildcard,
+            TypeKind::Unit => TyExpr::Unit,
+            TypeKind::MetaVar(n) => {
+                let l = self.bind(n);
+                TyExpr::Var(Slot::Local(l), true)
+            }
+            TypeKind::Lit(l) => TyExpr::Lit(lit(l)),
+            TypeKind::DefaultLit(x) => match default_lit(x) {
+                Some(l) => TyExpr::Lit(l),
+                None => TyExpr::Lit(Lit::String(name(x))),
+            },
+            TypeKind::Var(n) => self.ty_var(n, &[], s),
+            TypeKind::Pair(a, b) => TyExpr::Pair(Box::new(self.ty(a)), Box::new(self.ty(b))),
+            TypeKind::Fun(a, b) => TyExpr::Fun(Box::new(self.ty(a)), Box::new(self.ty(b))),
+            TypeKind::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| (name(&k.name), self.ty(v))).collect()),
+            TypeKind::Symbol(n) => TyExpr::Symbol(name(n)),
+            TypeKind::Apply(..) => {
+                let mut args = Vec::new();
+                let mut head = t;
+                while let TypeKind::Apply(f, x) = &head.kind {
+                    args.push(&**x);
+                    head = f;
+                }
+                args.reverse();
+                match &head.kind {
+                    TypeKind::Var(n) => self.ty_var(n, &args, s),
+                    TypeKind::MetaVar(_) => {
+                        let h = self.ty(head);
+                        let a = args.iter().map(|x| self.ty(x)).collect();
+                        TyExpr::Apply(Box::new(h), a)
+                    }
+                    _ => {
+                        self.error(s, "this type cannot be applied");
+                        TyExpr::Unit
+                    }
+                }
+            }
+            TypeKind::Forall(..) | TypeKind::Exists(..) => {
+                self.error(s, "`forall` and `exists` types are not supported in annotations");
+                TyExpr::Unit
+            }
+            TypeKind::Term(e) => TyExpr::TypeOf(Rc::new(self.expr(e))),
+            TypeKind::Macro(parts) => TyExpr::Macro(
+                parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        ast::MacroPart::Text(x, _) => Some(TyMacroPart::Text(name(x))),
+                        ast::MacroPart::Type(x) => Some(TyMacroPart::Type(self.ty(x))),
+                        ast::MacroPart::TypeLit(x) => Some(TyMacroPart::TypeLit(self.ty(x))),
+                        ast::MacroPart::Term(x) => {
+                            self.error(x.span, "a type macro cannot contain a term (`!x`)");
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            TypeKind::Union { .. } => {
+                self.error(s, "a union type is only allowed as the body of a `union` declaration");
+                TyExpr::Unit
+            }
+        }
+    }
+
+    fn ty_var(&mut self, n: &str, args: &[&ast::TypeExpr], s: Span) -> TyExpr {
+        let targs: Vec<TyExpr> = args.iter().map(|x| self.ty(x)).collect();
+        let one = |pp: &mut Self, what: &str, targs: Vec<TyExpr>| -> TyExpr {
+            if targs.len() != 1 {
+                pp.error(s, format!("`{what}` takes one type argument"));
+                return TyExpr::Unit;
+            }
+            targs.into_iter().next().unwrap_or(TyExpr::Unit)
+        };
+        match self.lookup(n) {
+            Some(Bind::Nominal(d)) => return TyExpr::Nominal(d, targs),
+            Some(Bind::Val { depth, local }) => {
+                let slot = self.slot_of(depth, local);
+                return if targs.is_empty() { TyExpr::Var(slot, false) } else { TyExpr::Apply(Box::new(TyExpr::Var(slot, false)), targs) };
+            }
+            Some(Bind::TyExpr(t)) => return t,
+            Some(Bind::Alias(a)) => {
+                let (params, body) = (&a.0, &a.1);
+                if params.len() != targs.len() {
+                    self.error(s, format!("the type alias `{n}` takes {} arguments", params.len()));
+                    return TyExpr::Unit;
+                }
+                let mark = self.scope.len();
+                for (p, t) in params.iter().zip(targs) {
+                    self.scope.push((p.clone(), Bind::TyExpr(t)));
+                }
+                let r = self.ty(body);
+                self.scope.truncate(mark);
+                return r;
+            }
+            _ => {}
+        }
+        if let Some(p) = PrimTy::from_name(n) {
+            return TyExpr::Prim(p);
+        }
+        match n {
+            "array" => TyExpr::Array(Box::new(one(self, n, targs))),
+            "heap" => TyExpr::Layout(LayoutKind::Heap, Box::new(one(self, n, targs))),
+            "mut" => TyExpr::Layout(LayoutKind::Mut, Box::new(one(self, n, targs))),
+            _ => {
+                self.error(s, format!("unbound type `{n}`"));
+                TyExpr::Unit
+            }
+        }
+    }
+}
+
+/// A second copy of a simple expression (a variable, symbol or field access).
+fn clone_simple(e: &Expr, s: Span) -> Expr {
+    match e {
+        Expr::Var(slot, sp) => Expr::Var(*slot, *sp),
+        Expr::Symbol(n, sp) => Expr::Symbol(n.clone(), *sp),
+        Expr::Apply(a, b, sp) => Expr::Apply(Box::new(clone_simple(a, s)), Box::new(clone_simple(b, s)), *sp),
+        _ => Expr::Error("a record update base must be a variable".into(), s),
+    }
+}
