@@ -38,6 +38,7 @@ const CASES: &[Case] = &[
     td("unclosed paren", "inl f x = (x\n", &[(1, 12, "unexpected end of the statement")]),
     td("dangling operator", "inl f x = x +\n", &[(1, 13, "unexpected end of the statement")]),
     td("operator without precedence", "inl f x = x @@ y\n", &[(1, 13, "no known precedence")]),
+    td("operator without precedence in parens", "inl f x = (x ? y)\n", &[(1, 14, "no known precedence")]),
     td("unknown inbuilt op", "inl f x = !!!!Foo(x)\n", &[(1, 15, "`Foo` is not an inbuilt operation")]),
     bu("list literal in bottom-up", "inl f x = [1; 2]\n", &[(1, 11, "list literals are not allowed")]),
     td("type application in top-down", "inl f x = `i32\n", &[(1, 11, "only allowed in the bottom-up segment")]),

@@ -1916,6 +1916,7 @@ impl<'a> P<'a> {
         loop {
             let Some((o, ospan)) = self.peek_binop(c) else { break };
             let Some((prec, right_assoc)) = precedence(&o) else {
+                self.i += 1; // consumed, so that enclosing alternatives report this error
                 return self.fail(ospan, format!("operator `{o}` has no known precedence and associativity"));
             };
             if rbp >= prec {
@@ -2430,5 +2431,31 @@ pub fn precedence(op: &str) -> Option<(i32, bool)> {
         let mut cs = name.chars();
         cs.next_back();
         name = cs.as_str();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::precedence;
+
+    #[test]
+    fn precedence_table_and_prefix_rule() {
+        assert_eq!(precedence("+"), Some((60, false)));
+        assert_eq!(precedence("*"), Some((70, false)));
+        assert_eq!(precedence("**"), Some((80, true)));
+        assert_eq!(precedence("|>"), Some((10, false)));
+        assert_eq!(precedence("<|"), Some((10, true)));
+        assert_eq!(precedence(">>"), Some((10, false)));
+        assert_eq!(precedence("<<"), Some((10, true)));
+        assert_eq!(precedence("::"), Some((50, true)));
+        assert_eq!(precedence("."), Some((2, true)));
+        assert_eq!(precedence(","), Some((6, true)));
+        // Unknown operators take the precedence of their longest known prefix...
+        assert_eq!(precedence("|>>"), Some((10, false)));
+        assert_eq!(precedence("+."), Some((60, false)));
+        // ...and a leading dot is ignored.
+        assert_eq!(precedence(".+"), Some((60, false)));
+        assert_eq!(precedence("@@"), None);
+        assert_eq!(precedence("?"), None);
     }
 }
