@@ -35,6 +35,17 @@ use crate::peval::ir::{
 };
 use std::fmt::Write;
 
+pub mod c_kernel;
+
+/// Where the kernels of a printed program live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KernelMode {
+    /// As Rust functions next to the host code (`spiral!`).
+    Rust,
+    /// As C functions of the named unit, compiled by `spiral-build` and declared `extern "C"`.
+    C(String),
+}
+
 /// A primitive type as it appears in an exported Rust signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prim(pub PrimTy);
@@ -256,7 +267,12 @@ fn evaluate(sources: &mut SourceMap, file: crate::diagnostics::FileId, text: &st
 
 /// The Rust body of an export's wrapper, from its residual program.
 pub fn export_body(prog: &Program, e: &Export) -> Result<String, Unsupported> {
-    let (items, stmts, result) = print_program(prog, &e.device)?;
+    export_body_with(prog, e, &KernelMode::Rust)
+}
+
+/// [`export_body`] with the kernels where `mode` says.
+pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result<String, Unsupported> {
+    let (items, stmts, result) = print_program_with(prog, &e.device, mode)?;
     let mut s = String::new();
     s.push_str(&items);
     s.push_str("#[allow(dead_code)] fn __spiral_take_array<T: Clone>(a: ::std::rc::Rc<::std::cell::RefCell<Vec<T>>>) -> Vec<T> { match ::std::rc::Rc::try_unwrap(a) { Ok(c) => c.into_inner(), Err(a) => a.borrow().clone() } }\n");
@@ -319,6 +335,12 @@ pub struct RustPrinter<'a> {
 /// Prints a residual program as Rust: the items (union enums, methods, closures, kernels), the
 /// statements of `main`, and one expression per leaf of `main`'s result.
 pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String, Vec<String>), Unsupported> {
+    print_program_with(prog, dev, &KernelMode::Rust)
+}
+
+/// [`print_program`] with the kernels printed as `mode` says (Rust functions, or `extern "C"`
+/// declarations of the C kernels that [`c_kernel::print_c_kernels`] prints).
+pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Result<(String, String, Vec<String>), Unsupported> {
     let mut p = RustPrinter {
         prog,
         types: &prog.types,
@@ -328,7 +350,7 @@ pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String, Vec<S
         dev: dev.to_string(),
         errors: Vec::new(),
     };
-    p.items();
+    p.items(mode)?;
     let items = std::mem::take(&mut p.out);
     for st in &prog.main.stmts {
         p.stmt(st, 0);
@@ -864,7 +886,7 @@ impl RustPrinter<'_> {
     }
 
     /// Methods, closures, kernels and union enums, as nested Rust items.
-    fn items(&mut self) {
+    fn items(&mut self, mode: &KernelMode) -> Result<(), Unsupported> {
         let prog = self.prog;
         for (i, u) in prog.types.unions.iter().enumerate() {
             self.line(0, "#[derive(Clone)]");
@@ -895,9 +917,18 @@ impl RustPrinter<'_> {
             self.block_expr(&c.body, 1);
             self.line(0, "}");
         }
-        for (i, k) in prog.kernels.iter().enumerate() {
-            self.kernel(i, k);
+        match mode {
+            KernelMode::Rust => {
+                for (i, k) in prog.kernels.iter().enumerate() {
+                    self.kernel(i, k);
+                }
+            }
+            KernelMode::C(unit) => {
+                let decls = c_kernel::print_extern_decls(self.types, &prog.kernels, unit)?;
+                self.out.push_str(&decls);
+            }
         }
+        Ok(())
     }
 
     fn kernel(&mut self, i: usize, k: &Kernel) {
@@ -1074,10 +1105,28 @@ impl Device {
 "#;
 
     #[test]
-    fn printed_map_compiles_and_runs_on_two_threads() {
-        let body = export_body(&map_program(), &export()).unwrap();
-        let dir = std::env::temp_dir().join(format!("spiral-rustgen-{}", std::process::id()));
+    fn c_kernel_path_compiles_links_and_runs() {
+        let prog = map_program();
+        let c = c_kernel::print_c_kernels(&prog.types, &prog.kernels, "t").unwrap();
+        assert!(c.contains("void spiral_t_kernel0(int32_t __chunk_from, int32_t __chunk_to, int32_t * v0, size_t v0_len"), "{c}");
+        let body = export_body_with(&prog, &export(), &KernelMode::C("t".into())).unwrap();
+        assert!(body.contains("#[link_name = \"spiral_t_kernel0\"] fn kernel0("), "{body}");
+        let dir = std::env::temp_dir().join(format!("spiral-rustgen-c-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("k.c"), &c).unwrap();
+        let cc = std::process::Command::new("cc").args(["-O2", "-Wall", "-Werror", "-c", "k.c", "-o", "k.o"]).current_dir(&dir).output().unwrap();
+        assert!(cc.status.success(), "{}\n{c}", String::from_utf8_lossy(&cc.stderr));
+        let ar = std::process::Command::new("ar").args(["crs", "libk.a", "k.o"]).current_dir(&dir).output().unwrap();
+        assert!(ar.status.success());
+        let out = compile_and_run(&dir, &body, &["-L", ".", "-l", "static=k"]);
+        assert_eq!(out.trim(), EXPECTED);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const EXPECTED: &str = "[0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45] [0, 1, 8, 27, 64, 125, 216, 343, 512, 729, 1000, 1331, 1728, 2197, 2744, 3375]";
+
+    /// Compiles the shim crate and a program around `body`, runs it and returns its stdout.
+    fn compile_and_run(dir: &std::path::Path, body: &str, extra: &[&str]) -> String {
         std::fs::write(dir.join("shim.rs"), SHIM).unwrap();
         let main = format!(
             "use spiral::*;\n#[allow(unused_variables, unused_mut, unused_parens, unused_unsafe)]\nfn map_kernel(dev: &Device, input: &InvArray<(Vec<i32>, Vec<i32>, Vec<i32>)>) -> Result<InvArray<(Vec<i32>, Vec<i32>)>, Error> {{\n{body}}}\nfn main() {{ let v: Vec<i32> = (0..16).collect(); let input = InvArray((v.clone(), v.clone(), v)); let out = map_kernel(&Device {{ threads: 2 }}, &input).unwrap(); println!(\"{{:?}} {{:?}}\", out.0.0, out.0.1); }}\n"
@@ -1086,22 +1135,28 @@ impl Device {
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
         let lib = std::process::Command::new(&rustc)
             .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "spiral", "shim.rs"])
-            .current_dir(&dir)
+            .current_dir(dir)
             .output()
             .unwrap();
         assert!(lib.status.success(), "{}", String::from_utf8_lossy(&lib.stderr));
         let bin = std::process::Command::new(&rustc)
             .args(["--edition", "2021", "--extern", "spiral=libspiral.rlib", "-o", "map", "main.rs"])
-            .current_dir(&dir)
+            .args(extra)
+            .current_dir(dir)
             .output()
             .unwrap();
         assert!(bin.status.success(), "{}\n{main}", String::from_utf8_lossy(&bin.stderr));
         let run = std::process::Command::new(dir.join("map")).output().unwrap();
-        let out = String::from_utf8_lossy(&run.stdout);
-        assert_eq!(
-            out.trim(),
-            "[0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45] [0, 1, 8, 27, 64, 125, 216, 343, 512, 729, 1000, 1331, 1728, 2197, 2744, 3375]"
-        );
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    }
+
+    #[test]
+    fn printed_map_compiles_and_runs_on_two_threads() {
+        let body = export_body(&map_program(), &export()).unwrap();
+        let dir = std::env::temp_dir().join(format!("spiral-rustgen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = compile_and_run(&dir, &body, &[]);
+        assert_eq!(out.trim(), EXPECTED);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

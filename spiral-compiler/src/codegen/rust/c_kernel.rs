@@ -1,0 +1,298 @@
+//! CPU kernels as C, for the `spiral-build` path (build.rs compiles them with `cc` and links
+//! them; the Rust wrapper calls them through `extern "C"`).
+//!
+//! A kernel `i` of unit `u` becomes
+//! `void spiral_u_kernel{i}(int32_t __chunk_from, int32_t __chunk_to, <params>)`, where each
+//! runtime free variable of the `join_backend` body is a parameter: an array as a pointer and a
+//! `size_t` length (`v3`, `v3_len`), a scalar by value. The body runs once per index of the chunk
+//! (`for (int32_t __i = __chunk_from; __i < __chunk_to; __i++)`), exactly as the Rust kernels
+//! do. Only what a kernel body needs is supported (scalars, arrays, conditionals, loops, macros);
+//! anything else is reported as [`Unsupported`].
+
+use super::Unsupported;
+use crate::peval::ir::{Atom, Block, Expr, Kernel, Lit, MacroPart, PrimOp, PrimTy, Stmt, Ty, Types, Var};
+use std::fmt::Write;
+
+/// The C name of a primitive.
+fn c_prim(p: PrimTy) -> Result<&'static str, Unsupported> {
+    Ok(match p {
+        PrimTy::I8 => "int8_t",
+        PrimTy::I16 => "int16_t",
+        PrimTy::I32 => "int32_t",
+        PrimTy::I64 => "int64_t",
+        PrimTy::U8 => "uint8_t",
+        PrimTy::U16 => "uint16_t",
+        PrimTy::U32 => "uint32_t",
+        PrimTy::U64 => "uint64_t",
+        PrimTy::F32 => "float",
+        PrimTy::F64 => "double",
+        PrimTy::Bool => "bool",
+        PrimTy::Char => "uint32_t",
+        PrimTy::String => return Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+    })
+}
+
+fn c_ty(types: &Types, t: &Ty) -> Result<String, Unsupported> {
+    match t {
+        Ty::Prim(p) => Ok(c_prim(*p)?.to_string()),
+        Ty::Array(el) => match types.leaves(el).as_slice() {
+            [Ty::Prim(p)] => Ok(format!("{} *", c_prim(*p)?)),
+            _ => Err(Unsupported("a CPU kernel takes arrays of primitives (use inverse arrays for tuples)".into())),
+        },
+        other => Err(Unsupported(format!("`{}` cannot be used inside a CPU kernel", types.show(other)))),
+    }
+}
+
+fn c_lit(l: &Lit) -> Result<String, Unsupported> {
+    Ok(match l {
+        Lit::I8(x) => format!("((int8_t){x})"),
+        Lit::I16(x) => format!("((int16_t){x})"),
+        Lit::I32(x) => format!("((int32_t){x})"),
+        Lit::I64(x) => format!("((int64_t){x}LL)"),
+        Lit::U8(x) => format!("((uint8_t){x}u)"),
+        Lit::U16(x) => format!("((uint16_t){x}u)"),
+        Lit::U32(x) => format!("((uint32_t){x}u)"),
+        Lit::U64(x) => format!("((uint64_t){x}ull)"),
+        Lit::F32(x) => format!("({:?}f)", x),
+        Lit::F64(x) => format!("({x:?})"),
+        Lit::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
+        Lit::Char(c) => format!("((uint32_t){})", *c as u32),
+        Lit::String(_) => return Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+    })
+}
+
+struct CPrinter<'a> {
+    types: &'a Types,
+    out: String,
+}
+
+impl CPrinter<'_> {
+    fn line(&mut self, ind: usize, s: &str) {
+        for _ in 0..ind {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+    fn atom(a: &Atom) -> Result<String, Unsupported> {
+        match a {
+            Atom::Var(v) => Ok(format!("v{}", v.id)),
+            Atom::Lit(l) => c_lit(l),
+        }
+    }
+    fn decl(&self, v: &Var) -> Result<String, Unsupported> {
+        Ok(format!("{} v{}", c_ty(self.types, &v.ty)?, v.id))
+    }
+    fn prim(op: &PrimOp, xs: &[Atom], res: &Var) -> Result<String, Unsupported> {
+        let a: Vec<String> = xs.iter().map(Self::atom).collect::<Result<_, _>>()?;
+        let g = |i: usize| a.get(i).cloned().unwrap_or_default();
+        let arg_ty = xs.first().map(|x| match x {
+            Atom::Var(v) => v.ty.clone(),
+            Atom::Lit(l) => Ty::Prim(l.ty()),
+        });
+        let signed = matches!(arg_ty, Some(Ty::Prim(p)) if p.is_signed_int());
+        // Signed overflow is undefined in C: compute in the unsigned type of the same width.
+        let wrap = |o: &str| -> String {
+            match &arg_ty {
+                Some(Ty::Prim(p)) if signed => {
+                    let u = match p {
+                        PrimTy::I8 => "uint8_t",
+                        PrimTy::I16 => "uint16_t",
+                        PrimTy::I32 => "uint32_t",
+                        _ => "uint64_t",
+                    };
+                    format!("({})(({u}){} {o} ({u}){})", c_prim(*p).unwrap_or("int"), g(0), g(1))
+                }
+                _ => format!("({} {o} {})", g(0), g(1)),
+            }
+        };
+        Ok(match op {
+            PrimOp::Add => wrap("+"),
+            PrimOp::Sub => wrap("-"),
+            PrimOp::Mul => wrap("*"),
+            PrimOp::Div => format!("({} / {})", g(0), g(1)),
+            PrimOp::Rem => format!("({} % {})", g(0), g(1)),
+            PrimOp::Neg => format!("(-{})", g(0)),
+            PrimOp::Eq => format!("({} == {})", g(0), g(1)),
+            PrimOp::Ne => format!("({} != {})", g(0), g(1)),
+            PrimOp::Lt => format!("({} < {})", g(0), g(1)),
+            PrimOp::Le => format!("({} <= {})", g(0), g(1)),
+            PrimOp::Gt => format!("({} > {})", g(0), g(1)),
+            PrimOp::Ge => format!("({} >= {})", g(0), g(1)),
+            PrimOp::Not => format!("(!{})", g(0)),
+            PrimOp::BitNot => format!("(~{})", g(0)),
+            PrimOp::BitAnd => format!("({} & {})", g(0), g(1)),
+            PrimOp::BitOr => format!("({} | {})", g(0), g(1)),
+            PrimOp::BitXor => format!("({} ^ {})", g(0), g(1)),
+            PrimOp::Shl => format!("({} << {})", g(0), g(1)),
+            PrimOp::Shr => format!("({} >> {})", g(0), g(1)),
+            PrimOp::Conv(t) => format!("(({}){})", c_prim(*t)?, g(0)),
+            PrimOp::FloatFn(n) => {
+                let f32 = matches!(res.ty, Ty::Prim(PrimTy::F32));
+                let n = if &**n == "abs" { "fabs" } else { n };
+                format!("{n}{}({})", if f32 { "f" } else { "" }, g(0))
+            }
+            PrimOp::Pow => format!("pow({}, {})", g(0), g(1)),
+            PrimOp::IsNan => format!("isnan({})", g(0)),
+            PrimOp::ArrayLength => match xs.first() {
+                Some(Atom::Var(v)) => format!("(({})v{}_len)", c_ty(&Types::default(), &res.ty)?, v.id),
+                _ => "0".into(),
+            },
+            other => return Err(Unsupported(format!("`{}` is not supported inside a CPU kernel", other.name()))),
+        })
+    }
+    fn block(&mut self, b: &Block, ind: usize, result: Option<&[Var]>) -> Result<(), Unsupported> {
+        for s in &b.stmts {
+            self.stmt(s, ind)?;
+        }
+        if let Some(vars) = result {
+            for (v, a) in vars.iter().zip(&b.result) {
+                let x = Self::atom(a)?;
+                self.line(ind, &format!("v{} = {x};", v.id));
+            }
+        }
+        Ok(())
+    }
+    fn stmt(&mut self, st: &Stmt, ind: usize) -> Result<(), Unsupported> {
+        let one = |st: &Stmt| -> Result<Var, Unsupported> {
+            match st.vars.as_slice() {
+                [v] => Ok(v.clone()),
+                _ => Err(Unsupported("a kernel statement with several results".into())),
+            }
+        };
+        match &st.expr {
+            Expr::Atoms(xs) => {
+                for (v, a) in st.vars.iter().zip(xs) {
+                    let d = self.decl(v)?;
+                    let x = Self::atom(a)?;
+                    self.line(ind, &format!("{d} = {x};"));
+                }
+            }
+            Expr::Prim(op, xs) => {
+                let v = one(st)?;
+                let e = Self::prim(op, xs, &v)?;
+                let d = self.decl(&v)?;
+                self.line(ind, &format!("{d} = {e};"));
+            }
+            Expr::If { cond, then, els } => {
+                for v in &st.vars {
+                    let d = self.decl(v)?;
+                    self.line(ind, &format!("{d};"));
+                }
+                let c = Self::atom(cond)?;
+                self.line(ind, &format!("if ({c}) {{"));
+                self.block(then, ind + 1, Some(&st.vars))?;
+                self.line(ind, "} else {");
+                self.block(els, ind + 1, Some(&st.vars))?;
+                self.line(ind, "}");
+            }
+            Expr::While { cond, body } => {
+                self.line(ind, "while (1) {");
+                self.block(cond, ind + 1, None)?;
+                let c = cond.result.first().map(Self::atom).transpose()?.unwrap_or_else(|| "false".into());
+                self.line(ind + 1, &format!("if (!{c}) break;"));
+                self.block(body, ind + 1, None)?;
+                self.line(ind, "}");
+            }
+            Expr::ArrayGet { array, index } => {
+                let v = one(st)?;
+                let d = self.decl(&v)?;
+                let (a, i) = (Self::atom(array)?, Self::atom(index)?);
+                self.line(ind, &format!("{d} = {a}[{i}];"));
+            }
+            Expr::ArraySet { array, index, value } => {
+                let (a, i) = (Self::atom(array)?, Self::atom(index)?);
+                let x = value.first().map(Self::atom).transpose()?.unwrap_or_default();
+                self.line(ind, &format!("{a}[{i}] = {x};"));
+            }
+            Expr::Macro(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        MacroPart::Text(t) => s.push_str(t),
+                        MacroPart::Atom(a) => s.push_str(&Self::atom(a)?),
+                        MacroPart::Type(t) => s.push_str(&c_ty(self.types, t)?),
+                        MacroPart::TypeLit(t) => s.push_str(t),
+                    }
+                }
+                match st.vars.as_slice() {
+                    [] => self.line(ind, &format!("{s};")),
+                    [v] => {
+                        let d = self.decl(v)?;
+                        self.line(ind, &format!("{d} = {s};"));
+                    }
+                    _ => return Err(Unsupported("a macro with several results".into())),
+                }
+            }
+            Expr::Failwith(_) => self.line(ind, "abort();"),
+            _ => return Err(Unsupported("unions, closures, layouts, calls and allocation are not supported inside a CPU kernel".into())),
+        }
+        Ok(())
+    }
+}
+
+/// The C symbol of kernel `i` of `unit`.
+pub fn kernel_symbol(unit: &str, i: usize) -> String {
+    format!("spiral_{unit}_kernel{i}")
+}
+
+/// The C parameter list of a kernel, after the chunk bounds.
+fn params(types: &Types, k: &Kernel) -> Result<Vec<String>, Unsupported> {
+    let mut ps = vec!["int32_t __chunk_from".to_string(), "int32_t __chunk_to".to_string()];
+    for p in &k.params {
+        ps.push(format!("{} v{}", c_ty(types, &p.ty)?, p.id));
+        if matches!(p.ty, Ty::Array(_)) {
+            ps.push(format!("size_t v{}_len", p.id));
+        }
+    }
+    Ok(ps)
+}
+
+/// Prints the CPU kernels of a program as one C translation unit.
+pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<String, Unsupported> {
+    let mut p = CPrinter { types, out: String::new() };
+    p.line(0, "// Generated by Spiral (CPU kernels). Do not edit.");
+    p.line(0, "#include <stdint.h>");
+    p.line(0, "#include <stdbool.h>");
+    p.line(0, "#include <stddef.h>");
+    p.line(0, "#include <stdlib.h>");
+    p.line(0, "#include <math.h>");
+    for (i, k) in kernels.iter().enumerate() {
+        if !k.ret.is_empty() {
+            return Err(Unsupported("a CPU kernel body must return `()`".into()));
+        }
+        let ps = params(types, k)?;
+        p.line(0, &format!("void {}({}) {{", kernel_symbol(unit, i), ps.join(", ")));
+        p.line(1, "for (int32_t __i = __chunk_from; __i < __chunk_to; __i++) {");
+        p.block(&k.body, 2, None)?;
+        p.line(1, "}");
+        p.line(0, "}");
+    }
+    Ok(p.out)
+}
+
+/// The Rust `extern "C"` declarations of the kernels, named `kernel{i}` like the Rust kernels so
+/// that the host code is the same on both paths.
+pub fn print_extern_decls(types: &Types, kernels: &[Kernel], unit: &str) -> Result<String, Unsupported> {
+    let mut s = String::from("unsafe extern \"C\" {\n");
+    for (i, k) in kernels.iter().enumerate() {
+        let mut ps = vec!["__chunk_from: i32".to_string(), "__chunk_to: i32".to_string()];
+        for p in &k.params {
+            let t = match &p.ty {
+                Ty::Prim(x) => x.name().to_string(),
+                Ty::Array(el) => match types.leaves(el).as_slice() {
+                    [Ty::Prim(x)] => format!("*mut {}", x.name()),
+                    _ => return Err(Unsupported("a CPU kernel takes arrays of primitives".into())),
+                },
+                other => return Err(Unsupported(format!("`{}` cannot be passed to a CPU kernel", types.show(other)))),
+            };
+            ps.push(format!("v{}: {t}", p.id));
+            if matches!(p.ty, Ty::Array(_)) {
+                ps.push(format!("v{}_len: usize", p.id));
+            }
+        }
+        let _ = writeln!(s, "    #[link_name = \"{}\"] fn kernel{i}({});", kernel_symbol(unit, i), ps.join(", "));
+    }
+    s.push_str("}\n");
+    Ok(s)
+}
