@@ -25,7 +25,8 @@
 //! form, otherwise the literal or the path), with `file:line:col` of the Spiral code and the
 //! rendered snippet and evaluation trace in the message.
 //!
-//! Set `SPIRAL_MACRO_TIMING=1` to print each expansion's duration to stderr.
+//! Set `SPIRAL_MACRO_TIMING=1` to print each expansion's duration to stderr, and
+//! `SPIRAL_MACRO_DUMP=1` to print the generated Rust.
 
 mod source;
 
@@ -90,6 +91,9 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
             #[allow(unused_variables, unused_mut, unused_parens, clippy::all)]
             #vis #sig { #body }
         });
+    }
+    if std::env::var_os("SPIRAL_MACRO_DUMP").is_some() {
+        eprintln!("spiral!: expansion:\n{items}");
     }
     if let Some((path, span)) = inv.file_path {
         let span2 = proc_macro2::Span::from(span);

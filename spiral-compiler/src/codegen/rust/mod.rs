@@ -242,27 +242,62 @@ pub fn compile_exports(
     text: &str,
     exports: &[Export],
 ) -> Result<Vec<String>, Vec<Diagnostic>> {
-    let file = sources.add(name.to_string(), text.to_string());
-    let parsed = crate::syntax::parse_module(file, text, crate::syntax::Segment::BottomUp);
-    if !parsed.diagnostics.is_empty() {
-        return Err(parsed.diagnostics);
-    }
     let mut bodies = Vec::new();
+    if exports.is_empty() {
+        // Still check the source: parse and evaluate nothing.
+        load_with_library(sources, name, text, None)?;
+    }
     for e in exports {
-        let prog = evaluate(sources, file, text, e)?;
-        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(Span::new(file, 0, 0), u.0)])?;
+        let graph = load_with_library(sources, name, text, Some(e))?;
+        let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
+        let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
         bodies.push(body);
     }
     Ok(bodies)
 }
 
-/// Partially evaluates the program: library, user text, and the export's entry point.
-fn evaluate(sources: &mut SourceMap, file: crate::diagnostics::FileId, text: &str, e: &Export) -> Result<Program, Vec<Diagnostic>> {
-    let _ = (sources, text, export_entry(e));
-    Err(vec![Diagnostic::error(
-        Span::new(file, 0, 0),
-        format!("cannot compile `{}`: the prepass (AST to core IR) is not wired into `spiral!` yet", e.name),
-    )])
+/// The module name the user's `spiral!` source gets (the entry point opens it).
+pub const USER_MODULE: &str = "spiral_user";
+
+/// Loads the user's text as a lone file (core opened), with the library modules (`inv`,
+/// `kernel`) before it and, for an export, an entry module after it.
+pub fn load_with_library(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    export: Option<&Export>,
+) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    use crate::project::Module;
+    use crate::syntax::{parse_module, Segment};
+    let mut graph = crate::project::load_inline(name, text, Segment::BottomUp, sources)?;
+    let root = graph.root;
+    let mut modules = Vec::new();
+    for (path, lib) in LIBRARY {
+        let file = sources.add(format!("<spiral library>/{path}"), lib.to_string());
+        let parsed = parse_module(file, lib, Segment::BottomUp);
+        if !parsed.diagnostics.is_empty() {
+            return Err(parsed.diagnostics);
+        }
+        let stem = std::path::Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        modules.push(Module { path: path.into(), file, segment: Segment::BottomUp, name: Some(stem), scope: Vec::new(), parsed });
+    }
+    let pkg = &mut graph.packages[root];
+    for m in &mut pkg.modules {
+        m.name = Some(USER_MODULE.to_string());
+    }
+    modules.append(&mut pkg.modules);
+    if let Some(e) = export {
+        let entry = format!("open inv\nopen kernel\nopen {USER_MODULE}\n{}", export_entry(e));
+        let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
+        let parsed = parse_module(file, &entry, Segment::BottomUp);
+        if !parsed.diagnostics.is_empty() {
+            return Err(parsed.diagnostics);
+        }
+        modules.push(Module { path: "entry.spir".into(), file, segment: Segment::BottomUp, name: Some("spiral_entry".into()), scope: Vec::new(), parsed });
+    }
+    pkg.modules = modules;
+    Ok(graph)
 }
 
 /// The Rust body of an export's wrapper, from its residual program.
