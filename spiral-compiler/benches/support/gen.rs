@@ -6,7 +6,7 @@
 /// One unit of generated code: a union, a record type, functions with nested matches,
 /// records, closures, conditionals and a macro. `{i}` is replaced by the unit number.
 const UNIT: &str = r#"// unit {i}
-union shape{i} = Circle{i}: f64 | Rect{i}: f64 * f64 | Empty{i}
+union shape{i} = Circle{i} : f64 | Rect{i} : f64 * f64 | Empty{i}
 type point{i} = {x : i32; y : i32}
 
 inl area{i} (s : shape{i}) : f64 =
