@@ -44,12 +44,9 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
 /// Prepass and partial evaluation of a loaded program.
 fn lower_and_evaluate(
     graph: &project::ProjectGraph,
-    sources: &mut SourceMap,
+    _sources: &mut SourceMap,
 ) -> Result<spiral_compiler::peval::ir::Program, Vec<Diagnostic>> {
-    let root = graph.root_package();
-    let span = root.modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
-    let _ = sources;
-    Err(vec![Diagnostic::error(span, "the prepass is not wired into the CLI yet (the sources parse)")])
+    spiral_compiler::prepass::compile_graph(graph, spiral_compiler::peval::Limits::default())
 }
 
 #[cfg(test)]

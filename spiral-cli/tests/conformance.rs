@@ -56,7 +56,7 @@ fn check_one(path: &std::path::Path, sanitize: bool) -> Verdict {
     if panicked(&out.stderr) {
         return Verdict::Fail(format!("the compiler panicked:\n{}", out.stderr));
     }
-    let sanitizer_report = ["AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"]
+    let sanitizer_report = ["AddressSanitizer", "LeakSanitizer", ": runtime error:", "UndefinedBehaviorSanitizer"]
         .iter()
         .any(|m| out.stderr.contains(m));
     if sanitizer_report {
