@@ -155,8 +155,17 @@ impl<'a> PE<'a> {
     // ---------------------------------------------------------------- errors
 
     pub(crate) fn err<T>(&self, span: Span, msg: impl Into<String>) -> R<T> {
-        let trace = self.trace.iter().map(|s| TraceFrame { span: *s }).collect();
-        Err(Box::new(Diagnostic::error(span, msg).with_trace(trace)))
+        const KEEP: usize = 12;
+        let n = self.trace.len();
+        let mut d = Diagnostic::error(span, msg);
+        if n > 2 * KEEP {
+            let mut trace: Vec<TraceFrame> = self.trace[..KEEP].iter().map(|s| TraceFrame { span: *s }).collect();
+            trace.extend(self.trace[n - KEEP..].iter().map(|s| TraceFrame { span: *s }));
+            d = d.with_trace(trace).with_note(format!("the evaluation trace is {n} frames deep; {} frames in the middle are not shown", n - 2 * KEEP));
+        } else {
+            d = d.with_trace(self.trace.iter().map(|s| TraceFrame { span: *s }).collect());
+        }
+        Err(Box::new(d))
     }
 
     fn show_ty(&self, t: &Ty) -> String {
@@ -789,7 +798,14 @@ impl<'a> PE<'a> {
                 }
                 self.eval(b, f)
             }
-            Expr::Constructor(d, n, _) => Ok(Value::Constructor(*d, n.clone(), Vec::new())),
+            Expr::Constructor(d, n, s) => {
+                let decl = &self.prog.nominals[*d as usize];
+                let unit_case = matches!(&decl.body, NominalBody::Union { cases, .. } if cases.iter().any(|c| &c.0 == n && matches!(c.1, TyExpr::Unit)));
+                if decl.params == 0 && unit_case {
+                    return self.construct(*d, n, Vec::new(), Value::Unit, *s);
+                }
+                Ok(Value::Constructor(*d, n.clone(), Vec::new()))
+            }
             Expr::Nominal(d, _) => Ok(Value::NominalFn(*d, Vec::new())),
             Expr::HeapSet { target, path, value, span } => self.heap_set(target, path, value, *span, f),
             Expr::Error(m, s) => self.err(*s, m.clone()),
@@ -1671,8 +1687,7 @@ impl<'a> PE<'a> {
                 if xt == ty {
                     self.match_pat(p, &x, f, s)?
                 } else {
-                    let (a, b) = (self.show_ty(&xt), self.show_ty(&ty));
-                    return self.err(s, format!("type annotation mismatch in pattern\nGot: {a}\nExpected: {b}"));
+                    Outcome::No
                 }
             }
             Pat::Union(d, case, p) => match &x {
@@ -2065,6 +2080,9 @@ impl<'a> PE<'a> {
     pub(crate) fn from_leaves(&mut self, ty: &Ty, vars: Vec<Var>) -> Value {
         let mut it = vars.into_iter();
         self.from_ty(ty, &mut it)
+    }
+    pub(crate) fn fresh_value_of(&mut self, ty: &Ty) -> Value {
+        self.fresh_value(ty)
     }
     pub(crate) fn new_var(&mut self, ty: Ty) -> Var {
         self.fresh(ty)

@@ -3,7 +3,7 @@
 //! Entry point: [`compile_program`] takes a prepared [`core::Program`](crate::prepass::core::Program)
 //! (from [`crate::prepass`]), evaluates it to the value of the entry function, applies that
 //! function to `()` and returns the residual [`ir::Program`]. Evaluation runs on a thread with
-//! a 256 MiB stack and under [`Limits`] (inline depth and total steps), so a specialisation
+//! a 1 GiB stack and under [`Limits`] (inline depth and total steps), so a specialisation
 //! that does not terminate gives a diagnostic, never a stack overflow.
 //!
 //! What the evaluator does (the semantics of the bottom-up segment):
@@ -32,11 +32,11 @@ use crate::diagnostics::Diagnostic;
 use crate::prepass::core;
 use value::Value;
 
-/// Runs `f` on a dedicated thread with a 256 MiB stack (the evaluator recurses deeply on
+/// Runs `f` on a dedicated thread with a 1 GiB stack (reserved, not committed) (the evaluator recurses deeply on
 /// continuation-passing code). A panic inside `f` becomes `None`.
 pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
     std::thread::scope(|scope| {
-        let h = std::thread::Builder::new().name("spiral-peval".into()).stack_size(256 << 20).spawn_scoped(scope, f);
+        let h = std::thread::Builder::new().name("spiral-peval".into()).stack_size(1 << 30).spawn_scoped(scope, f);
         match h {
             Ok(h) => h.join().ok(),
             Err(_) => None,

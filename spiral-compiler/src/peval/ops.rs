@@ -957,9 +957,11 @@ impl PE<'_> {
                 }
             }
             "TypeToVar" => {
+                // a value of the given type, for type computations (`` ``t + 1 ``); its
+                // runtime leaves are unbound, so it must not reach the residual program
                 let v = self.args(args, 1, name, s, f)?;
                 let t = self.type_arg(&v[0], s)?;
-                Ok(Value::Type(t))
+                Ok(self.fresh_value_of(&t))
             }
             "TypeToSymbol" => {
                 let v = self.args(args, 1, name, s, f)?;

@@ -463,11 +463,21 @@ impl Prepass {
     }
 
     fn join(&mut self, body: &ast::Expr, span: Span, n: &str) -> Expr {
+        self.join_annot(body, None, span, n)
+    }
+
+    /// A join point; `outer` is an annotation written around it (`(join e) : t`), which gives
+    /// its return type like an annotation on the body does (`let f x : t = ...`).
+    fn join_annot(&mut self, body: &ast::Expr, outer: Option<&ast::TypeExpr>, span: Span, n: &str) -> Expr {
         let start = self.fns.last().expect("fn").next_local;
         self.fns.last_mut().expect("fn").trackers.push(Tracker { start, free: BTreeSet::new() });
-        // a `let f x : t = ...` body annotation gives the return type (for recursion)
-        let (b, ret) = match &body.kind {
-            ExprKind::Annot(inner, t) => {
+        let (b, ret) = match (&body.kind, outer) {
+            (_, Some(t)) => {
+                let t = self.ty(t);
+                let e = self.expr(body);
+                (e, Some(t))
+            }
+            (ExprKind::Annot(inner, t), None) => {
                 let t = self.ty(t);
                 let e = self.expr(inner);
                 (Expr::Annot(Box::new(e), t.clone(), body.span), Some(t))
@@ -566,6 +576,11 @@ impl Prepass {
                 },
             },
             ExprKind::Annot(x, t) => {
+                if let ExprKind::JoinPoint { backend: None, body, name: jn } = &x.kind {
+                    let j = self.join_annot(body, Some(t), x.span, jn.as_deref().unwrap_or("join"));
+                    let t2 = self.ty(t);
+                    return Expr::Annot(Box::new(j), t2, s);
+                }
                 let x = self.expr(x);
                 let t = self.ty(t);
                 Expr::Annot(Box::new(x), t, s)
