@@ -108,7 +108,7 @@ fn parse_module_here(file: FileId, src: &str, segment: Segment) -> ParsedModule 
                 if p.extra.is_empty() {
                     items.push(item);
                 } else {
-                    diagnostics.extend(p.extra.drain(..));
+                    diagnostics.append(&mut p.extra);
                 }
             }
             Err(d) => diagnostics.push(d),
@@ -139,6 +139,7 @@ struct TyFlags {
 }
 
 /// A statement inside a term block.
+#[allow(clippy::large_enum_variant)] // short-lived, one per statement
 enum Stmt {
     Let(Pattern, Expr),
     Rec(Vec<(Ident, Expr)>),
@@ -1913,8 +1914,7 @@ impl<'a> P<'a> {
     }
     fn tdop(&mut self, c: i64, rbp: i32) -> PR<Expr> {
         let mut left = self.application()?;
-        loop {
-            let Some((o, ospan)) = self.peek_binop(c) else { break };
+        while let Some((o, ospan)) = self.peek_binop(c) {
             let Some((prec, right_assoc)) = precedence(&o) else {
                 self.i += 1; // consumed, so that enclosing alternatives report this error
                 return self.fail(ospan, format!("operator `{o}` has no known precedence and associativity"));
