@@ -28,5 +28,6 @@ fn same_program_gives_identical_c() {
         }
     }
     println!("determinism: {built} of {} programs built, {} differ", files.len(), differing.len());
+    assert!(built * 2 >= files.len(), "only {built} of {} programs built: too few to check determinism", files.len());
     assert!(differing.is_empty(), "non-deterministic C for: {}", differing.join(", "));
 }

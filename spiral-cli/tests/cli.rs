@@ -1,0 +1,92 @@
+//! End-to-end tests of `spiral build` and `spiral run` as a user runs them.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spiral-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn run_passes_stdout_through_and_exits_with_mains_result() {
+    let d = scratch("exit");
+    let f = d.join("prog.spir");
+    std::fs::write(&f, "inl main () =\n    dump (1, \"two\")\n    dyn 7i32\n").unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.stdout, "(1, \"two\")\n", "stderr: {}", out.stderr);
+    assert_eq!(out.code, Some(7), "stderr: {}", out.stderr);
+}
+
+#[test]
+fn build_writes_c_that_the_system_compiler_accepts() {
+    let d = scratch("build");
+    let f = d.join("prog.spir");
+    std::fs::write(&f, "inl main () = dyn 3i32 + 4\n").unwrap();
+    let c = d.join("out.c");
+    let out = spiral(&["build", f.to_str().unwrap(), "--backend", "c", "-o", c.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    let text = std::fs::read_to_string(&c).unwrap();
+    assert!(text.contains("int main(void)"), "{text}");
+    // Default output: next to the input, with the `.c` extension.
+    let out = spiral(&["build", f.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(std::fs::read_to_string(d.join("prog.c")).unwrap(), text);
+    let st = std::process::Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .arg(&c)
+        .arg("-o")
+        .arg(d.join("prog"))
+        .arg("-lm")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = std::process::Command::new(d.join("prog")).status().unwrap().code();
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(code, Some(7));
+}
+
+#[test]
+fn a_file_inside_a_package_is_compiled_with_its_package() {
+    let d = scratch("pkg");
+    std::fs::write(d.join("package.spiproj"), "packages: |core-\nmodules:\n    helpers*\n    main*\n").unwrap();
+    std::fs::write(d.join("helpers.spir"), "open real_core\ninl twice x = x + x\n").unwrap();
+    std::fs::write(d.join("main.spir"), "open real_core\ninl main () = helpers.twice (dyn 21i32)\n").unwrap();
+    let out = spiral(&["run", d.join("main.spir").to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(42), "stderr: {}", out.stderr);
+}
+
+#[test]
+fn a_missing_c_compiler_is_a_clear_error() {
+    let d = scratch("nocc");
+    let f = d.join("prog.spir");
+    std::fs::write(&f, "inl main () = 0i32\n").unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[("SPIRAL_CC", "no-such-c-compiler-xyz")], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("no C compiler found"), "{}", out.stderr);
+    assert!(!panicked(&out.stderr));
+}
+
+#[test]
+fn a_type_error_gives_a_diagnostic_with_the_trace_and_exit_1() {
+    let d = scratch("trace");
+    let f = d.join("bad.spir");
+    std::fs::write(&f, "inl f x = x + \"a\"\ninl main () =\n    f 1i32\n").unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(!panicked(&out.stderr), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.spir:1:"), "{}", out.stderr);
+    assert!(out.stderr.contains("evaluation trace"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.spir:3:"), "the trace shows the call site:\n{}", out.stderr);
+}
