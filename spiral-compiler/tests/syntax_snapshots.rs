@@ -45,15 +45,47 @@ fn bottom_up_segment() {
 }
 
 #[test]
+fn real_blocks_in_top_down_files() {
+    insta::assert_snapshot!("real_blocks", dump("real_blocks.spi"));
+}
+
+#[test]
 fn macros() {
     insta::assert_snapshot!("macros", dump("macros.spi"));
+}
+
+const INPUTS: &[&str] =
+    &["top_level.spi", "expressions.spi", "patterns.spi", "types.spi", "bottom_up.spir", "macros.spi", "real_blocks.spi"];
+
+/// Every top-level statement's span starts at its keyword and ends inside the file, and
+/// statements do not overlap.
+#[test]
+fn top_level_spans_point_at_their_statements() {
+    for name in INPUTS {
+        let path = format!("{}/tests/inputs/parse/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("test input exists");
+        let seg = if name.ends_with(".spir") { Segment::BottomUp } else { Segment::TopDown };
+        let parsed = parse_module(spiral_compiler::diagnostics::FileId(0), &text, seg);
+        let mut last_end = 0;
+        for item in &parsed.module.items {
+            let r = item.span.range();
+            assert!(r.start >= last_end && r.end <= text.len() && r.start < r.end, "{name}: bad span {r:?}");
+            let first_word = text[r.clone()].split_whitespace().next().unwrap_or("");
+            assert!(
+                ["inl", "let", "type", "nominal", "union", "and", "prototype", "instance", "open"].contains(&first_word),
+                "{name}: span starts at {first_word:?}"
+            );
+            last_end = r.end;
+        }
+        assert!(!parsed.module.items.is_empty());
+    }
 }
 
 /// The inputs together exercise every syntactic form: each marker below is a node head the
 /// dump prints for one form.
 #[test]
 fn inputs_cover_every_form() {
-    let all: String = ["top_level.spi", "expressions.spi", "patterns.spi", "types.spi", "bottom_up.spir", "macros.spi"]
+    let all: String = INPUTS
         .iter()
         .map(|n| dump(n))
         .collect();

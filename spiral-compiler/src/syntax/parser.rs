@@ -1705,9 +1705,8 @@ impl<'a> P<'a> {
                 if !self.top_down {
                     return self.fail(r, "list literals are not allowed in the bottom-up segment");
                 }
-                let r0 = Span { file: r.file, start: r.start, end: r.start };
-                Ok(xs.into_iter().rev().fold(var(r0, "Nil"), |acc, x| {
-                    e(r0, ExprKind::Apply(bx(var(r0, "Cons")), bx(e(r0, ExprKind::Pair(bx(x), bx(acc))))))
+                Ok(xs.into_iter().rev().fold(var(r, "Nil"), |acc, x| {
+                    e(r, ExprKind::Apply(bx(var(r, "Cons")), bx(e(r, ExprKind::Pair(bx(x), bx(acc))))))
                 }))
             }
             TokenKind::Paren(Paren::Curly, true) => self.case_record(),
