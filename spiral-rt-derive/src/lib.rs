@@ -5,7 +5,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{parse_macro_input, parse_quote, Data, DeriveInput, Fields, GenericParam, Member, Path, Type};
 
@@ -181,9 +181,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         cols_ty = quote!(#cols_name <#(#ty_args),*>);
         slices_ty = quote!(#slices_name <'__a, #(#ty_args),*>);
         slices_mut_ty = quote!(#slices_mut_name <'__a, #(#ty_args),*>);
-        let d1 = tree_decl(&cols_name, &generics, cols_doc, &|t| quote!(<#t as #inv>::Columns));
-        let d2 = tree_decl(&slices_name, &lt_generics, slices_doc, &|t| quote!(<#t as #inv>::Slices<'__a>));
-        let d3 = tree_decl(&slices_mut_name, &lt_generics, slices_mut_doc, &|t| quote!(<#t as #inv>::SlicesMut<'__a>));
+        let d1 = tree_decl(&cols_name, &generics, cols_doc, &|t| quote_spanned!(t.span()=> <#t as #inv>::Columns));
+        let d2 = tree_decl(&slices_name, &lt_generics, slices_doc, &|t| quote_spanned!(t.span()=> <#t as #inv>::Slices<'__a>));
+        let d3 = tree_decl(&slices_mut_name, &lt_generics, slices_mut_doc, &|t| quote_spanned!(t.span()=> <#t as #inv>::SlicesMut<'__a>));
         let names_str: Vec<String> = members.iter().map(|m| quote!(#m).to_string()).collect();
         let debug_impl = |tname: &syn::Ident, ig: &syn::ImplGenerics, tg: &syn::TypeGenerics| {
             let label = tname.to_string();

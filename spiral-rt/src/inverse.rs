@@ -24,6 +24,11 @@ use crate::Error;
 /// The functions below operate on those trees; [`InvArray`](crate::InvArray) keeps them
 /// consistent (every leaf the same length), so implementations may assume that and may panic on
 /// an out-of-range index: no user-reachable path calls them with one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an element of an `InvArray`",
+    label = "not a leaf, tuple or `#[derive(Inverse)]` struct",
+    note = "leaves are i8, i16, i32, i64, u8, u16, u32, u64, f32, f64 and bool; combine them with tuples (up to 12 wide, nested) or structs with `#[derive(Inverse)]`"
+)]
 pub trait Inverse: Sized + Send + Sync + 'static {
     /// The owned storage: a tree of `Vec`s, one per leaf.
     type Columns: Clone + fmt::Debug + PartialEq + Send + Sync;
