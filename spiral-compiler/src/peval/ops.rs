@@ -973,7 +973,17 @@ impl PE<'_> {
             "TypeLitToLit" => {
                 let v = self.args(args, 1, name, s, f)?;
                 match self.type_arg(&v[0], s)? {
-                    Ty::TypeLit(n) => Ok(Value::Lit(Lit::String(n))),
+                    Ty::TypeLit(n) => Ok(Value::Lit(if let Ok(i) = n.parse::<i32>() {
+                        Lit::I32(i)
+                    } else if let Ok(i) = n.parse::<i64>() {
+                        Lit::I64(i)
+                    } else if let (true, Ok(x)) = (n.contains('.'), n.parse::<f64>()) {
+                        Lit::F64(x)
+                    } else if &*n == "true" || &*n == "false" {
+                        Lit::Bool(&*n == "true")
+                    } else {
+                        Lit::String(n)
+                    })),
                     Ty::Symbol(n) => Ok(Value::Symbol(n)),
                     _ => self.err(s, "expected a type literal"),
                 }
