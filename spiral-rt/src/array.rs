@@ -384,3 +384,27 @@ impl fmt::Display for ColumnsDisplay<'_> {
         Ok(())
     }
 }
+
+/// Checks that a kernel's arrays all have the same length and returns it (0 for no arrays).
+///
+/// Generated wrappers call it first, with one `(parameter name, length)` pair per array
+/// argument, so a mismatch names the kernel and the offending parameter.
+///
+/// ```
+/// use spiral_rt::{check_lengths, Error};
+///
+/// assert_eq!(check_lengths("map_kernel", &[("input", 8), ("weights", 8)]), Ok(8));
+/// let e = check_lengths("map_kernel", &[("input", 8), ("weights", 7)]).unwrap_err();
+/// assert_eq!(e.to_string(), "length mismatch in argument `weights` of `map_kernel` (`input` has 8): expected 8, found 7");
+/// ```
+pub fn check_lengths(kernel: &str, lens: &[(&str, usize)]) -> Result<usize, Error> {
+    let Some(&(first, len)) = lens.first() else { return Ok(0) };
+    match lens.iter().find(|(_, l)| *l != len) {
+        Some(&(name, found)) => Err(Error::LengthMismatch {
+            what: format!("argument `{name}` of `{kernel}` (`{first}` has {len})"),
+            expected: len,
+            found,
+        }),
+        None => Ok(len),
+    }
+}

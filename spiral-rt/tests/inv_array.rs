@@ -219,3 +219,16 @@ fn twelve_wide_tuples_nest() {
     assert_eq!(<Wide as Inverse>::LEAVES, 13);
     assert_eq!(a.get(2).map(|w| w.11), Some((2, 10)));
 }
+
+#[derive(Inverse, Debug, Clone, Copy, PartialEq)]
+#[inverse(crate = "::spiral_rt")]
+struct ExplicitCrate {
+    v: (u32, f64),
+}
+
+#[test]
+fn crate_path_can_be_named() {
+    let a: InvArray<ExplicitCrate> = (0..3).map(|i| ExplicitCrate { v: (i, i as f64) }).collect();
+    assert_eq!(a.columns().v.0, &[0, 1, 2]);
+    assert_eq!(spiral_rt::check_lengths("k", &[]), Ok(0));
+}
