@@ -840,30 +840,48 @@ impl<'p> Gen<'p> {
                 }
                 release(f, &moved);
             }
-            Dest::Return(rets) => match exprs.len() {
-                0 => release(f, &moved),
-                1 => {
-                    let t = f.temp();
-                    let cty = self.cty(&rets[0]);
-                    f.line(&format!("{cty} {t} = {};", exprs[0]));
-                    release(f, &moved);
-                    f.line(&format!("return {t};"));
+            Dest::Return(rets) => {
+                // With nothing left to release, return the value directly.
+                let nothing_to_release = f.scopes.last().unwrap().iter().all(|(n, _)| moved.contains(n));
+                match exprs.len() {
+                    0 => release(f, &moved),
+                    1 if nothing_to_release => {
+                        release(f, &moved);
+                        f.line(&format!("return {};", exprs[0]));
+                    }
+                    1 => {
+                        let t = f.temp();
+                        let cty = self.cty(&rets[0]);
+                        f.line(&format!("{cty} {t} = {};", exprs[0]));
+                        release(f, &moved);
+                        f.line(&format!("return {t};"));
+                    }
+                    _ => {
+                        let tup = self.tuple(rets);
+                        let fields: Vec<String> = exprs.iter().enumerate().map(|(i, e)| format!(".f{i} = {e}")).collect();
+                        if nothing_to_release {
+                            release(f, &moved);
+                            f.line(&format!("return ({tup}){{ {} }};", fields.join(", ")));
+                        } else {
+                            let t = f.temp();
+                            f.line(&format!("{tup} {t} = {{ {} }};", fields.join(", ")));
+                            release(f, &moved);
+                            f.line(&format!("return {t};"));
+                        }
+                    }
                 }
-                _ => {
-                    let tup = self.tuple(rets);
-                    let t = f.temp();
-                    let fields: Vec<String> = exprs.iter().enumerate().map(|(i, e)| format!(".f{i} = {e}")).collect();
-                    f.line(&format!("{tup} {t} = {{ {} }};", fields.join(", ")));
-                    release(f, &moved);
-                    f.line(&format!("return {t};"));
-                }
-            },
+            }
             Dest::MainReturn => {
-                let code = exprs.first().cloned();
-                let t = f.temp();
-                f.line(&format!("int {t} = {};", code.map(|c| format!("(int){c}")).unwrap_or_else(|| "0".into())));
-                release(f, &moved);
-                f.line(&format!("return {t};"));
+                let code = exprs.first().map(|c| format!("(int){c}")).unwrap_or_else(|| "0".into());
+                if f.scopes.last().unwrap().iter().all(|(n, _)| moved.contains(n)) {
+                    release(f, &moved);
+                    f.line(&format!("return {code};"));
+                } else {
+                    let t = f.temp();
+                    f.line(&format!("int {t} = {code};"));
+                    release(f, &moved);
+                    f.line(&format!("return {t};"));
+                }
             }
         }
     }
