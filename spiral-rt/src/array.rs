@@ -308,6 +308,51 @@ impl<'a, T: Inverse> IntoIterator for &'a InvArray<T> {
     }
 }
 
+impl<T: Inverse> IntoIterator for InvArray<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { back: self.len, array: self, front: 0 }
+    }
+}
+
+/// An owning iterator over the elements of an [`InvArray`], by value.
+pub struct IntoIter<T: Inverse> {
+    array: InvArray<T>,
+    front: usize,
+    back: usize,
+}
+
+impl<T: Inverse> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        if self.front < self.back {
+            self.front += 1;
+            self.array.get(self.front - 1)
+        } else {
+            None
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl<T: Inverse> DoubleEndedIterator for IntoIter<T> {
+    fn next_back(&mut self) -> Option<T> {
+        if self.front < self.back {
+            self.back -= 1;
+            self.array.get(self.back)
+        } else {
+            None
+        }
+    }
+}
+
+impl<T: Inverse> ExactSizeIterator for IntoIter<T> {}
+impl<T: Inverse> FusedIterator for IntoIter<T> {}
+
 /// An iterator over the elements of an [`InvArray`], by value.
 pub struct Iter<'a, T: Inverse> {
     slices: T::Slices<'a>,

@@ -10,7 +10,8 @@ use crate::Error;
 /// An element type that can be stored "inverted": one contiguous buffer per primitive leaf.
 ///
 /// Implemented for the [`Scalar`] leaves, for `()`, for [`PhantomData`], for tuples up to
-/// arity 12 (nested freely), and for structs through `#[derive(Inverse)]`.
+/// arity 12 and fixed-size arrays `[T; N]` (nested freely), and for structs through
+/// `#[derive(Inverse)]`.
 ///
 /// The three associated trees mirror the shape of `Self` with a `Vec`, a `&[_]` or a
 /// `&mut [_]` at each leaf. For `(i32, (f32, bool))`:
@@ -373,4 +374,101 @@ tuple_impls! {
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J)
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K)
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L)
+}
+
+impl<S: Split, const N: usize> Split for [S; N] {
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let mut lefts = Vec::with_capacity(N);
+        let rights = self.map(|s| {
+            let (l, r) = s.split_at(mid);
+            lefts.push(l);
+            r
+        });
+        match <[S; N]>::try_from(lefts) {
+            Ok(lefts) => (lefts, rights),
+            Err(_) => unreachable!("`map` visits each of the N elements exactly once"),
+        }
+    }
+    fn mismatch(&self, len: usize) -> Option<usize> {
+        self.iter().find_map(|s| s.mismatch(len))
+    }
+}
+
+/// A fixed-size array has `N` times `T`'s leaves: those of element 0 first, then element 1, and so on.
+impl<T: Inverse, const N: usize> Inverse for [T; N] {
+    type Columns = [T::Columns; N];
+    type Slices<'a> = [T::Slices<'a>; N];
+    type SlicesMut<'a> = [T::SlicesMut<'a>; N];
+    const LEAVES: usize = T::LEAVES * N;
+
+    fn leaf_kinds(out: &mut Vec<ScalarKind>) {
+        for _ in 0..N {
+            T::leaf_kinds(out);
+        }
+    }
+    fn columns_with_capacity(cap: usize) -> Self::Columns {
+        std::array::from_fn(|_| T::columns_with_capacity(cap))
+    }
+    fn columns_zeroed(len: usize) -> Self::Columns {
+        std::array::from_fn(|_| T::columns_zeroed(len))
+    }
+    #[inline]
+    fn push(cols: &mut Self::Columns, value: Self) {
+        for (c, v) in cols.iter_mut().zip(value) {
+            T::push(c, v);
+        }
+    }
+    fn truncate(cols: &mut Self::Columns, len: usize) {
+        for c in cols {
+            T::truncate(c, len);
+        }
+    }
+    #[inline]
+    fn slices(cols: &Self::Columns) -> Self::Slices<'_> {
+        cols.each_ref().map(|c| T::slices(c))
+    }
+    #[inline]
+    fn slices_mut(cols: &mut Self::Columns) -> Self::SlicesMut<'_> {
+        cols.each_mut().map(|c| T::slices_mut(c))
+    }
+    #[inline(always)]
+    fn read(s: &Self::Slices<'_>, i: usize) -> Self {
+        std::array::from_fn(|k| T::read(&s[k], i))
+    }
+    #[inline(always)]
+    fn write(s: &mut Self::SlicesMut<'_>, i: usize, value: Self) {
+        for (c, v) in s.iter_mut().zip(value) {
+            T::write(c, i, v);
+        }
+    }
+    fn column_lens(cols: &Self::Columns, out: &mut Vec<usize>) {
+        for c in cols {
+            T::column_lens(c, out);
+        }
+    }
+    fn visit<'a>(cols: &'a Self::Columns, f: &mut dyn FnMut(LeafRef<'a>)) {
+        for c in cols {
+            T::visit(c, f);
+        }
+    }
+    fn visit_mut<'a>(cols: &'a mut Self::Columns, f: &mut dyn FnMut(LeafMut<'a>)) {
+        for c in cols {
+            T::visit_mut(c, f);
+        }
+    }
+    fn into_erased(cols: Self::Columns, out: &mut Vec<ErasedColumn>) {
+        for c in cols {
+            T::into_erased(c, out);
+        }
+    }
+    fn from_erased(it: &mut dyn Iterator<Item = ErasedColumn>) -> Result<Self::Columns, Error> {
+        let mut parts = Vec::with_capacity(N);
+        for _ in 0..N {
+            parts.push(T::from_erased(it)?);
+        }
+        match <[T::Columns; N]>::try_from(parts) {
+            Ok(cols) => Ok(cols),
+            Err(_) => unreachable!("exactly N parts were pushed"),
+        }
+    }
 }

@@ -58,7 +58,7 @@ mod inverse;
 pub mod pack;
 mod scalar;
 
-pub use array::{check_lengths, zip, ColumnsDisplay, InvArray, Iter};
+pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, Iter};
 pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};

@@ -232,3 +232,26 @@ fn crate_path_can_be_named() {
     assert_eq!(a.columns().v.0, &[0, 1, 2]);
     assert_eq!(spiral_rt::check_lengths("k", &[]), Ok(0));
 }
+
+#[derive(Inverse, Debug, Clone, Copy, PartialEq)]
+struct Triangle {
+    corners: [(f32, f32); 3],
+    id: u32,
+}
+
+#[test]
+fn fixed_size_arrays_are_leaves_too() {
+    assert_eq!(<Triangle as Inverse>::LEAVES, 7);
+    let t = |i: u32| Triangle { corners: [(i as f32, 0.0), (0.0, i as f32), (1.0, 1.0)], id: i };
+    let a: InvArray<Triangle> = (0..5).map(t).collect();
+    assert_eq!(a.get(3), Some(t(3)));
+    assert_eq!(a.columns().corners[1].1, &[0.0, 1.0, 2.0, 3.0, 4.0]);
+    let flat: InvArray<([f32; 6], u32)> = a.clone().rezip().unwrap();
+    assert!(a.clone().rezip::<([f32; 6], f32, u32)>().is_err());
+    assert_eq!(flat.get(2).map(|x| x.0[0]), Some(2.0));
+    let (l, r) = a.columns().split_at(2);
+    assert_eq!((l.corners[0].0.len(), r.id.len()), (2, 3));
+    let owned: Vec<Triangle> = a.into_iter().rev().collect();
+    assert_eq!(owned[0], t(4));
+    assert_eq!(owned.len(), 5);
+}
