@@ -39,7 +39,8 @@
 //!
 //! # Deriving `Inverse`
 //! `#[derive(Inverse)]` works on structs with named fields, tuple structs and unit structs
-//! whose fields are themselves [`Inverse`] (scalars, tuples, other derived structs). For a
+//! whose fields are themselves [`Inverse`] (scalars, tuples, fixed-size arrays, other derived
+//! structs). For a
 //! struct `Foo` it also defines `FooColumns` (owned `Vec`s), `FooSlices<'a>` and
 //! `FooSlicesMut<'a>` (slices), with the same field names and visibility, so that
 //! `array.columns().x` is the `x` column. The generated code names the runtime as
