@@ -157,7 +157,16 @@ impl<'a> PE<'a> {
     pub(crate) fn err<T>(&self, span: Span, msg: impl Into<String>) -> R<T> {
         const KEEP: usize = 12;
         let n = self.trace.len();
-        let mut d = Diagnostic::error(span, msg);
+        let lib = &self.prog.library_files;
+        let mut d = if lib.contains(&span.file) {
+            // raised inside the core library: point at the innermost frame in user code
+            match self.trace.iter().rev().find(|s| !lib.contains(&s.file)) {
+                Some(user) => Diagnostic::error(*user, msg).with_label(span, "raised here in the core library"),
+                None => Diagnostic::error(span, msg),
+            }
+        } else {
+            Diagnostic::error(span, msg)
+        };
         if n > 2 * KEEP {
             let mut trace: Vec<TraceFrame> = self.trace[..KEEP].iter().map(|s| TraceFrame { span: *s }).collect();
             trace.extend(self.trace[n - KEEP..].iter().map(|s| TraceFrame { span: *s }));
@@ -564,12 +573,11 @@ impl<'a> PE<'a> {
             }
             Value::Union(..) => self.box_union(v, span)?,
             Value::Nominal(t, x) => Value::Nominal(t.clone(), Rc::new(self.dyn_value(x, span)?)),
-            Value::Closure(l, env) => {
-                let mut e = Vec::new();
-                for x in env.iter() {
-                    e.push(self.dyn_value(x, span)?);
-                }
-                Value::Closure(l.clone(), e.into())
+            Value::Closure(..) | Value::Rec(..) => {
+                return self.err(
+                    span,
+                    "a function cannot be made dynamic without a type annotation; annotate it with its function type (e.g. `(fun x => x + 1) : i32 -> i32`) to turn it into a runtime closure",
+                )
             }
             _ => v.clone(),
         })
@@ -657,7 +665,7 @@ impl<'a> PE<'a> {
             return self.err(
                 span,
                 format!(
-                    "evaluation did not finish within {} steps; the program's specialisation likely does not terminate (a recursive function unrolled at compile time with a changing static argument?). Use `dyn` or a join point with a return type annotation",
+                    "evaluation did not finish within the limit of {} steps; the program's specialisation likely does not terminate (a recursive function unrolled at compile time with a changing static argument?). Use `dyn` or a join point with a return type annotation",
                     self.limits.max_steps
                 ),
             );
@@ -672,7 +680,7 @@ impl<'a> PE<'a> {
             return self.err(
                 span,
                 format!(
-                    "inlining went deeper than {} levels; this recursion likely does not terminate at compile time (make the recursive function a join point (`let`) with a return type annotation, or make its arguments dynamic)",
+                    "inlining went deeper than the limit of {} levels; this recursion likely does not terminate at compile time (make the recursive function a join point (`let`) with a return type annotation, or make its arguments dynamic)",
                     self.limits.max_depth
                 ),
             );
@@ -1505,7 +1513,7 @@ impl<'a> PE<'a> {
             let clause = match clauses.get(i) {
                 Some(c) => c,
                 None => {
-                    let shown = self.show(x);
+                    let shown = self.show(&self.resolve_known(x.clone()));
                     return self.err(s, format!("pattern match failure: no clause matches the value\nGot: {shown}"));
                 }
             };

@@ -436,7 +436,7 @@ impl Types {
                 }
             }
             Ty::Union(i) => match self.unions.get(*i as usize) {
-                Some(u) => s.push_str(&format!("union#{i}<{}>", u.name)),
+                Some(u) => s.push_str(&u.name),
                 None => s.push_str(&format!("union#{i}")),
             },
             Ty::Nominal(i) => match self.nominals.get(*i as usize) {

@@ -141,6 +141,9 @@ pub struct Program {
     pub body: Expr,
     /// The span of the entry point (for errors).
     pub entry_span: Span,
+    /// Files of library packages (bundled `core`): an error raised inside them is reported at
+    /// the innermost trace frame in the user's code, with the library place as a label.
+    pub library_files: Vec<crate::diagnostics::FileId>,
 }
 
 /// A record literal field.

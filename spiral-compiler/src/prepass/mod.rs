@@ -195,7 +195,13 @@ pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
             }
         };
     }
-    Ok(core::Program { nominals: p.nominals, body, entry_span })
+    let library_files = graph
+        .packages
+        .iter()
+        .filter(|pk| matches!(pk.source, PackageSource::Bundled(_)))
+        .flat_map(|pk| pk.modules.iter().map(|m| m.file))
+        .collect();
+    Ok(core::Program { nominals: p.nominals, body, entry_span, library_files })
 }
 
 enum Step {
@@ -544,7 +550,9 @@ impl Prepass {
                 }
                 let x = self.expr(scrutinee);
                 let cs = self.clauses(clauses, "match");
-                Expr::Match(Box::new(x), cs, s)
+                // a destructuring `inl p = e` reports at its pattern, a `match` at the keyword
+                let span = if clauses.len() == 1 && clauses[0].0.span.start < scrutinee.span.start { clauses[0].0.span } else { s };
+                Expr::Match(Box::new(x), cs, span)
             }
             ExprKind::Fun(clauses) => Expr::Lambda(self.lambda(clauses, s, "fun")),
             ExprKind::Forall(tv, body) => Expr::Lambda(self.forall(tv, body, s, "forall")),
