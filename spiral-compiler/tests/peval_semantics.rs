@@ -1,0 +1,271 @@
+//! Semantics of the partial evaluator, checked on the printed residual IR of small programs
+//! (lone bottom-up files with `core` opened) and on the rendered diagnostics of wrong ones.
+use spiral_compiler::diagnostics::{render, SourceMap};
+use spiral_compiler::peval::{ir, Limits};
+use spiral_compiler::prepass::compile_graph;
+use spiral_compiler::project::load_inline;
+use spiral_compiler::syntax::Segment;
+
+fn program(src: &str, limits: Limits) -> Result<ir::Program, String> {
+    let mut sm = SourceMap::new();
+    let graph = load_inline("t.spir", src, Segment::BottomUp, &mut sm).map_err(|d| render(&sm, &d))?;
+    compile_graph(&graph, limits).map_err(|d| render(&sm, &d))
+}
+
+fn ir(src: &str) -> String {
+    match program(src, Limits::default()) {
+        Ok(p) => p.to_string(),
+        Err(e) => panic!("unexpected error:\n{e}"),
+    }
+}
+
+fn err(src: &str) -> String {
+    match program(src, Limits::default()) {
+        Ok(p) => panic!("expected an error, got:\n{p}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn integer_literals_fold_with_wrapping() {
+    assert_eq!(ir("inl main () = 2147483647 + 1"), "main : (i32) =\n    return (-2147483648i32)\n");
+    assert_eq!(ir("inl main () = conv `i32 (255u8 + 1u8)"), "main : (i32) =\n    return (0i32)\n");
+    assert_eq!(ir("inl main () = conv `i32 (-7 / 2 + -7 % 2)"), "main : (i32) =\n    return (-4i32)\n");
+    assert_eq!(ir("inl main () = conv `i32 (1i64 <<< 40i64 >>> 38i64)"), "main : (i32) =\n    return (4i32)\n");
+}
+
+#[test]
+fn float_literals_fold() {
+    let p = program("inl main () = 0.1 + 0.2, 1.5f32 * 2f32, sqrt 16.0", Limits::default()).unwrap();
+    let s = p.to_string();
+    assert!(s.contains("0.30000000000000004f64"), "{s}");
+    assert!(s.contains("3.0f32"), "{s}");
+    assert!(s.contains("4.0f64"), "{s}");
+}
+
+#[test]
+fn runtime_operands_emit_ops_once_per_scope() {
+    let s = ir("inl main () =\n    inl x = dyn 2\n    (x + 3) * (x + 3)");
+    assert_eq!(
+        s,
+        "main : (i32) =\n    let v0 : i32 = (2i32)\n    let v1 : i32 = add(v0, 3i32)\n    let v2 : i32 = mul(v1, v1)\n    return (v2)\n"
+    );
+}
+
+#[test]
+fn static_if_evaluates_one_branch_only() {
+    // the other branch would be a type error
+    assert_eq!(ir("inl main () = if 1 < 2 then 3 else \"x\""), "main : (i32) =\n    return (3i32)\n");
+}
+
+#[test]
+fn dynamic_if_merges_branches_and_knows_its_condition() {
+    let s = ir("inl main () =\n    inl c = dyn true\n    if c then (if c then 1 else \"no\") else 2");
+    assert!(s.contains("let v1 : i32 = if v0 then\n        return (1i32)\n    else\n        return (2i32)"), "{s}");
+}
+
+#[test]
+fn join_points_are_memoised_on_their_environment() {
+    let s = ir("inl main () =\n    let f (x : i32) = x * 2\n    f (dyn 1) + f (dyn 2) + f (dyn 3)");
+    assert_eq!(s.matches("method").filter(|_| true).count(), 4, "{s}"); // one definition, three calls
+    assert!(s.starts_with("method0 f(v0 : i32) : (i32) =\n    let v1 : i32 = mul(v0, 2i32)\n"), "{s}");
+}
+
+#[test]
+fn literal_arguments_specialise_join_points() {
+    let s = ir("inl main () =\n    inl f x = join x + dyn 1\n    f 1 + f 2 + f 1");
+    assert!(s.contains("method0") && s.contains("method1") && !s.contains("method2"), "{s}");
+}
+
+#[test]
+fn recursive_join_points_need_and_use_annotations() {
+    let s = ir("inl main () =\n    let rec fact (n : i32) : i32 = if n <= 1 then 1 else n * fact (n - 1)\n    fact (dyn 5)");
+    assert!(s.contains("call method0(v2)"), "{s}");
+    let e = err("inl main () =\n    inl rec f ~x = join if x > 0 then f (x - 1) else 0\n    f 3");
+    assert!(e.contains("needs a return type annotation"), "{e}");
+}
+
+#[test]
+fn inline_recursion_on_static_data_unrolls() {
+    let s = ir("inl rec p = function\n    | .Some, x => 1 + p x\n    | .None => 0\ninl main () = p (.Some, (.Some, .None))");
+    assert_eq!(s, "main : (i32) =\n    return (2i32)\n");
+}
+
+#[test]
+fn tuples_and_records_are_flattened() {
+    let s = ir("inl main () =\n    inl r = dyn {a = 1; b = 2.5, true}\n    inl f {a b} = join (b, a)\n    f r");
+    assert!(s.contains("method0 f(v0 : i32, v1 : f64, v2 : bool) : (f64, bool, i32) =\n    return (v1, v2, v0)"), "{s}");
+}
+
+#[test]
+fn records_support_with_without_and_injection() {
+    let s = ir("inl main () =\n    inl k = .b\n    inl m = {a = 1; $k = 2}\n    inl m = {m with a = 10; c = 3 without b}\n    inl {$k = b} = {b = 5}\n    m.a + m.c + b");
+    assert_eq!(s, "main : (i32) =\n    return (18i32)\n");
+}
+
+#[test]
+fn patterns_on_runtime_literals_become_tests() {
+    let s = ir("inl main () =\n    match dyn 2 with\n    | 1 | 2 => 10\n    | _ => 20");
+    assert!(s.contains("eq(v0, 1i32)") && s.contains("eq(v0, 2i32)"), "{s}");
+}
+
+#[test]
+fn unions_box_and_unbox() {
+    let src = "union t = A : i32 | B\ninl main () =\n    inl x = dyn (A 5)\n    match x with\n    | A n => n\n    | B => 0";
+    let s = ir(src);
+    assert!(s.starts_with("union#0 t = A : i32 | B : ()\n"), "{s}");
+    assert!(s.contains("box union#0.0A(5i32)"), "{s}");
+    assert!(s.contains("match v0 with\n    | case 0 (v1 : i32) =>\n        return (v1)\n    | case 1 () =>\n        return (0i32)"), "{s}");
+}
+
+#[test]
+fn recursive_unions_go_through_join_points() {
+    let src = "union rec l = Nil | Cons : i32 * l\ninl main () =\n    inl rec sum x : i32 = join match x with | Cons (a, b) => a + sum b | Nil => 0\n    sum (dyn (Cons (1, Cons (2, Nil))))";
+    let s = ir(src);
+    assert!(s.contains("union#0 heap l"), "{s}");
+    assert!(s.contains("method0 join(v0 : l) : (i32)"), "{s}");
+}
+
+#[test]
+fn union_type_arguments_are_inferred_from_the_payload() {
+    let s = ir("union option a = Some : a | None\ninl main () =\n    match dyn (Some 1.5) with\n    | Some x => x\n    | None => 0.0");
+    assert!(s.contains("option f64"), "{s}");
+}
+
+#[test]
+fn annotated_functions_become_closures() {
+    let s = ir("inl main () =\n    inl y = dyn 1\n    inl f = (fun x => x + y) : i32 -> i32\n    f 2");
+    assert!(s.contains("closure0 [v0 : i32] (v1 : i32) : (i32) as i32 -> i32"), "{s}");
+    assert!(s.contains("closure0(v0)") && s.contains("(2i32)"), "{s}");
+}
+
+#[test]
+fn layouts_allocate_read_and_write() {
+    let s = ir("inl main () =\n    inl m = mut {a = dyn 1; b = 2}\n    m.b <- 3\n    inl h = heap (dyn 1, 2)\n    inl x, y = *h\n    (*m).a + x + y");
+    assert!(s.contains("layout_new<mut ({a : i32; b : i32})>(v0, 2i32)"), "{s}");
+    assert!(s.contains(".[1] <- 3i32"), "{s}");
+    assert!(s.contains("layout_new<heap (i32 * i32)>"), "{s}");
+}
+
+#[test]
+fn arrays_and_strings() {
+    let s = ir("inl main () =\n    inl a = array_create `i32 10\n    set a 0 5\n    inl s = dyn \"abc\"\n    index a 0 + array_length a + string_length s + string_length \"xy\"");
+    assert!(s.contains("array_new<array (i32)>(10i32)"), "{s}");
+    assert!(s.contains("arraylength(v0)") && s.contains("stringlength(v1)"), "{s}");
+    assert!(s.contains("2i32)"), "{s}");
+}
+
+#[test]
+fn typecase_and_type_application() {
+    let src = "inl rec size forall t. = typecase t with | i32 => 4 | f64 => 8 | ~a * ~b => size `a + size `b\ninl main () = size `(i32 * f64 * i32)";
+    assert_eq!(ir(src), "main : (i32) =\n    return (16i32)\n");
+}
+
+#[test]
+fn nominals_wrap_and_unwrap() {
+    let s = ir("nominal meters = f64\ninl main () =\n    inl m = meters 2.0\n    match m with\n    | meters x => x * 3.0");
+    assert_eq!(s, "main : (f64) =\n    return (6.0f64)\n");
+}
+
+#[test]
+fn macros_globals_and_failwith() {
+    let s = ir("inl main () =\n    !!!!Global(\"#include <math.h>\")\n    !!!!Global(\"#include <math.h>\")\n    inl x = dyn 2.0\n    inl y = $\"sqrt(!x)\" : f64\n    if y > 10.0 then failwith `i32 \"big\" else 1");
+    assert!(s.starts_with("global \"#include <math.h>\"\nmethod") || s.starts_with("global \"#include <math.h>\"\nmain"), "{s}");
+    assert_eq!(s.matches("global").count(), 1, "{s}");
+    assert!(s.contains("let v1 : f64 = $\"sqrt(!v0)\""), "{s}");
+    assert!(s.contains("failwith \"big\""), "{s}");
+}
+
+#[test]
+fn while_loops() {
+    let s = ir("inl main () =\n    inl i = mut {v = dyn 0}\n    while (fun () => (*i).v < 10) (fun () => i.v <- (*i).v + 1)\n    (*i).v");
+    assert!(s.contains("while\n"), "{s}");
+}
+
+#[test]
+fn join_backend_returns_kernel_id_and_free_variables() {
+    let p = program("inl main () =\n    inl a = dyn 1\n    inl b = dyn 2.0\n    inl id, args = join_backend Cuda (a, b)\n    inl x, y = args\n    id", Limits::default()).unwrap();
+    assert_eq!(p.kernels.len(), 1);
+    assert_eq!(&*p.kernels[0].backend, "Cuda");
+    assert_eq!(p.kernels[0].params.len(), 2);
+    assert_eq!(p.main.result, vec![ir::Atom::Lit(ir::Lit::I32(0))]);
+}
+
+#[test]
+fn print_static_goes_to_the_compile_log() {
+    let p = program("inl main () =\n    print_static (1, .a)\n    0", Limits::default()).unwrap();
+    assert_eq!(p.compile_log, vec!["(lit 1i32, .a)".to_string()]);
+}
+
+#[test]
+fn compiling_twice_gives_identical_output() {
+    let src = "union option a = Some : a | None\ninl main () =\n    inl f = (fun x => x * 2) : i32 -> i32\n    let rec loop (i : i32) : i32 = if i > 0 then loop (i - 1) else f i\n    match dyn (Some 3) with\n    | Some x => loop x\n    | None => 0";
+    let a = ir(src);
+    let b = ir(src);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn step_limit_stops_divergent_specialisation() {
+    let src = "inl main () =\n    inl rec f x : i32 = join f (x + 1)\n    f 0";
+    let e = match program(src, Limits { max_depth: 10_000, max_steps: 20_000 }) {
+        Err(e) => e,
+        Ok(_) => panic!("expected an error"),
+    };
+    assert!(e.contains("limit"), "{e}");
+}
+
+#[test]
+fn depth_limit_stops_divergent_inlining() {
+    let e = err("inl main () =\n    inl rec f x = 1 + f x\n    f 0");
+    assert!(e.contains("limit of 10000 levels"), "{e}");
+    assert!(e.contains("frames in the middle are not shown"), "{e}");
+}
+
+/// Twenty-odd wrong programs: each gives a diagnostic with the message and (where evaluation
+/// started) the evaluation trace; none panics.
+#[test]
+fn wrong_programs_give_diagnostics_with_traces() {
+    let cases: &[(&str, &str)] = &[
+        ("inl main () = 1 + 1.0", "same type"),
+        ("inl main () = 1 + \"a\"", "same type"),
+        ("inl main () = if dyn true then 1 else 2.0", "different types"),
+        ("inl main () = if 1 then 2 else 3", "expected a bool"),
+        ("inl main () = match .c with | .a => 1 | .b => 2", "pattern match failure"),
+        ("inl main () =\n    inl a, b, c = 1, 2\n    a", "pattern match failure"),
+        ("inl main () = 1 2", "expected a function"),
+        ("inl main () = {a = 1}.b", "has no field `b`"),
+        ("inl main () = {a = 1} 2", "only be applied to a symbol"),
+        ("inl main () = (dyn 1) : f64", "annotation mismatch"),
+        ("inl main () = (join dyn 1) : f64", "join point returns a value of the wrong type"),
+        ("inl main () =\n    inl f = (fun x => x) : i32 -> f64\n    f 1", "closure returns a value of the wrong type"),
+        ("inl main () =\n    inl f = (fun x => x) : i32 -> i32\n    f 1.0", "closure expects an argument"),
+        ("inl main () =\n    inl ~f = fun x => x\n    0", "cannot be made dynamic"),
+        ("inl main () = 1 / 0", "division by zero"),
+        ("inl main () = y", "unbound variable `y`"),
+        ("inl main () = (1 : integer)", "unbound type `integer`"),
+        ("inl main () = typecase f64 with | i32 => 1", "no typecase clause matches"),
+        ("inl main () = error_type \"custom failure\"", "custom failure"),
+        ("inl main () = assert (1 = 2) \"static assert\"", "static assert"),
+        ("union t = A : i32\ninl main () = A 1.0", "does not match the union case"),
+        ("inl main () =\n    inl rec f ~x = join if x > 0 then f (x - 1) else 0\n    f 3", "return type annotation"),
+        ("inl f x = x", "no `main`"),
+        ("inl main () = !!!!Add(1)", "takes 2 arguments"),
+        ("inl main () =\n    inl x = 1\n    {x with a = 1}", "expected a record"),
+        ("inl main () = $\"x\" : i32 * i32", "at most one runtime leaf"),
+    ];
+    for (src, want) in cases {
+        let e = match std::panic::catch_unwind(|| program(src, Limits::default())) {
+            Ok(Err(e)) => e,
+            Ok(Ok(p)) => panic!("`{src}` compiled:\n{p}"),
+            Err(_) => panic!("`{src}` panicked"),
+        };
+        assert!(e.contains(want), "`{src}`: expected `{want}` in\n{e}");
+        assert!(e.contains("t.spir:"), "`{src}`: no location in\n{e}");
+        let evaluated = !want.starts_with("unbound") && !want.starts_with("no `main`");
+        if evaluated {
+            assert!(e.contains("evaluation trace"), "`{src}`: no trace in\n{e}");
+        }
+    }
+    assert!(cases.len() >= 20);
+}
