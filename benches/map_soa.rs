@@ -10,7 +10,9 @@
 //!
 //! Every entry allocates its outputs, as a generated wrapper does, and drops them inside the
 //! timed region. Before timing, every entry's output is checked against the baseline's. After
-//! criterion's report, one table prints each entry's median time and its ratio to `soa_hand`.
+//! criterion's report, one table prints each entry's median time and its ratio to `soa_hand`,
+//! both from criterion's samples and from interleaved rounds (every entry once per round,
+//! `SPIRAL_BENCH_ROUNDS`, default 9), which are fairer on a machine whose load changes.
 //!
 //! To add an implementation (for example the Spiral-generated kernel), push one more
 //! [`Entry`] in [`entries`].
@@ -162,15 +164,42 @@ fn map_soa(cr: &mut Criterion) {
     }
     group.finish();
 
+    // Criterion runs the entries one after another, so a change of machine load between
+    // them skews their ratios. Rounds that run every entry once, in turn, share the load.
+    let rounds: usize = std::env::var("SPIRAL_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(9);
+    let mut interleaved: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); entries.len()];
+    for _ in 0..rounds {
+        for (k, e) in entries.iter().enumerate() {
+            let t = Instant::now();
+            black_box((e.run)(black_box(&d)));
+            interleaved[k].push(t.elapsed());
+        }
+    }
+
     let mut samples = samples.into_inner().unwrap();
     let base = samples.get_mut(entries[0].name).map(|v| median(v));
-    println!("\nmap (a+b+c, a*b*c) over 2^{log2} i32 elements; median of criterion's samples, ratio to {}:", entries[0].name);
-    println!("{:<22} {:>12} {:>8}", "entry", "median", "ratio");
-    for e in &entries {
-        if let (Some(v), Some(base)) = (samples.get_mut(e.name), base) {
-            let m = median(v);
-            println!("{:<22} {:>9.2} ms {:>8.2}", e.name, m.as_secs_f64() * 1e3, m.as_secs_f64() / base.as_secs_f64());
-        }
+    let ibase = median(&mut interleaved[0]);
+    println!("\nmap (a+b+c, a*b*c) over 2^{log2} i32 elements, ratio to {} (lower is faster):", entries[0].name);
+    println!("  criterion: median of its samples, entries run one after another");
+    println!("  interleaved: median of {rounds} rounds, each running every entry once");
+    println!("{:<22} {:>14} {:>7} {:>16} {:>7}", "entry", "criterion", "ratio", "interleaved", "ratio");
+    for (k, e) in entries.iter().enumerate() {
+        let im = median(&mut interleaved[k]);
+        let (cm, cr) = match (samples.get_mut(e.name), base) {
+            (Some(v), Some(base)) => {
+                let m = median(v);
+                (format!("{:.2} ms", m.as_secs_f64() * 1e3), format!("{:.2}", m.as_secs_f64() / base.as_secs_f64()))
+            }
+            _ => ("-".to_string(), "-".to_string()),
+        };
+        println!(
+            "{:<22} {:>14} {:>7} {:>13.2} ms {:>7.2}",
+            e.name,
+            cm,
+            cr,
+            im.as_secs_f64() * 1e3,
+            im.as_secs_f64() / ibase.as_secs_f64()
+        );
     }
 }
 
