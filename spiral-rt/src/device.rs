@@ -236,19 +236,32 @@ impl Device {
                 message: format!("panicked in {what}: {}", panic_message(&*payload)),
             })
         };
-        if pieces.len() <= 1 {
-            return pieces.into_iter().try_for_each(run);
-        }
+        let mut pieces = pieces.into_iter();
+        let Some(first) = pieces.next() else { return Ok(()) };
+        let run = &run;
         let results: Vec<Result<(), Error>> = thread::scope(|scope| {
-            let handles: Vec<_> = pieces.into_iter().map(|p| scope.spawn(move || run(p))).collect();
-            handles
-                .into_iter()
-                .map(|h| {
+            // Chunks 1.. go to new threads; chunk 0 runs on the calling thread meanwhile.
+            let handles: Vec<_> = pieces
+                .enumerate()
+                .map(|(k, p)| {
+                    thread::Builder::new()
+                        .name(format!("spiral-cpu-{}", k + 1))
+                        .spawn_scoped(scope, move || run(p))
+                        .map_err(|e| Error::KernelFailed {
+                            kernel: CPU_CLOSURE.into(),
+                            message: format!("could not start CPU thread {}: {e}", k + 1),
+                        })
+                })
+                .collect();
+            let mut results = vec![run(first)];
+            results.extend(handles.into_iter().map(|h| {
+                h.and_then(|h| {
                     h.join().unwrap_or_else(|payload| {
                         Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: panic_message(&*payload) })
                     })
                 })
-                .collect()
+            }));
+            results
         });
         results.into_iter().collect()
     }

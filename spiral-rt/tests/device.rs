@@ -159,3 +159,20 @@ fn send_ptr_lets_chunks_write_through_raw_pointers() {
         .unwrap();
     assert_eq!(out.to_vec(), (0..1000).map(|i| 3 * i).collect::<Vec<i32>>());
 }
+
+#[test]
+fn chunks_run_on_distinct_threads() {
+    let ids = Mutex::new(Vec::new());
+    Device::cpu_with_threads(3)
+        .for_each_chunk(30, |r| {
+            let t = std::thread::current();
+            ids.lock().unwrap().push((r.start, t.id(), t.name().map(str::to_owned)));
+        })
+        .unwrap();
+    let mut ids = ids.into_inner().unwrap();
+    ids.sort_by_key(|x| x.0);
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0].1, std::thread::current().id(), "chunk 0 runs on the calling thread");
+    assert!(ids[1].1 != ids[0].1 && ids[2].1 != ids[1].1 && ids[2].1 != ids[0].1);
+    assert_eq!(ids[2].2.as_deref(), Some("spiral-cpu-2"));
+}
