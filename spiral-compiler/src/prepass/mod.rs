@@ -64,8 +64,53 @@ struct FnCtx {
     trackers: Vec<Tracker>,
 }
 
+/// The lexical scope: a stack of bindings with an index by name, so lookups are O(1).
+#[derive(Default)]
+struct Scope {
+    stack: Vec<(String, Bind)>,
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl Scope {
+    fn from_vec(v: Vec<(String, Bind)>) -> Scope {
+        let mut s = Scope::default();
+        s.extend(v);
+        s
+    }
+    fn len(&self) -> usize {
+        self.stack.len()
+    }
+    fn push(&mut self, b: (String, Bind)) {
+        self.index.entry(b.0.clone()).or_default().push(self.stack.len());
+        self.stack.push(b);
+    }
+    fn extend(&mut self, v: impl IntoIterator<Item = (String, Bind)>) {
+        for b in v {
+            self.push(b);
+        }
+    }
+    fn truncate(&mut self, mark: usize) {
+        while self.stack.len() > mark {
+            if let Some((n, _)) = self.stack.pop() {
+                if let Some(v) = self.index.get_mut(&n) {
+                    v.pop();
+                    if v.is_empty() {
+                        self.index.remove(&n);
+                    }
+                }
+            }
+        }
+    }
+    fn get(&self, n: &str) -> Option<&Bind> {
+        self.index.get(n).and_then(|v| v.last()).map(|&i| &self.stack[i].1)
+    }
+    fn since(&self, mark: usize) -> Vec<(String, Bind)> {
+        self.stack[mark..].to_vec()
+    }
+}
+
 struct Prepass {
-    scope: Vec<(String, Bind)>,
+    scope: Scope,
     fns: Vec<FnCtx>,
     nominals: Vec<NominalDecl>,
     modules: Vec<Vec<(String, Bind)>>,
@@ -111,7 +156,7 @@ fn lit(l: &ast::Literal) -> Lit {
 /// Translates a loaded program to the core IR.
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
     let mut p = Prepass {
-        scope: Vec::new(),
+        scope: Scope::default(),
         fns: vec![FnCtx::default()],
         nominals: Vec::new(),
         modules: Vec::new(),
@@ -146,10 +191,10 @@ pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
         }
         let mut exports = Vec::new();
         for m in &pkg.modules {
-            p.scope = base.clone();
+            p.scope = Scope::from_vec(base.clone());
             let own_start = p.scope.len();
             p.top_items(&m.parsed.module.items, &mut steps);
-            let own: Vec<(String, Bind)> = p.scope[own_start..].to_vec();
+            let own: Vec<(String, Bind)> = p.scope.since(own_start);
             if pi == graph.root {
                 if let Some((_, Bind::Val { local, .. })) = own.iter().rev().find(|(n, _)| n == "main") {
                     let span = m.parsed.module.items.iter().rev().find_map(|it| match &it.kind {
@@ -238,7 +283,7 @@ impl Prepass {
     }
 
     fn lookup(&self, n: &str) -> Option<Bind> {
-        self.scope.iter().rev().find(|(k, _)| k == n).map(|(_, b)| b.clone())
+        self.scope.get(n).cloned()
     }
 
     fn notify(&mut self, depth: usize, slot: Slot) {
