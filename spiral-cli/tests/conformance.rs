@@ -6,6 +6,9 @@
 //! `SPIRAL_SANITIZE=1` the `conformance_sanitized` test additionally compiles every program with
 //! `-fsanitize=address,undefined` and leak checking and fails on any sanitizer report.
 //!
+//! The C backend's own programs in `spiral-cli/tests/c_programs/` (same header format) run the
+//! same way.
+//!
 //! Programs listed in `tests/conformance_known_failures.txt` may fail (they are reported as
 //! XFAIL); any other failure fails the test. Run with `--nocapture` to see the per-file table.
 
@@ -91,8 +94,20 @@ fn tail(s: &str, n: usize) -> &str {
     &s[i..]
 }
 
+/// The corpora: the language conformance suite and the C backend's own runtime-heavy programs
+/// (`spiral-cli/tests/c_programs/`: strings, arrays, unions, closures and layouts built at run
+/// time, so reference counting and wrapping arithmetic are exercised under the sanitizers).
+const CORPORA: &[&str] = &["tests/conformance", "spiral-cli/tests/c_programs"];
+
 fn run_suite(sanitize: bool) {
-    let files = corpus("tests/conformance");
+    for dir in CORPORA {
+        run_corpus(dir, sanitize);
+    }
+}
+
+fn run_corpus(dir: &str, sanitize: bool) {
+    let files = corpus(dir);
+    assert!(!files.is_empty(), "no programs found in {dir}");
     let known = known_failures("conformance_known_failures.txt");
     let all_known = known.iter().any(|k| k == "*");
     let verdicts = par_map(&files, |p| check_one(p, sanitize));
@@ -100,7 +115,7 @@ fn run_suite(sanitize: bool) {
     let mut failures = Vec::new();
     let mut xpass = Vec::new();
     let mode = if sanitize { "sanitized" } else { "plain" };
-    println!("conformance ({mode}): {} files", files.len());
+    println!("{dir} ({mode}): {} files", files.len());
     for (p, v) in files.iter().zip(&verdicts) {
         let id = id_of(p);
         let is_known = all_known || known.contains(&id);
@@ -128,13 +143,13 @@ fn run_suite(sanitize: bool) {
     }
     let run = files.len() - skip;
     println!(
-        "conformance ({mode}): {pass}/{run} passed ({skip} skipped, {xfail} known failures, {} unexpected failures)",
+        "{dir} ({mode}): {pass}/{run} passed ({skip} skipped, {xfail} known failures, {} unexpected failures)",
         failures.len()
     );
     if !xpass.is_empty() {
         println!("now passing, remove from conformance_known_failures.txt: {}", xpass.join(", "));
     }
-    assert!(failures.is_empty(), "conformance failures ({mode}): {}", failures.join(", "));
+    assert!(failures.is_empty(), "{dir} failures ({mode}): {}", failures.join(", "));
 }
 
 #[test]

