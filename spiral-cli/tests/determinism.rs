@@ -8,7 +8,8 @@ use std::time::Duration;
 
 #[test]
 fn same_program_gives_identical_c() {
-    let files = corpus("tests/conformance");
+    let mut files = corpus("tests/conformance");
+    files.extend(corpus("spiral-cli/tests/c_programs"));
     let results = par_map(&files, |p| {
         let f = p.to_string_lossy().into_owned();
         let a = spiral(&["build", &f, "-o", "-"], &[], Duration::from_secs(120));
