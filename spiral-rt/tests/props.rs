@@ -138,3 +138,60 @@ proptest! {
         prop_assert_eq!(out.to_vec(), v.into_iter().map(f).collect::<Vec<_>>());
     }
 }
+
+mod upmem_layout {
+    use proptest::prelude::*;
+    use spiral_rt::pack::{UpmemLayout, MRAM_ALIGN};
+    use spiral_rt::{InvArray, ScalarKind};
+
+    type Elem = (i8, (u16, i64), bool, f32);
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn blocks_are_aligned_disjoint_and_cover_every_element(
+            len in 0usize..5000,
+            dpus in 1usize..70,
+            base in 0usize..100,
+            kinds in prop::collection::vec(prop::sample::select(ScalarKind::ALL.to_vec()), 0..8),
+        ) {
+            let l = UpmemLayout::plan(len, dpus, &kinds, base).unwrap();
+            let mut next = 0;
+            for d in 0..dpus {
+                let r = l.range(d);
+                prop_assert_eq!(r.start, next);
+                next = r.end;
+                for (b, k) in l.blocks().iter().zip(&kinds) {
+                    prop_assert!(r.len() * k.size() <= b.bytes);
+                }
+            }
+            prop_assert_eq!(next, len);
+            let mut end = base;
+            for b in l.blocks() {
+                prop_assert_eq!(b.offset % MRAM_ALIGN, 0);
+                prop_assert_eq!(b.bytes % MRAM_ALIGN, 0);
+                prop_assert!(b.offset >= end);
+                end = b.offset + b.bytes;
+            }
+            prop_assert!(l.mram_bytes() >= end);
+        }
+
+        #[test]
+        fn pack_and_unpack_round_trip(
+            v in prop::collection::vec(any::<(i8, (u16, i64), bool, i32)>(), 0..400),
+            dpus in 1usize..20,
+        ) {
+            let input: InvArray<Elem> = v.iter().map(|&(a, b, c, d)| (a, b, c, d as f32)).collect();
+            let kinds = InvArray::<Elem>::leaf_kinds();
+            let l = UpmemLayout::plan(input.len(), dpus, &kinds, 0).unwrap();
+            let mut output = InvArray::<Elem>::zeroed(input.len());
+            for d in 0..dpus {
+                let image = l.pack(d, &input.leaves()).unwrap();
+                prop_assert_eq!(image.len() % MRAM_ALIGN, 0);
+                l.unpack(d, &image, 0, &mut output.leaves_mut()).unwrap();
+            }
+            prop_assert_eq!(output, input);
+        }
+    }
+}
