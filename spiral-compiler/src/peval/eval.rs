@@ -964,6 +964,20 @@ impl<'a> PE<'a> {
                 }
             }
             Value::Var(ref x) => match &x.ty {
+                Ty::Layout(_, inner) if matches!(b, Value::Symbol(_)) => {
+                    // `l.field` on a layout reads the field's leaves
+                    let inner = (**inner).clone();
+                    let (off, fty) = self.layout_path(&inner, std::slice::from_ref(&b), s)?;
+                    let leaves = self.out.types.leaves(&fty);
+                    let mut vars = Vec::new();
+                    for (k, lt) in leaves.into_iter().enumerate() {
+                        let nv = self.fresh(lt);
+                        self.push_stmt(vec![nv.clone()], IExpr::LayoutGet { layout: Atom::Var(x.clone()), field: off + k as u32 });
+                        vars.push(nv);
+                    }
+                    let mut it = vars.into_iter();
+                    Ok(self.from_ty(&fty, &mut it))
+                }
                 Ty::Fun(dom, cod) => {
                     let bt = self.ty_of(&b, s)?;
                     if bt != **dom {
