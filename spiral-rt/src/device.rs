@@ -73,15 +73,20 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The environment variable that sets [`Device::cpu`]'s thread count.
+pub const CPU_THREADS_VAR: &str = "SPIRAL_CPU_THREADS";
+
 /// The kernel name [`Error::KernelFailed`] carries for closures run on the CPU device;
 /// generated wrappers replace it with [`Error::with_kernel`].
 pub const CPU_CLOSURE: &str = "<cpu closure>";
 
 impl Device {
     /// The CPU device with one thread per available core (`std::thread::available_parallelism`,
-    /// or 1 when that is unknown).
+    /// or 1 when that is unknown). A positive integer in the environment variable
+    /// [`CPU_THREADS_VAR`] (`SPIRAL_CPU_THREADS`) overrides the count; any other value is ignored.
     pub fn cpu() -> Device {
-        let threads = thread::available_parallelism().map_or(1, |n| n.get());
+        let from_env = std::env::var(CPU_THREADS_VAR).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
+        let threads = from_env.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
         Device { backend: Backend::Cpu { threads } }
     }
 

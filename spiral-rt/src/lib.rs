@@ -60,7 +60,7 @@ pub mod pack;
 mod scalar;
 
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, Iter};
-pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE};
+pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};
 pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};
