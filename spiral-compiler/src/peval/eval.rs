@@ -1983,7 +1983,8 @@ impl<'a> PE<'a> {
             None => Ty::Unit,
         };
         let leaves = self.out.types.leaves(&ty);
-        if leaves.len() > 1 {
+        let binds_vars = out.iter().any(|p| matches!(p, MacroPart::Text(t) if t.contains("\\v")));
+        if leaves.len() > 1 && !binds_vars {
             let shown = self.show_ty(&ty);
             return self.err(s, format!("a macro must have a type with at most one runtime leaf\nGot: {shown}"));
         }

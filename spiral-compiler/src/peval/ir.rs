@@ -707,8 +707,10 @@ pub enum Expr {
         /// The leaves of the argument.
         args: Vec<Atom>,
     },
-    /// Inline target-language code (`$"..."`), producing the leaves of the annotated type
-    /// (zero or one leaf).
+    /// Inline target-language code (`$"..."`), producing the leaves of the annotated type:
+    /// zero or one leaf, or several when the text binds them itself with `\v` (each `\v`
+    /// in the text stands for the next variable of the statement, e.g. `` `i32 \v, \v ``
+    /// declares two `i32`s; the backend then prints the text as the declaration).
     Macro(Vec<MacroPart>),
     /// Aborts the program with a message (a string atom); produces the leaves of the
     /// expected type, which the backend may fill with anything since it never returns.
