@@ -92,7 +92,7 @@ pub fn spiral(args: &[&str], env: &[(&str, &str)], limit: Duration) -> RunOutcom
         std::thread::sleep(Duration::from_millis(5));
     };
     let out = Output {
-        status: status.unwrap_or_else(|| std::process::ExitStatus::default()),
+        status: status.unwrap_or_default(),
         stdout: to.join().unwrap_or_default(),
         stderr: te.join().unwrap_or_default(),
     };
