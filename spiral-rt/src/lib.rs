@@ -37,6 +37,42 @@
 //! lays leaves out for device transfers (one buffer per leaf for CUDA, 8-byte-aligned MRAM
 //! blocks per DPU for UPMEM).
 //!
+//! # What a generated wrapper does
+//! A wrapper checks lengths, hands each leaf to the kernel (on the CPU: a pointer), launches on
+//! the device's threads and returns the outputs. Here the "kernel" is an `extern "C"` function
+//! written in Rust with the signature a C kernel has: the chunk's range, then one pointer per
+//! leaf.
+//!
+//! ```
+//! use spiral_rt::{check_lengths, Device, Error, InvArray, SendPtr};
+//!
+//! /// for i in start..end: (s[i], p[i]) = (a[i] + b[i] + c[i], a[i] * b[i] * c[i])
+//! unsafe extern "C" fn kernel0(start: usize, end: usize, a: *const i32, b: *const i32,
+//!                              c: *const i32, s: *mut i32, p: *mut i32) {
+//!     for i in start..end {
+//!         let (a, b, c) = unsafe { (*a.add(i), *b.add(i), *c.add(i)) };
+//!         unsafe { *s.add(i) = a + b + c; *p.add(i) = a * b * c; }
+//!     }
+//! }
+//!
+//! pub fn map_kernel(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<(i32, i32)>, Error> {
+//!     let n = check_lengths("map_kernel", &[("input", input.len())])?;
+//!     let mut output = InvArray::<(i32, i32)>::zeroed(n);
+//!     let (a, b, c) = input.columns();
+//!     let (a, b, c) = (SendPtr::from_const(a.as_ptr()), SendPtr::from_const(b.as_ptr()), SendPtr::from_const(c.as_ptr()));
+//!     let (s, p) = output.columns_mut();
+//!     let (s, p) = (SendPtr::new(s.as_mut_ptr()), SendPtr::new(p.as_mut_ptr()));
+//!     dev.for_each_chunk(n, move |r| unsafe { kernel0(r.start, r.end, a.get(), b.get(), c.get(), s.get(), p.get()) })
+//!         .map_err(|e| e.with_kernel("map_kernel"))?;
+//!     Ok(output)
+//! }
+//!
+//! let input: InvArray<(i32, i32, i32)> = (0..10).map(|i| (i, i, i)).collect();
+//! let out = map_kernel(&Device::cpu_with_threads(2), &input)?;
+//! assert_eq!(out.display_columns().to_string(), "[0 3 6 9 12 15 18 21 24 27]\n[0 1 8 27 64 125 216 343 512 729]");
+//! # Ok::<(), spiral_rt::Error>(())
+//! ```
+//!
 //! # Deriving `Inverse`
 //! `#[derive(Inverse)]` works on structs with named fields, tuple structs and unit structs
 //! whose fields are themselves [`Inverse`] (scalars, tuples, fixed-size arrays, other derived
