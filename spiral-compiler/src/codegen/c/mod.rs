@@ -1170,8 +1170,32 @@ impl<'p> Gen<'p> {
                 }
                 if st.vars.is_empty() {
                     f.line(&format!("{s};"));
-                } else {
+                } else if s.contains("\\v") {
+                    // `\v` macros declare their own results: each `\v` is replaced by the name of the
+                    // next bound variable, and the text is the whole statement.
+                    let pieces: Vec<&str> = s.split("\\v").collect();
+                    if pieces.len() - 1 != st.vars.len() {
+                        self.error(format!(
+                            "a `\\v` macro needs one `\\v` per bound variable: it has {} but binds {}",
+                            pieces.len() - 1,
+                            st.vars.len()
+                        ));
+                    }
+                    let mut out = String::new();
+                    for (i, piece) in pieces.iter().enumerate() {
+                        out.push_str(piece);
+                        if let Some(v) = st.vars.get(i).filter(|_| i + 1 < pieces.len()) {
+                            let _ = write!(out, "v{}", v.id);
+                        }
+                    }
+                    f.line(&format!("{out};"));
+                } else if st.vars.len() == 1 {
                     self.bind1(f, &st.vars, s);
+                } else {
+                    self.error(format!(
+                        "a macro that returns {} runtime values must declare them with `\\v` (e.g. `$\"`i32 \\v, \\v\"`)",
+                        st.vars.len()
+                    ));
                 }
             }
             Expr::Failwith(msg) => {

@@ -606,3 +606,24 @@ fn a_stack_union_containing_itself_is_a_diagnostic_not_a_hang() {
     let e = emit_c(&p).unwrap_err();
     assert!(e[0].message.contains("heap union"), "{e:?}");
 }
+
+#[test]
+fn backslash_v_macros_declare_their_results() {
+    // $"`i32 \v, \v = 4;" : i32 * i32 — the macro declares both results itself.
+    let a = v(0, Ty::i32());
+    let b = v(1, Ty::i32());
+    let r = v(2, Ty::i32());
+    let p = main_prog(
+        vec![
+            st(vec![a.clone(), b.clone()], Expr::Macro(vec![MacroPart::Type(Ty::i32()), text(" \\v = 3, \\v = 4")])),
+            st(vec![r.clone()], Expr::Prim(PrimOp::Add, vec![var(&a), var(&b)])),
+        ],
+        vec![var(&r)],
+    );
+    let c = emit_c(&p).unwrap();
+    assert!(c.contains("int32_t v0 = 3, v1 = 4;"), "{c}");
+    assert_eq!(run(&p), (String::new(), 7));
+    // The count must match.
+    let bad = main_prog(vec![st(vec![a.clone(), b.clone()], Expr::Macro(vec![text("int \\v;")]))], vec![]);
+    assert!(emit_c(&bad).unwrap_err()[0].message.contains("one `\\v` per bound variable"));
+}
