@@ -23,7 +23,7 @@ pub enum DeviceKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Backend {
-    Cpu { threads: usize },
+    Cpu { threads: usize, min_chunk: usize },
 }
 
 /// A device that runs kernels. Cheap to clone; generated wrappers take `&Device`.
@@ -56,8 +56,8 @@ impl Default for Device {
 impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.backend {
-            Backend::Cpu { threads: 1 } => f.write_str("cpu (1 thread)"),
-            Backend::Cpu { threads } => write!(f, "cpu ({threads} threads)"),
+            Backend::Cpu { threads: 1, .. } => f.write_str("cpu (1 thread)"),
+            Backend::Cpu { threads, .. } => write!(f, "cpu ({threads} threads)"),
         }
     }
 }
@@ -87,12 +87,29 @@ impl Device {
     pub fn cpu() -> Device {
         let from_env = std::env::var(CPU_THREADS_VAR).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
         let threads = from_env.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
-        Device { backend: Backend::Cpu { threads } }
+        Device { backend: Backend::Cpu { threads, min_chunk: 1 } }
     }
 
     /// The CPU device with exactly `threads` threads (0 is taken as 1).
     pub fn cpu_with_threads(threads: usize) -> Device {
-        Device { backend: Backend::Cpu { threads: threads.max(1) } }
+        Device { backend: Backend::Cpu { threads: threads.max(1), min_chunk: 1 } }
+    }
+
+    /// The same device, but never splitting a launch into chunks smaller than `min_chunk`
+    /// elements (0 is taken as 1, the default): a launch of `len` elements uses at most
+    /// `len / min_chunk` threads (at least one). Starting a thread costs tens of
+    /// microseconds, so small launches run faster on fewer threads.
+    pub fn with_min_chunk(self, min_chunk: usize) -> Device {
+        match self.backend {
+            Backend::Cpu { threads, .. } => Device { backend: Backend::Cpu { threads, min_chunk: min_chunk.max(1) } },
+        }
+    }
+
+    /// The smallest chunk the device splits a launch into (see [`with_min_chunk`](Self::with_min_chunk)).
+    pub fn min_chunk(&self) -> usize {
+        match self.backend {
+            Backend::Cpu { min_chunk, .. } => min_chunk,
+        }
     }
 
     /// The CUDA GPU with this ordinal.
@@ -127,15 +144,16 @@ impl Device {
     /// How many threads the device runs a kernel on.
     pub fn threads(&self) -> usize {
         match self.backend {
-            Backend::Cpu { threads } => threads,
+            Backend::Cpu { threads, .. } => threads,
         }
     }
 
     /// The chunks `0..len` is split into: one contiguous, non-empty range per thread (fewer
-    /// when `len` is smaller than the thread count, none when `len` is 0), in order, covering
-    /// `0..len` exactly. The first `len % n` chunks are one element longer.
+    /// when `len` is smaller than the thread count times [`min_chunk`](Self::min_chunk), none
+    /// when `len` is 0), in order, covering `0..len` exactly. With `n` chunks, the first
+    /// `len % n` are one element longer.
     pub fn chunks(&self, len: usize) -> Vec<Range<usize>> {
-        let n = self.threads().min(len);
+        let n = self.threads().min(len / self.min_chunk()).max(usize::from(len > 0));
         if n == 0 {
             return Vec::new();
         }

@@ -176,3 +176,17 @@ fn chunks_run_on_distinct_threads() {
     assert!(ids[1].1 != ids[0].1 && ids[2].1 != ids[1].1 && ids[2].1 != ids[0].1);
     assert_eq!(ids[2].2.as_deref(), Some("spiral-cpu-2"));
 }
+
+#[test]
+fn min_chunk_limits_the_number_of_chunks() {
+    let dev = Device::cpu_with_threads(4).with_min_chunk(100);
+    assert_eq!(dev.min_chunk(), 100);
+    assert_eq!(dev.chunks(0), Vec::<std::ops::Range<usize>>::new());
+    assert_eq!(dev.chunks(50), vec![0..50]);
+    assert_eq!(dev.chunks(250), vec![0..125, 125..250]);
+    assert_eq!(dev.chunks(10_000).len(), 4);
+    assert_eq!(Device::cpu_with_threads(4).with_min_chunk(0).chunks(3), vec![0..1, 1..2, 2..3]);
+    let inp = input(1_000);
+    let out = dev.map(&inp, kernel).unwrap();
+    assert_eq!(out.to_vec(), inp.iter().map(kernel).collect::<Vec<_>>());
+}
