@@ -953,7 +953,38 @@ impl PE<'_> {
                 let v = self.args(args, 1, name, s, f)?;
                 match &v[0] {
                     Value::Union(_, c, _) => Ok(Value::Lit(Lit::I32(*c as i32))),
-                    _ => self.err(s, "`union_tag` on a runtime union is not supported yet"),
+                    Value::Var(var) if matches!(var.ty, Ty::Union(_)) => {
+                        let uid = match var.ty {
+                            Ty::Union(u) => u,
+                            _ => unreachable!(),
+                        };
+                        let cases = self.out.types.unions[uid as usize].cases.clone();
+                        let mut results = Vec::new();
+                        let mut arm_vars = Vec::new();
+                        for (c, (_, pty)) in cases.iter().enumerate() {
+                            let (stmts, pv) = self.block(|pe| {
+                                let leaves = pe.out.types.leaves(pty);
+                                Ok(leaves.into_iter().map(|t| pe.new_var(t)).collect::<Vec<_>>())
+                            })?;
+                            arm_vars.push(pv);
+                            results.push((stmts, Value::Lit(Lit::I32(c as i32))));
+                        }
+                        let scrut = Atom::Var(var.clone());
+                        self.merge(results, s, move |bs| IExpr::Match {
+                            scrut,
+                            arms: bs
+                                .into_iter()
+                                .zip(arm_vars)
+                                .enumerate()
+                                .map(|(c, (body, vars))| super::ir::MatchArm { case: c as u32, vars, body })
+                                .collect(),
+                            default: None,
+                        })
+                    }
+                    other => {
+                        let shown = self.show(other);
+                        self.err(s, format!("`union_tag` expects a union\nGot: {shown}"))
+                    }
                 }
             }
             "TypeToVar" => {
