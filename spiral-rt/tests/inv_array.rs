@@ -255,3 +255,20 @@ fn fixed_size_arrays_are_leaves_too() {
     assert_eq!(owned[0], t(4));
     assert_eq!(owned.len(), 5);
 }
+
+#[derive(Inverse, Debug, Clone, Copy, PartialEq)]
+struct Vector<T, const N: usize>
+where
+    T: Copy,
+{
+    v: [T; N],
+}
+
+#[test]
+fn derives_with_const_generics_and_where_clauses() {
+    assert_eq!(<Vector<f64, 4> as Inverse>::LEAVES, 4);
+    let a: InvArray<Vector<f64, 2>> = (0..3).map(|i| Vector { v: [i as f64, -(i as f64)] }).collect();
+    assert_eq!(a.columns().v[1], &[0.0, -1.0, -2.0]);
+    let cols: VectorColumns<f64, 2> = a.clone().into_columns();
+    assert_eq!(InvArray::<Vector<f64, 2>>::from_columns(cols).unwrap(), a);
+}
