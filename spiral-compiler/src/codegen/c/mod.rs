@@ -1380,4 +1380,6 @@ fn collect_used_block(b: &Block, used: &mut HashSet<u32>) {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -627,3 +627,13 @@ fn backslash_v_macros_declare_their_results() {
     let bad = main_prog(vec![st(vec![a.clone(), b.clone()], Expr::Macro(vec![text("int \\v;")]))], vec![]);
     assert!(emit_c(&bad).unwrap_err()[0].message.contains("one `\\v` per bound variable"));
 }
+
+/// [`run`] for the other test modules.
+pub(super) fn run_program(p: &Program) -> (String, i32) {
+    run(p)
+}
+
+/// Whether the generated programs are compiled with AddressSanitizer/UBSan.
+pub(super) fn sanitizers_enabled() -> bool {
+    sanitizers_work()
+}
