@@ -36,7 +36,12 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
             None => project::load_single_file(file, &mut sources)?,
         };
         let program = lower_and_evaluate(&graph, &mut sources)?;
-        be.emit(&program)
+        // Backend errors carry no source position (the residual IR has none); point them at the
+        // entry module rather than at whichever file happens to be first in the source map.
+        let entry = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+        be.emit(&program).map_err(|ds| {
+            ds.into_iter().map(|d| if d.span == Span::default() { Diagnostic { span: entry, ..d } } else { d }).collect()
+        })
     })();
     result.map_err(|d| render(&sources, &d))
 }

@@ -90,3 +90,15 @@ fn a_type_error_gives_a_diagnostic_with_the_trace_and_exit_1() {
     assert!(out.stderr.contains("evaluation trace"), "{}", out.stderr);
     assert!(out.stderr.contains("bad.spir:3:"), "the trace shows the call site:\n{}", out.stderr);
 }
+
+#[test]
+fn a_backend_error_points_at_the_entry_module() {
+    let d = scratch("backend");
+    let f = d.join("strmain.spir");
+    std::fs::write(&f, "inl main () = dyn \"not an int\"\n").unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("must return `i32`"), "{}", out.stderr);
+    assert!(out.stderr.contains("strmain.spir:1:1"), "{}", out.stderr);
+}
