@@ -242,13 +242,12 @@ pub fn compile_exports(
     text: &str,
     exports: &[Export],
 ) -> Result<Vec<String>, Vec<Diagnostic>> {
+    // Core, the library and the user's module are loaded and parsed once; each export gets a
+    // copy of that graph with its own entry module.
+    let base = load_with_library(sources, name, text)?;
     let mut bodies = Vec::new();
-    if exports.is_empty() {
-        // Still check the source: parse and evaluate nothing.
-        load_with_library(sources, name, text, None)?;
-    }
     for e in exports {
-        let graph = load_with_library(sources, name, text, Some(e))?;
+        let graph = with_entry(&base, sources, e)?;
         let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
         let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
         let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
@@ -261,13 +260,8 @@ pub fn compile_exports(
 pub const USER_MODULE: &str = "spiral_user";
 
 /// Loads the user's text as a lone file (core opened), with the library modules (`inv`,
-/// `kernel`) before it and, for an export, an entry module after it.
-pub fn load_with_library(
-    sources: &mut SourceMap,
-    name: &str,
-    text: &str,
-    export: Option<&Export>,
-) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+/// `kernel`) before it.
+pub fn load_with_library(sources: &mut SourceMap, name: &str, text: &str) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
     use crate::project::Module;
     use crate::syntax::{parse_module, Segment};
     let mut graph = crate::project::load_inline(name, text, Segment::BottomUp, sources)?;
@@ -287,17 +281,56 @@ pub fn load_with_library(
         m.name = Some(USER_MODULE.to_string());
     }
     modules.append(&mut pkg.modules);
-    if let Some(e) = export {
-        let entry = format!("open inv\nopen kernel\nopen {USER_MODULE}\n{}", export_entry(e));
-        let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
-        let parsed = parse_module(file, &entry, Segment::BottomUp);
-        if !parsed.diagnostics.is_empty() {
-            return Err(parsed.diagnostics);
-        }
-        modules.push(Module { path: "entry.spir".into(), file, segment: Segment::BottomUp, name: Some("spiral_entry".into()), scope: Vec::new(), parsed });
-    }
     pkg.modules = modules;
     Ok(graph)
+}
+
+fn clone_module(m: &crate::project::Module) -> crate::project::Module {
+    crate::project::Module {
+        path: m.path.clone(),
+        file: m.file,
+        segment: m.segment,
+        name: m.name.clone(),
+        scope: m.scope.clone(),
+        parsed: m.parsed.clone(),
+    }
+}
+
+/// A copy of `base` whose root package ends with the entry module of export `e`.
+pub fn with_entry(
+    base: &crate::project::ProjectGraph,
+    sources: &mut SourceMap,
+    e: &Export,
+) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    use crate::project::{Module, Package, ProjectGraph};
+    use crate::syntax::{parse_module, Segment};
+    let mut packages: Vec<Package> = base
+        .packages
+        .iter()
+        .map(|p| Package {
+            name: p.name.clone(),
+            source: p.source.clone(),
+            spiproj: p.spiproj,
+            project: p.project.clone(),
+            dependencies: p.dependencies.clone(),
+            modules: p.modules.iter().map(clone_module).collect(),
+        })
+        .collect();
+    let entry = format!("open inv\nopen kernel\nopen {USER_MODULE}\n{}", export_entry(e));
+    let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
+    let parsed = parse_module(file, &entry, Segment::BottomUp);
+    if !parsed.diagnostics.is_empty() {
+        return Err(parsed.diagnostics);
+    }
+    packages[base.root].modules.push(Module {
+        path: "entry.spir".into(),
+        file,
+        segment: Segment::BottomUp,
+        name: Some("spiral_entry".into()),
+        scope: Vec::new(),
+        parsed,
+    });
+    Ok(ProjectGraph { packages, root: base.root })
 }
 
 /// The Rust body of an export's wrapper, from its residual program.
@@ -391,7 +424,16 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         p.stmt(st, 0);
     }
     let stmts = std::mem::take(&mut p.out);
-    let result = p.atoms(&prog.main.result);
+    // The result leaves are moved out (so arrays are returned without a copy); a variable that
+    // appears twice is cloned after its first use.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut result = Vec::new();
+    for a in &prog.main.result {
+        match a {
+            Atom::Var(v) if seen.insert(v.id) => result.push(RustPrinter::var(v)),
+            other => result.push(p.atom(other)),
+        }
+    }
     if let Some(e) = p.errors.first() {
         return Err(Unsupported(e.clone()));
     }
