@@ -132,9 +132,11 @@ fn deep_nesting_is_a_diagnostic_not_a_crash() {
     assert!(d.message.contains("nesting is too deep"), "{}", d.message);
     let (line, col) = d.line_col(&sm);
     assert_eq!(line, 1);
-    // The body (starting at column 11) is nesting level 1 and paren number k opens level k + 1,
-    // so level MAX_DEPTH + 1 starts at paren number MAX_DEPTH + 1, in column 10 + MAX_DEPTH + 1.
-    assert_eq!(col, 11 + spiral_compiler::syntax::parser::MAX_DEPTH);
+    // The body (starting at column 11) is nesting level 1; paren number k costs two levels (the
+    // bracketed term at 2k and its contents at 2k + 1), so level MAX_DEPTH + 1 is the contents
+    // of paren number MAX_DEPTH / 2, which start at paren MAX_DEPTH / 2 + 1, in column
+    // 10 + MAX_DEPTH / 2 + 1.
+    assert_eq!(col, 11 + spiral_compiler::syntax::parser::MAX_DEPTH / 2);
 }
 
 #[test]
@@ -157,4 +159,47 @@ fn garbage_never_panics() {
         }
         let _ = parse_module(spiral_compiler::diagnostics::FileId(0), &s, Segment::TopDown);
     }
+}
+
+#[test]
+fn every_kind_of_deep_nesting_is_a_diagnostic() {
+    let n = 20_000;
+    let cases: Vec<(String, Segment)> = vec![
+        (format!("inl f x = {}x{}\n", "(".repeat(n), ")".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}{}\n", "[".repeat(n), "]".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}{}\n", ";[".repeat(n), "]".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}x{}\n", "{a = ".repeat(n), "}".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}x\n", "if x then ".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}x\n", "fun x => ".repeat(n)), Segment::TopDown),
+        (format!("inl f x = {}x{}\n", "!!!!Add(".repeat(n), ")".repeat(n)), Segment::BottomUp),
+        (format!("type t = {}i32{}\n", "(".repeat(n), ")".repeat(n)), Segment::TopDown),
+        (format!("type t = {}i32\n", "i32 -> ".repeat(n)), Segment::TopDown),
+        (format!("type t = {}i32\n", "forall a. ".repeat(n)), Segment::TopDown),
+        (format!("type t (a : {}*{}) = a\n", "(".repeat(n), ")".repeat(n)), Segment::TopDown),
+        (format!("inl f {}x{} = x\n", "(".repeat(n), ")".repeat(n)), Segment::TopDown),
+        (format!("inl f {}x{} = x\n", "{a = ".repeat(n), "}".repeat(n)), Segment::TopDown),
+        (format!("inl f x = match x with | {}x{} => x\n", "Some (".repeat(n), ")".repeat(n)), Segment::TopDown),
+        (format!("inl f x = x{}\n", " + x".repeat(n)), Segment::TopDown),
+        (format!("inl f x = x{}\n", " <| x".repeat(n)), Segment::TopDown),
+        (format!("inl f x =\n{}    x\n", "    inl x = 1\n".repeat(n)), Segment::TopDown),
+        (format!("inl f x =\n{}    x\n", "    g x\n".repeat(n)), Segment::TopDown),
+        (format!("inl f x = x{}\n", " + x".repeat(200_000)), Segment::TopDown),
+    ];
+    for (src, seg) in cases {
+        let parsed = parse_module(spiral_compiler::diagnostics::FileId(0), &src, seg);
+        assert_eq!(parsed.diagnostics.len(), 1, "{}", &src[..40]);
+        let m = &parsed.diagnostics[0].message;
+        assert!(m.contains("too deep") || m.contains("too many"), "{}: {m}", &src[..40]);
+        assert!(parsed.module.items.is_empty());
+    }
+}
+
+#[test]
+fn long_but_shallow_programs_are_fine() {
+    // 1000 statements in one body and a 1000-term operator chain stay under the tree limit.
+    let body: String = (0..1000).map(|i| format!("    inl x{i} = {i}\n")).collect();
+    let src = format!("inl f () =\n{body}    x0{}\n", " + x0".repeat(1000));
+    let parsed = parse_module(spiral_compiler::diagnostics::FileId(0), &src, Segment::TopDown);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    assert_eq!(parsed.module.items.len(), 1);
 }

@@ -19,8 +19,15 @@ use super::token::{tokenize, Keyword, MacroKind, Paren, Token, TokenKind};
 use super::{ParsedModule, Segment};
 use crate::diagnostics::{Diagnostic, FileId, Span};
 
-/// How deeply terms, types and patterns may nest before the parser gives up with a diagnostic.
-pub const MAX_DEPTH: usize = 400;
+/// How deeply the parser may recurse (nested brackets, blocks, right-associative operator
+/// chains, types, patterns) before it gives up with a diagnostic. A bracketed term costs two
+/// levels, so about 500 nested parentheses are accepted.
+pub const MAX_DEPTH: usize = 1000;
+
+/// The deepest syntax tree (after desugaring) a statement may produce. Long left-associative
+/// operator chains and long statement sequences make deep trees without deep parser recursion;
+/// this bound keeps every later recursive pass (and dropping the tree) within ordinary stacks.
+pub const MAX_TREE_DEPTH: usize = 5000;
 
 /// Parses one file. See [`super::parse_module`].
 pub fn parse_module(file: FileId, src: &str, segment: Segment) -> ParsedModule {
@@ -105,7 +112,12 @@ fn parse_module_here(file: FileId, src: &str, segment: Segment) -> ParsedModule 
         let mut p = P { toks: block, i: 0, top_down: segment == Segment::TopDown, file, depth: 0, extra: Vec::new(), fatal: None };
         match p.parse_block(comments.join("\n")) {
             Ok(item) => {
-                if p.extra.is_empty() {
+                if item_depth(&item) > MAX_TREE_DEPTH {
+                    diagnostics.push(Diagnostic::error(
+                        block[0].span,
+                        format!("this statement is nested too deeply (its syntax tree is more than {MAX_TREE_DEPTH} levels deep); split it into smaller functions"),
+                    ));
+                } else if p.extra.is_empty() {
                     items.push(item);
                 } else {
                     diagnostics.append(&mut p.extra);
@@ -522,6 +534,14 @@ impl<'a> P<'a> {
         }
         Ok(())
     }
+    /// A fatal error for inputs whose syntax tree would be too deep even though they nest little.
+    fn too_long<T>(&mut self, span: Span, what: &str) -> PR<T> {
+        let msg = format!("too many {what} (more than {MAX_TREE_DEPTH}); split it into smaller functions");
+        if self.fatal.is_none() {
+            self.fatal = Some(Diagnostic::error(span, msg.clone()));
+        }
+        self.fail(span, msg)
+    }
     fn with_bottom_up<T>(&mut self, f: impl FnOnce(&mut Self) -> PR<T>) -> PR<T> {
         let saved = self.top_down;
         self.top_down = false;
@@ -596,6 +616,12 @@ impl<'a> P<'a> {
     // ---------------------------------------------------------------- kinds and binders
 
     fn kind_expr(&mut self) -> PR<Kind> {
+        self.enter()?;
+        let r = self.kind_expr_inner();
+        self.depth -= 1;
+        r
+    }
+    fn kind_expr_inner(&mut self) -> PR<Kind> {
         let mut ks = sep_by1!(self, self.kind_atom(), self.skip_op("->"));
         let mut k = ks.pop().unwrap_or(Kind::Star);
         while let Some(a) = ks.pop() {
@@ -1751,7 +1777,15 @@ impl<'a> P<'a> {
         Ok(acc)
     }
 
+    /// Every nested term passes through here once per nesting level, so this is where the
+    /// nesting depth of terms is counted.
     fn unary_op(&mut self) -> PR<Expr> {
+        self.enter()?;
+        let r = self.unary_op_inner();
+        self.depth -= 1;
+        r
+    }
+    fn unary_op_inner(&mut self) -> PR<Expr> {
         let start = self.i;
         let (o, name) = match self.cur() {
             Some(Token { kind: TokenKind::UnaryOperator(n), span, .. }) => (*span, n.clone()),
@@ -1913,7 +1947,12 @@ impl<'a> P<'a> {
     }
     fn tdop(&mut self, c: i64, rbp: i32) -> PR<Expr> {
         let mut left = self.application()?;
+        let mut chain = 0usize;
         while let Some((o, ospan)) = self.peek_binop(c) {
+            chain += 1;
+            if chain > MAX_TREE_DEPTH {
+                return self.too_long(ospan, "operators chained in one expression");
+            }
             let Some((prec, right_assoc)) = precedence(&o) else {
                 self.i += 1; // consumed, so that enclosing alternatives report this error
                 return self.fail(ospan, format!("operator `{o}` has no known precedence and associativity"));
@@ -1922,7 +1961,10 @@ impl<'a> P<'a> {
                 break;
             }
             self.i += 1;
-            let right = self.tdop(c, if right_assoc { prec - 1 } else { prec })?;
+            self.enter()?;
+            let right = self.tdop(c, if right_assoc { prec - 1 } else { prec });
+            self.depth -= 1;
+            let right = right?;
             let r = left.span.to(right.span);
             left = match o.as_str() {
                 "." => e(r, ExprKind::Seq(bx(left), bx(right))),
@@ -2153,7 +2195,13 @@ impl<'a> P<'a> {
     fn statements(&mut self) -> PR<Expr> {
         let c = self.col();
         let mut groups: Vec<(Vec<(Span, Stmt)>, Expr)> = Vec::new();
+        let mut count = 0usize;
         loop {
+            count += groups.last().map(|g| g.0.len() + 1).unwrap_or(0);
+            if count > MAX_TREE_DEPTH {
+                let sp = self.here();
+                return self.too_long(sp, "statements in one block");
+            }
             let s = self.i;
             let mut errs = Vec::new();
             // A run of statements followed by `in e` or the final expression.
@@ -2367,6 +2415,95 @@ impl<'a> P<'a> {
         });
         let layout = if rec { UnionLayout::Heap } else { UnionLayout::Stack };
         Ok(TopKind::Nominal { name, params, body: ty(r, TypeKind::Union { cases, layout, this: bx(this) }), rec })
+    }
+}
+
+fn item_depth(t: &TopItem) -> usize {
+    1 + match &t.kind {
+        TopKind::And(x) => item_depth(x),
+        TopKind::Inl { body, .. } | TopKind::Instance { body, .. } => expr_depth(body),
+        TopKind::Nominal { body, .. } | TopKind::Type { body, .. } => type_depth(body),
+        TopKind::Prototype { ty, .. } => type_depth(ty),
+        TopKind::Open { .. } => 0,
+    }
+}
+
+fn macro_depth(ps: &[MacroPart]) -> usize {
+    ps.iter()
+        .map(|p| match p {
+            MacroPart::Text(..) => 0,
+            MacroPart::Term(e) => expr_depth(e),
+            MacroPart::Type(t) | MacroPart::TypeLit(t) => type_depth(t),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The depth of an expression tree (the parse thread's large stack makes recursion safe here).
+fn expr_depth(x: &Expr) -> usize {
+    use ExprKind as K;
+    let m = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
+    1 + match &x.kind {
+        K::Unit | K::Var { .. } | K::Lit(_) | K::DefaultLit(_) | K::Symbol(_) | K::MissingBody => 0,
+        K::Type(t) => type_depth(t),
+        K::Match { scrutinee, clauses } => {
+            expr_depth(scrutinee).max(m(&mut clauses.iter().map(|(p, b)| pat_depth(p).max(expr_depth(b)))))
+        }
+        K::Fun(clauses) => m(&mut clauses.iter().map(|(p, b)| pat_depth(p).max(expr_depth(b)))),
+        K::Forall(_, b) | K::Real(b) | K::JoinPoint { body: b, .. } | K::Open { body: b, .. } => expr_depth(b),
+        K::Exists { types, body } => {
+            expr_depth(body).max(types.as_ref().map(|ts| m(&mut ts.iter().map(type_depth))).unwrap_or(0))
+        }
+        K::RecBlock { bindings, body } => expr_depth(body).max(m(&mut bindings.iter().map(|(_, b)| expr_depth(b)))),
+        K::RecordWith { bases, with, .. } => m(&mut bases.iter().map(expr_depth)).max(m(&mut with.iter().map(|w| match w {
+            RecordWith::Symbol(_, e)
+            | RecordWith::SymbolModify(_, e)
+            | RecordWith::InjectVar(_, e)
+            | RecordWith::InjectVarModify(_, e) => expr_depth(e),
+        }))),
+        K::Op { args, .. } | K::Array(args) => m(&mut args.iter().map(expr_depth)),
+        K::Annot(a, t) => expr_depth(a).max(type_depth(t)),
+        K::Typecase { scrutinee, clauses } => {
+            type_depth(scrutinee).max(m(&mut clauses.iter().map(|(p, b)| type_depth(p).max(expr_depth(b)))))
+        }
+        K::Apply(a, b) | K::IfThen(a, b) | K::Pair(a, b) | K::Seq(a, b) => expr_depth(a).max(expr_depth(b)),
+        K::IfThenElse(a, b, c) => expr_depth(a).max(expr_depth(b)).max(expr_depth(c)),
+        K::HeapMutableSet { target, path, value } => {
+            expr_depth(target).max(expr_depth(value)).max(m(&mut path.iter().map(expr_depth)))
+        }
+        K::Macro(ps) => macro_depth(ps),
+    }
+}
+
+fn type_depth(t: &TypeExpr) -> usize {
+    use TypeKind as K;
+    1 + match &t.kind {
+        K::Wildcard | K::Unit | K::MetaVar(_) | K::Lit(_) | K::DefaultLit(_) | K::Var(_) | K::Symbol(_) => 0,
+        K::Pair(a, b) | K::Fun(a, b) | K::Apply(a, b) => type_depth(a).max(type_depth(b)),
+        K::Record(fs) => fs.iter().map(|(_, t)| type_depth(t)).max().unwrap_or(0),
+        K::Forall(_, b) | K::Exists(_, b) => type_depth(b),
+        K::Term(e) => expr_depth(e),
+        K::Macro(ps) => macro_depth(ps),
+        K::Union { cases, this, .. } => type_depth(this).max(cases.iter().map(|c| type_depth(&c.ty)).max().unwrap_or(0)),
+    }
+}
+
+fn pat_depth(p: &Pattern) -> usize {
+    use PatternKind as K;
+    1 + match &p.kind {
+        K::Unit | K::Wildcard | K::Var(_) | K::Symbol(_) | K::Lit(_) | K::DefaultLit(_) => 0,
+        K::Dyn(a) | K::Unbox(_, a) | K::Exists(_, a) | K::Nominal { pat: a, .. } => pat_depth(a),
+        K::Annot(a, t) => pat_depth(a).max(type_depth(t)),
+        K::Pair(a, b) | K::Or(a, b) | K::And(a, b) => pat_depth(a).max(pat_depth(b)),
+        K::When(a, e) => pat_depth(a).max(expr_depth(e)),
+        K::Record(ms) => ms
+            .iter()
+            .map(|m| match m {
+                PatRecordMember::Symbol(_, q) | PatRecordMember::InjectVar(_, q) => pat_depth(q),
+            })
+            .max()
+            .unwrap_or(0),
+        K::Array(ps) => ps.iter().map(pat_depth).max().unwrap_or(0),
     }
 }
 
