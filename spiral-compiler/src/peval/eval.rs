@@ -267,31 +267,31 @@ impl<'a> PE<'a> {
         let vars: Vec<Var> = leaves.into_iter().map(|t| self.fresh(t)).collect();
         self.push_stmt(vars.clone(), expr);
         let mut it = vars.into_iter();
-        self.from_ty(ty, &mut it)
+        self.value_from_ty(ty, &mut it)
     }
 
     /// Builds a value of type `ty` whose leaves are taken from `vars`.
-    fn from_ty(&mut self, ty: &Ty, vars: &mut dyn Iterator<Item = Var>) -> Value {
+    fn value_from_ty(&mut self, ty: &Ty, vars: &mut dyn Iterator<Item = Var>) -> Value {
         match ty {
             Ty::Unit => Value::Unit,
             Ty::Symbol(s) => Value::Symbol(s.clone()),
             Ty::TypeLit(_) => Value::Type(ty.clone()),
             Ty::Pair(a, b) => {
-                let a = self.from_ty(a, vars);
-                let b = self.from_ty(b, vars);
+                let a = self.value_from_ty(a, vars);
+                let b = self.value_from_ty(b, vars);
                 Value::pair(a, b)
             }
             Ty::Record(m) => {
                 let mut r = BTreeMap::new();
                 for (k, t) in m.iter() {
-                    let v = self.from_ty(t, vars);
+                    let v = self.value_from_ty(t, vars);
                     r.insert(k.clone(), v);
                 }
                 Value::Record(Rc::new(r))
             }
             Ty::Nominal(i) => {
                 let body = self.out.types.nominals[*i as usize].body.clone();
-                let v = self.from_ty(&body, vars);
+                let v = self.value_from_ty(&body, vars);
                 Value::Nominal(ty.clone(), Rc::new(v))
             }
             _ => match vars.next() {
@@ -306,7 +306,7 @@ impl<'a> PE<'a> {
         let leaves = self.out.types.leaves(ty);
         let vars: Vec<Var> = leaves.into_iter().map(|t| self.fresh(t)).collect();
         let mut it = vars.into_iter();
-        self.from_ty(ty, &mut it)
+        self.value_from_ty(ty, &mut it)
     }
 
     // ---------------------------------------------------------------- types of values
@@ -976,7 +976,7 @@ impl<'a> PE<'a> {
                         vars.push(nv);
                     }
                     let mut it = vars.into_iter();
-                    Ok(self.from_ty(&fty, &mut it))
+                    Ok(self.value_from_ty(&fty, &mut it))
                 }
                 Ty::Fun(dom, cod) => {
                     let bt = self.ty_of(&b, s)?;
@@ -994,13 +994,11 @@ impl<'a> PE<'a> {
                 }
             },
             Value::Type(t) => match b {
-                Value::Type(u) => match t {
-                    _ => {
-                        let shown = self.show_ty(&t);
-                        let u = self.show_ty(&u);
-                        self.err(s, format!("cannot apply the type {shown} to the type {u}"))
-                    }
-                },
+                Value::Type(u) => {
+                    let shown = self.show_ty(&t);
+                    let u = self.show_ty(&u);
+                    self.err(s, format!("cannot apply the type {shown} to the type {u}"))
+                }
                 other => {
                     let shown = self.show_ty(&t);
                     let o = self.show(&other);
@@ -1391,7 +1389,7 @@ impl<'a> PE<'a> {
         );
         let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
         let mut frame_locals: Vec<Value> = Vec::new();
-        for (sl, v) in free.iter().zip(renamed.into_iter()) {
+        for (sl, v) in free.iter().zip(renamed) {
             match sl {
                 Slot::Cap(i) => caps[*i as usize] = v,
                 Slot::Local(i) => {
@@ -1459,7 +1457,7 @@ impl<'a> PE<'a> {
             })
             .collect();
         let mut it = vars.into_iter();
-        self.from_ty(ty, &mut it)
+        self.value_from_ty(ty, &mut it)
     }
 
     fn join_backend(&mut self, id: u32, backend: &Name, body: &Expr, free: &[Slot], s: Span, f: &mut Frame) -> R<Value> {
@@ -1483,7 +1481,7 @@ impl<'a> PE<'a> {
                 );
                 let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
                 let mut nf = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
-                for (sl, v) in free.iter().zip(renamed.into_iter()) {
+                for (sl, v) in free.iter().zip(renamed) {
                     match sl {
                         Slot::Cap(i) => caps[*i as usize] = v,
                         Slot::Local(i) => nf.set(*i, v),
@@ -2100,9 +2098,9 @@ impl<'a> PE<'a> {
     pub(crate) fn known_value(&self, v: Value) -> Value {
         self.resolve_known(v)
     }
-    pub(crate) fn from_leaves(&mut self, ty: &Ty, vars: Vec<Var>) -> Value {
+    pub(crate) fn value_from_leaves(&mut self, ty: &Ty, vars: Vec<Var>) -> Value {
         let mut it = vars.into_iter();
-        self.from_ty(ty, &mut it)
+        self.value_from_ty(ty, &mut it)
     }
     pub(crate) fn fresh_value_of(&mut self, ty: &Ty) -> Value {
         self.fresh_value(ty)

@@ -366,13 +366,12 @@ impl Types {
                     self.push_leaves(t, out);
                 }
             }
-            Ty::Nominal(i) => match self.nominals.get(*i as usize) {
-                Some(n) => {
+            Ty::Nominal(i) => {
+                if let Some(n) = self.nominals.get(*i as usize) {
                     let body = n.body.clone();
                     self.push_leaves(&body, out)
                 }
-                None => {}
-            },
+            }
             Ty::Prim(_) | Ty::Array(_) | Ty::Fun(..) | Ty::Union(_) | Ty::Layout(..) | Ty::Macro(_) => {
                 out.push(ty.clone())
             }

@@ -53,10 +53,10 @@ fn fold_arith(op: &PrimOp, a: &Lit, b: &Lit) -> Result<Option<Lit>, String> {
         PrimOp::Mul => ints!(wrapping_mul).or_else(|| float_lits!(a, b, |x: f64, y: f64| x * y)),
         PrimOp::Div | PrimOp::Rem => {
             if a.ty().is_int() {
-                let zero = match b {
-                    Lit::I8(0) | Lit::I16(0) | Lit::I32(0) | Lit::I64(0) | Lit::U8(0) | Lit::U16(0) | Lit::U32(0) | Lit::U64(0) => true,
-                    _ => false,
-                };
+                let zero = matches!(
+                    b,
+                    Lit::I8(0) | Lit::I16(0) | Lit::I32(0) | Lit::I64(0) | Lit::U8(0) | Lit::U16(0) | Lit::U32(0) | Lit::U64(0)
+                );
                 if zero {
                     return Err("integer division by zero during constant folding".into());
                 }
@@ -670,7 +670,7 @@ impl PE<'_> {
                                 self.emit(vec![nv.clone()], IExpr::LayoutGet { layout: Atom::Var(x.clone()), field: i as u32 });
                                 vars.push(nv);
                             }
-                            Ok(self.from_leaves(&inner, vars))
+                            Ok(self.value_from_leaves(&inner, vars))
                         }
                         _ => self.err(s, "expected a layout value"),
                     },
@@ -924,7 +924,7 @@ impl PE<'_> {
                             let (stmts, (pv, r)) = self.block(|pe| {
                                 let leaves = pe.out.types.leaves(pty);
                                 let vars: Vec<_> = leaves.into_iter().map(|t| pe.new_var(t)).collect();
-                                let payload = pe.from_leaves(pty, vars.clone());
+                                let payload = pe.value_from_leaves(pty, vars.clone());
                                 let r = pe.apply(k.clone(), Value::pair(Value::Symbol(cname.clone()), payload), s)?;
                                 Ok((vars, r))
                             })?;
