@@ -795,7 +795,6 @@ impl<'a> P<'a> {
         let (is_inj, name) = match inj {
             Some(n) => (true, n),
             None => {
-                let _ = s;
                 match self.record_var() {
                     Ok(n) => (false, n),
                     Err(er) => {
@@ -1852,7 +1851,6 @@ impl<'a> P<'a> {
         }
     }
     fn unary_type_expr(&mut self) -> PR<TypeExpr> {
-        let start = self.i;
         let Some(t) = self.cur() else { return Err(Vec::new()) };
         match &t.kind {
             TokenKind::Var(v) if !is_upper(v) => {
@@ -1871,7 +1869,6 @@ impl<'a> P<'a> {
                 self.i += 1;
                 let x = self.root_type(TyFlags { term: true, ..Default::default() })?;
                 self.skip_paren(Paren::Round, false)?;
-                let _ = start;
                 Ok(x)
             }
             _ => self.expected("type"),
@@ -2360,7 +2357,6 @@ impl<'a> P<'a> {
                 TopKind::Instance { prototype, nominal, params, body }
             }
             TokenKind::Keyword(Keyword::And) => {
-                let and_span = t.span;
                 match self.toks.get(self.i + 1).map(|t| &t.kind) {
                     Some(TokenKind::Keyword(Keyword::Union)) => {
                         self.i += 2;
@@ -2376,7 +2372,6 @@ impl<'a> P<'a> {
                     }
                     _ => {
                         self.i += 1;
-                        let _ = and_span;
                         return self.expected("`inl`, `let` or `union` after `and`");
                     }
                 }
