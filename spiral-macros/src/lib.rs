@@ -76,7 +76,13 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     let compiled = backend::compile_exports(&mut sm, &inv.source.name, &inv.source.text, &exports);
     let bodies = match compiled {
         Ok(b) => b,
-        Err(diags) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
+        Err(backend::CompileError::Spiral(diags)) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
+        Err(backend::CompileError::MissingExport(i)) => {
+            let sig = &inv.sigs[i];
+            let msg = format!("spiral!: `{}` is not defined by a top-level `inl` or `let` in the Spiral source", sig.ident);
+            let span = sig.ident.span();
+            return Err(quote_spanned!(span=> ::core::compile_error!{ #msg }));
+        }
     };
     let mut items = TokenStream2::new();
     for ((sig, vis), body) in inv.sigs.iter().zip(&inv.vis).zip(bodies) {
@@ -114,7 +120,15 @@ fn diagnostics_to_errors(sm: &SourceMap, src: &SourceText, diags: &[Diagnostic])
             let (l, c) = sm.line_col(d.span.file, d.span.start);
             (sm.name(d.span.file), (l, c), src.span_at(usize::MAX))
         };
-        let msg = format!("Spiral error at {name}:{line}:{col}: {}\n{}", d.message, rendered.trim_end());
+        // The rendered report repeats the message in its header; keep the snippet, labels and trace.
+        let body = match rendered.find("┌─") {
+            Some(i) => {
+                let start = rendered[..i].rfind('\n').map(|j| j + 1).unwrap_or(0);
+                &rendered[start..]
+            }
+            None => "",
+        };
+        let msg = format!("Spiral error at {name}:{line}:{col}: {}\n{}", d.message, body.trim_end());
         out.extend(error_at(span, &msg));
     }
     out

@@ -36,6 +36,8 @@ impl SourceText {
     /// Source from a string literal's content. `lit` is the literal token (for spans and position).
     pub fn from_literal(content: &str, lit_span: Span, prefix_len: usize) -> SourceText {
         let (text, dedent) = dedent(content);
+        // Leading newlines make Spiral line numbers equal to the Rust file's.
+        let text = format!("{}{text}", "\n".repeat(lit_span.line().saturating_sub(1)));
         SourceText {
             text,
             name: rust_file_name(lit_span),
@@ -68,7 +70,7 @@ impl SourceText {
         flatten(tokens, &mut pieces);
         let origin_line = pieces.iter().map(|p| p.0).min().unwrap_or(1);
         let min_col = pieces.iter().map(|p| p.1).min().unwrap_or(1);
-        let mut text = String::new();
+        let mut text = "\n".repeat(origin_line.saturating_sub(1));
         let mut ranges = Vec::with_capacity(pieces.len());
         let (mut line, mut col) = (origin_line, min_col);
         for (l, c, s, span) in pieces {
@@ -115,17 +117,17 @@ impl SourceText {
     pub fn rust_position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
-        let line0 = before.matches('\n').count();
+        let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let col0 = before[line_start..].chars().count();
         if !self.in_rust_file {
-            return (line0 + 1, col0 + 1);
+            return (line, col0 + 1);
         }
-        if line0 == 0 && self.tokens.is_empty() {
+        if line == self.origin_line && self.tokens.is_empty() {
             // First line of a literal: it starts right after the opening quote.
-            (self.origin_line, self.first_line_col + col0)
+            (line, self.first_line_col + col0)
         } else {
-            (self.origin_line + line0, self.dedent + col0 + 1)
+            (line, self.dedent + col0 + 1)
         }
     }
 

@@ -241,10 +241,14 @@ pub fn compile_exports(
     name: &str,
     text: &str,
     exports: &[Export],
-) -> Result<Vec<String>, Vec<Diagnostic>> {
+) -> Result<Vec<String>, CompileError> {
     // Core, the library and the user's module are loaded and parsed once; each export gets a
     // copy of that graph with its own entry module.
     let base = load_with_library(sources, name, text)?;
+    let defined = top_level_names(&base);
+    if let Some(i) = exports.iter().position(|e| !defined.iter().any(|d| *d == e.name)) {
+        return Err(CompileError::MissingExport(i));
+    }
     let mut bodies = Vec::new();
     for e in exports {
         let graph = with_entry(&base, sources, e)?;
@@ -254,6 +258,40 @@ pub fn compile_exports(
         bodies.push(body);
     }
     Ok(bodies)
+}
+
+/// Why [`compile_exports`] failed.
+#[derive(Debug)]
+pub enum CompileError {
+    /// Spiral diagnostics (syntax, evaluation, unsupported constructs).
+    Spiral(Vec<Diagnostic>),
+    /// Export number `i` names no top-level `inl`/`let` of the Spiral source.
+    MissingExport(usize),
+}
+
+impl From<Vec<Diagnostic>> for CompileError {
+    fn from(d: Vec<Diagnostic>) -> CompileError {
+        CompileError::Spiral(d)
+    }
+}
+
+/// The names bound by top-level `inl`/`let` statements of the user's module.
+fn top_level_names(graph: &crate::project::ProjectGraph) -> Vec<String> {
+    use crate::syntax::ast::TopKind;
+    fn name_of(k: &TopKind) -> Option<String> {
+        match k {
+            TopKind::Inl { name, .. } => Some(name.name.clone()),
+            TopKind::And(inner) => name_of(&inner.kind),
+            _ => None,
+        }
+    }
+    graph
+        .root_package()
+        .modules
+        .iter()
+        .filter(|m| m.name.as_deref() == Some(USER_MODULE))
+        .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| name_of(&i.kind)))
+        .collect()
 }
 
 /// The module name the user's `spiral!` source gets (the entry point opens it).
