@@ -109,3 +109,33 @@ fn inputs_cover_every_form() {
     let missing: Vec<&str> = markers.iter().copied().filter(|m| !all.contains(m)).collect();
     assert!(missing.is_empty(), "forms missing from the snapshot inputs: {missing:?}");
 }
+
+/// Variables spliced into a macro are located at their name, not at the `!`/`` ` ``/`@` sigil.
+#[test]
+fn macro_variables_are_located_at_their_names() {
+    use spiral_compiler::syntax::ast::{ExprKind, MacroPart, TopKind};
+    let src = "inl f x = $\"a(!x, `x, @x)\"\n";
+    let parsed = parse_module(spiral_compiler::diagnostics::FileId(0), src, Segment::TopDown);
+    assert!(parsed.diagnostics.is_empty());
+    let TopKind::Inl { body, .. } = &parsed.module.items[0].kind else { panic!("not an inl") };
+    let ExprKind::Fun(clauses) = &body.kind else { panic!("not a fun") };
+    let ExprKind::Macro(parts) = &clauses[0].1.kind else { panic!("not a macro") };
+    let spans: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| match p {
+            MacroPart::Term(e) => Some(&src[e.span.range()]),
+            MacroPart::Type(t) | MacroPart::TypeLit(t) => Some(&src[t.span.range()]),
+            MacroPart::Text(..) => None,
+        })
+        .collect();
+    assert_eq!(spans, ["x", "x", "x"]);
+    let starts: Vec<usize> = parts
+        .iter()
+        .filter_map(|p| match p {
+            MacroPart::Term(e) => Some(e.span.start as usize),
+            MacroPart::Type(t) | MacroPart::TypeLit(t) => Some(t.span.start as usize),
+            MacroPart::Text(..) => None,
+        })
+        .collect();
+    assert_eq!(starts, [15, 19, 23]);
+}

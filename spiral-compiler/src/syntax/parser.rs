@@ -209,6 +209,11 @@ fn paren_str(p: Paren, open: bool) -> &'static str {
     }
 }
 
+/// The span of a macro variable without its one-byte sigil (`!x`, `` `t ``, `@t` -> the name).
+fn sigil_free(s: Span) -> Span {
+    Span { file: s.file, start: (s.start + 1).min(s.end), end: s.end }
+}
+
 fn e(span: Span, kind: ExprKind) -> Expr {
     Expr { span, kind }
 }
@@ -1113,12 +1118,12 @@ impl<'a> P<'a> {
                             parts.push(MacroPart::Text(text, s));
                         }
                         Some(TokenKind::MacroTypeVar(v)) => {
-                            let sp = self.here();
+                            let sp = sigil_free(self.here());
                             self.i += 1;
                             parts.push(MacroPart::Type(ty(sp, TypeKind::Var(v.clone()))));
                         }
                         Some(TokenKind::MacroTypeLitVar(v)) => {
-                            let sp = self.here();
+                            let sp = sigil_free(self.here());
                             self.i += 1;
                             parts.push(MacroPart::TypeLit(ty(sp, TypeKind::Var(v.clone()))));
                         }
@@ -1641,15 +1646,15 @@ impl<'a> P<'a> {
                 }
                 TokenKind::MacroTermVar(v) => {
                     self.i += 1;
-                    parts.push(MacroPart::Term(var(t.span, v)));
+                    parts.push(MacroPart::Term(var(sigil_free(t.span), v)));
                 }
                 TokenKind::MacroTypeVar(v) => {
                     self.i += 1;
-                    parts.push(MacroPart::Type(ty(t.span, TypeKind::Var(v.clone()))));
+                    parts.push(MacroPart::Type(ty(sigil_free(t.span), TypeKind::Var(v.clone()))));
                 }
                 TokenKind::MacroTypeLitVar(v) => {
                     self.i += 1;
-                    parts.push(MacroPart::TypeLit(ty(t.span, TypeKind::Var(v.clone()))));
+                    parts.push(MacroPart::TypeLit(ty(sigil_free(t.span), TypeKind::Var(v.clone()))));
                 }
                 TokenKind::MacroExpr(k, true) => {
                     let k = *k;
