@@ -1589,18 +1589,43 @@ impl<'a> PE<'a> {
                         _ => unreachable!(),
                     };
                     let cases = self.out.types.unions[uid as usize].cases.clone();
+                    // When the scrutinee is the union itself, each arm can start at the first
+                    // clause that does not name another case (linear instead of quadratic).
+                    let starts: Option<(HashMap<Name, usize>, usize)> = match x {
+                        Value::Var(xv) if xv.id == v.id => {
+                            let mut first: HashMap<Name, usize> = HashMap::new();
+                            let mut generic = clauses.len();
+                            for (k, c) in clauses.iter().enumerate().skip(i) {
+                                match &c.pat {
+                                    Pat::Union(_, n, _) => {
+                                        first.entry(n.clone()).or_insert(k);
+                                    }
+                                    _ => {
+                                        generic = k;
+                                        break;
+                                    }
+                                }
+                            }
+                            Some((first, generic))
+                        }
+                        _ => None,
+                    };
                     let mut results = Vec::new();
                     let mut arm_vars = Vec::new();
-                    for (ci, (_, pty)) in cases.iter().enumerate() {
+                    for (ci, (cname, pty)) in cases.iter().enumerate() {
                         let mut fa = f.clone();
                         let v1 = v.clone();
                         let pty = pty.clone();
+                        let start = match &starts {
+                            Some((first, generic)) => first.get(cname).copied().unwrap_or(*generic).min(*generic),
+                            None => i,
+                        };
                         let r = self.in_block(|pe| {
                             let payload = pe.fresh_value(&pty);
                             let mut pv = Vec::new();
                             collect_vars(&payload, &mut pv);
                             pe.set_known(&v1, Known::Val(Value::Union(v1.ty.clone(), ci as u32, Rc::new(payload))));
-                            let r = pe.match_clauses(x, clauses, i, s, &mut fa)?;
+                            let r = pe.match_clauses(x, clauses, start, s, &mut fa)?;
                             Ok((pv, r))
                         })?;
                         let (stmts, (pv, val)) = r;
