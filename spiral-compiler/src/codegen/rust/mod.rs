@@ -36,6 +36,7 @@ use crate::peval::ir::{
 use std::fmt::Write;
 
 pub mod c_kernel;
+pub mod readonly;
 
 /// Where the kernels of a printed program live.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,6 +187,12 @@ fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize) -> String {
 
 /// The Rust statements that bind the variables [`export_entry`]'s macros name.
 pub fn export_prelude(e: &Export) -> String {
+    export_prelude_with(e, &Default::default())
+}
+
+/// [`export_prelude`] where the columns named in `readonly` (see [`readonly::readonly_inputs`])
+/// are lent as slices instead of being copied into shared arrays.
+pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<String>) -> String {
     let mut s = String::new();
     for (i, p) in e.params.iter().enumerate() {
         let base = format!("__spiral_arg{i}");
@@ -198,13 +205,24 @@ pub fn export_prelude(e: &Export) -> String {
                     "let {base}_len: i32 = match i32::try_from({n}.len()) {{ Ok(n) => n, Err(_) => return Err(::spiral::Error::DeviceLimit {{ what: \"elements of an inverse array passed to a CPU kernel\".into(), limit: i32::MAX as u64, requested: {n}.len() as u64 }}) }};",
                     n = p.name
                 );
+                let mut leaves = Vec::new();
+                el.leaves(&mut leaves);
                 if p.borrowed {
-                    let _ = writeln!(s, "let {pat} = {}.as_columns().clone();", p.name);
+                    let _ = writeln!(s, "let {pat} = {}.columns();", p.name);
                 } else {
                     let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
                 }
-                for j in 0..k {
-                    let _ = writeln!(s, "let {base}_{j} = ::std::rc::Rc::new(::std::cell::RefCell::new({base}_col{j}));");
+                for (j, t) in leaves.iter().enumerate().take(k) {
+                    let t = prim_name(*t);
+                    let name = format!("{base}_{j}");
+                    let col = format!("{base}_col{j}");
+                    let line = match (readonly.contains(&name), p.borrowed) {
+                        (true, true) => format!("let {name}: &[{t}] = {col};"),
+                        (true, false) => format!("let {name}: &[{t}] = &{col}[..];"),
+                        (false, true) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}.to_vec()));"),
+                        (false, false) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}));"),
+                    };
+                    let _ = writeln!(s, "{line}");
                 }
             }
             t => {
@@ -382,7 +400,7 @@ pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result
     let mut s = String::new();
     s.push_str(&items);
     s.push_str("#[allow(dead_code)] fn __spiral_take_array<T: Clone>(a: ::std::rc::Rc<::std::cell::RefCell<Vec<T>>>) -> Vec<T> { match ::std::rc::Rc::try_unwrap(a) { Ok(c) => c.into_inner(), Err(a) => a.borrow().clone() } }\n");
-    s.push_str(&export_prelude(e));
+    s.push_str(&export_prelude_with(e, &readonly::readonly_inputs(prog).1));
     s.push_str(&stmts);
     let mut it = result.into_iter();
     let r = result_expr(&e.ret, &mut it);
@@ -435,6 +453,8 @@ pub struct RustPrinter<'a> {
     in_kernel: bool,
     /// The name of the device variable.
     dev: String,
+    /// Input arrays of `main` that are only read: lent as `&[T]` (see [`readonly`]).
+    ro: std::collections::BTreeSet<u32>,
     errors: Vec<String>,
 }
 
@@ -454,10 +474,12 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         pending_args: Vec::new(),
         in_kernel: false,
         dev: dev.to_string(),
+        ro: Default::default(),
         errors: Vec::new(),
     };
     p.items(mode)?;
     let items = std::mem::take(&mut p.out);
+    p.ro = readonly::readonly_inputs(prog).0;
     for st in &prog.main.stmts {
         p.stmt(st, 0);
     }
@@ -605,7 +627,7 @@ impl RustPrinter<'_> {
     fn atom(&mut self, a: &Atom) -> String {
         match a {
             Atom::Var(v) => {
-                if is_copy(&v.ty) || (self.in_kernel && matches!(v.ty, Ty::Array(_))) {
+                if is_copy(&v.ty) || (self.in_kernel && matches!(v.ty, Ty::Array(_))) || (!self.in_kernel && self.ro.contains(&v.id)) {
                     Self::var(v)
                 } else {
                     format!("v{}.clone()", v.id)
@@ -720,6 +742,8 @@ impl RustPrinter<'_> {
                         Some(Atom::Var(v)) => format!("(v{}_len as {t})", v.id),
                         _ => "0".into(),
                     }
+                } else if matches!(xs.first(), Some(Atom::Var(v)) if self.ro.contains(&v.id)) {
+                    format!("({}.len() as {t})", g(0))
                 } else {
                     format!("({}.borrow().len() as {t})", g(0))
                 }
@@ -865,6 +889,8 @@ impl RustPrinter<'_> {
                 let a = self.atom(array);
                 if self.in_kernel {
                     self.line(ind, &format!("{lhs}*{a}.add({i} as usize);"));
+                } else if matches!(array, Atom::Var(v) if self.ro.contains(&v.id)) {
+                    self.line(ind, &format!("{lhs}{a}[{i} as usize];"));
                 } else {
                     self.line(ind, &format!("{lhs}{a}.borrow()[{i} as usize].clone();"));
                 }
@@ -944,7 +970,10 @@ impl RustPrinter<'_> {
         if vars.is_empty() {
             self.line(ind, &format!("{text};"));
         } else if let [v] = vars {
-            let t = self.ty(&v.ty);
+            let t = match &v.ty {
+                Ty::Array(el) if self.ro.contains(&v.id) => format!("&[{}]", self.leaves_ty(el)),
+                other => self.ty(other),
+            };
             self.line(ind, &format!("let {}: {t} = {text};", Self::var(v)));
         } else {
             self.line(ind, &format!("{lhs}{text};"));
@@ -973,7 +1002,12 @@ impl RustPrinter<'_> {
         for (i, a) in args.iter().enumerate() {
             match a {
                 Atom::Var(v) if matches!(v.ty, Ty::Array(_)) => {
-                    self.line(ind + 1, &format!("let (__p{i}, __n{i}) = {{ let mut __b = v{}.borrow_mut(); (__b.as_mut_ptr() as usize, __b.len()) }};", v.id));
+                    if self.ro.contains(&v.id) {
+                        // Only read by the kernel: the caller's buffer is lent, not copied.
+                        self.line(ind + 1, &format!("let (__p{i}, __n{i}) = (v{id}.as_ptr() as usize, v{id}.len());", id = v.id));
+                    } else {
+                        self.line(ind + 1, &format!("let (__p{i}, __n{i}) = {{ let mut __b = v{}.borrow_mut(); (__b.as_mut_ptr() as usize, __b.len()) }};", v.id));
+                    }
                     let t = match &v.ty {
                         Ty::Array(e) => self.leaves_ty(e),
                         _ => unreachable!(),
@@ -1201,13 +1235,16 @@ mod printer_tests {
         assert!(a.contains("unsafe fn kernel0(__chunk_from: i32, __chunk_to: i32, v0: *mut i32, v0_len: usize"), "{a}");
         assert!(a.contains("for __i in __chunk_from..__chunk_to {"), "{a}");
         assert!(a.contains("dev.for_each_chunk(v0 as usize"), "{a}");
+        // the three input columns are only read: lent, not copied
+        assert!(a.contains("let __spiral_arg0_0: &[i32] = __spiral_arg0_col0;"), "{a}");
+        assert!(!a.contains("to_vec()"), "{a}");
     }
 
     const SHIM: &str = r#"
 pub use std::ops::Range;
 #[derive(Debug)] pub enum Error { DeviceLimit { what: String, limit: u64, requested: u64 }, Shape }
 pub struct InvArray<T>(pub T);
-impl<A: Clone, B: Clone, C: Clone> InvArray<(Vec<A>, Vec<B>, Vec<C>)> { pub fn len(&self) -> usize { self.0.0.len() } pub fn as_columns(&self) -> &(Vec<A>, Vec<B>, Vec<C>) { &self.0 } }
+impl<A: Clone, B: Clone, C: Clone> InvArray<(Vec<A>, Vec<B>, Vec<C>)> { pub fn len(&self) -> usize { self.0.0.len() } pub fn columns(&self) -> (&[A], &[B], &[C]) { (&self.0.0, &self.0.1, &self.0.2) } }
 impl<T> InvArray<T> { pub fn from_columns(c: T) -> Result<InvArray<T>, Error> { Ok(InvArray(c)) } }
 pub struct Device { pub threads: usize }
 impl Device {
@@ -1273,5 +1310,65 @@ impl Device {
         let out = compile_and_run(&dir, &body, &[]);
         assert_eq!(out.trim(), EXPECTED);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// `compile_exports` through the whole pipeline (parser, prepass, evaluator, printer).
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+
+    fn i32t() -> HostType {
+        HostType::Prim(Prim(PrimTy::I32))
+    }
+
+    fn inv(t: HostType) -> HostType {
+        HostType::InvArray(Box::new(t))
+    }
+
+    fn compile(src: &str, params: Vec<Param>, ret: HostType) -> Result<String, String> {
+        let mut sm = SourceMap::new();
+        let e = Export { name: "k".into(), device: "dev".into(), params, ret };
+        match compile_exports(&mut sm, "t.rs", src, &[e]) {
+            Ok(mut b) => Ok(b.remove(0)),
+            Err(CompileError::Spiral(d)) => Err(crate::diagnostics::render(&sm, &d)),
+            Err(CompileError::MissingExport(i)) => Err(format!("missing export {i}")),
+        }
+    }
+
+    #[test]
+    fn map_lends_inputs_and_map_inp_in_place_copies_them() {
+        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t()])), borrowed: true }];
+        let map = compile("open inv\nopen kernel\ninl k input = map (fun a,b => a*b) input\n", p(), inv(i32t())).unwrap();
+        assert!(!map.contains(".to_vec()"), "{map}");
+        assert!(map.contains("for __i in __chunk_from..__chunk_to"), "{map}");
+        let inplace = compile(
+            "open inv\nopen kernel\ninl k input =\n    map_inp (fun a,b => b,a) input input\n    input.arrays\n",
+            p(),
+            HostType::Tuple(vec![inv(i32t()), inv(i32t())]),
+        )
+        .unwrap();
+        // the kernel writes the columns: they must be copies of the caller's
+        assert!(inplace.contains("let __spiral_arg0_0 = ::std::rc::Rc::new(::std::cell::RefCell::new(__spiral_arg0_col0.to_vec()));"), "{inplace}");
+    }
+
+    #[test]
+    fn same_source_gives_byte_identical_rust() {
+        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t(), i32t()])), borrowed: true }];
+        let src = "open inv\nopen kernel\ninl k input = map (fun a,b,c => a+b+c, a*b*c) input\n";
+        let ret = || inv(HostType::Tuple(vec![i32t(), i32t()]));
+        assert_eq!(compile(src, p(), ret()).unwrap(), compile(src, p(), ret()).unwrap());
+    }
+
+    #[test]
+    fn evaluation_errors_come_back_as_diagnostics() {
+        let e = compile("inl k x = x + true\n", vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
+        assert!(e.contains("t.rs:1:11"), "{e}");
+    }
+
+    #[test]
+    fn scalar_exports_compile() {
+        let b = compile("inl k (a, b) = a * b + 1i32\n", vec![Param { name: "x".into(), ty: HostType::Tuple(vec![i32t(), i32t()]), borrowed: false }], i32t()).unwrap();
+        assert!(b.contains("let (__spiral_arg0_0, __spiral_arg0_1,) = x;"), "{b}");
     }
 }

@@ -1,0 +1,171 @@
+//! Which input columns of an export are only read, so the wrapper can lend the caller's
+//! buffers to the program instead of copying them.
+//!
+//! An input column reaches the residual `main` as a variable bound by the macro
+//! `$"__spiral_argI_K.clone()"`. The variable is *read-only* when every use of it is an element
+//! read (`ArrayGet`), a length (`ArrayLength`), or a kernel argument whose kernel parameter is
+//! only read. Any other use (copied, stored, passed to a join point, written, returned) makes it
+//! a regular shared mutable array, and its column is copied.
+
+use crate::peval::ir::{Atom, Block, Expr, Kernel, Lit, MacroPart, PrimOp, Program};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The read-only input variables of `main` (by id) and the input columns (by the Rust name the
+/// prelude binds, e.g. `__spiral_arg0_1`) all of whose variables are read-only.
+pub fn readonly_inputs(prog: &Program) -> (BTreeSet<u32>, BTreeSet<String>) {
+    // candidates: top-level `let v = $"__spiral_argI_K.clone()"` of array type
+    let mut column_of: BTreeMap<u32, String> = BTreeMap::new();
+    for st in &prog.main.stmts {
+        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
+            if let [MacroPart::Text(t)] = parts.as_slice() {
+                if let Some(col) = t.strip_suffix(".clone()") {
+                    if col.starts_with("__spiral_arg") && matches!(v.ty, crate::peval::ir::Ty::Array(_)) {
+                        column_of.insert(v.id, col.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut bad: BTreeSet<u32> = BTreeSet::new();
+    let written: Vec<BTreeSet<usize>> = prog.kernels.iter().map(written_params).collect();
+    scan(&prog.main, &column_of, &written, &mut Vec::new(), &mut bad);
+    let ro: BTreeSet<u32> = column_of.keys().copied().filter(|v| !bad.contains(v)).collect();
+    let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
+    for (v, c) in &column_of {
+        let e = cols.entry(c.as_str()).or_insert(true);
+        *e &= ro.contains(v);
+    }
+    let cols = cols.into_iter().filter(|(_, ok)| *ok).map(|(c, _)| c.to_string()).collect();
+    (ro, cols)
+}
+
+fn var_id(a: &Atom) -> Option<u32> {
+    match a {
+        Atom::Var(v) => Some(v.id),
+        Atom::Lit(_) => None,
+    }
+}
+
+/// Every atom an expression uses, except those in nested blocks.
+fn atoms_of(e: &Expr) -> Vec<&Atom> {
+    match e {
+        Expr::Atoms(xs) | Expr::Prim(_, xs) | Expr::Call { args: xs, .. } | Expr::Box { args: xs, .. } => xs.iter().collect(),
+        Expr::LayoutNew { args, .. } => args.iter().collect(),
+        Expr::ClosureNew { captured, .. } => captured.iter().collect(),
+        Expr::ClosureCall { fun, args } => std::iter::once(fun).chain(args.iter()).collect(),
+        Expr::If { cond, .. } => vec![cond],
+        Expr::While { .. } => vec![],
+        Expr::Match { scrut, .. } => vec![scrut],
+        Expr::LayoutGet { layout, .. } => vec![layout],
+        Expr::LayoutSet { layout, value, .. } => vec![layout, value],
+        Expr::ArrayNew { len, .. } => vec![len],
+        Expr::ArrayLit { elems, .. } => elems.iter().flatten().collect(),
+        Expr::ArrayGet { array, index } => vec![array, index],
+        Expr::ArraySet { array, index, value } => std::iter::once(array).chain(std::iter::once(index)).chain(value.iter()).collect(),
+        Expr::Macro(parts) => parts.iter().filter_map(|p| if let MacroPart::Atom(a) = p { Some(a) } else { None }).collect(),
+        Expr::Failwith(m) => vec![m],
+    }
+}
+
+fn nested_blocks(e: &Expr) -> Vec<&Block> {
+    match e {
+        Expr::If { then, els, .. } => vec![then, els],
+        Expr::While { cond, body } => vec![cond, body],
+        Expr::Match { arms, default, .. } => arms.iter().map(|a| &a.body).chain(default.iter()).collect(),
+        _ => vec![],
+    }
+}
+
+fn macro_head(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Macro(parts) => match parts.first() {
+            Some(MacroPart::Text(t)) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], pending: &mut Vec<Option<u32>>, bad: &mut BTreeSet<u32>) {
+    for st in &b.stmts {
+        let head = macro_head(&st.expr).unwrap_or("");
+        if head.starts_with("__spiral_kernel_arg(") {
+            for a in atoms_of(&st.expr) {
+                pending.push(var_id(a));
+            }
+        } else if head.starts_with("__spiral_kernel_launch(") {
+            let atoms = atoms_of(&st.expr);
+            let kid = match atoms.first() {
+                Some(Atom::Lit(Lit::I32(k))) => Some(*k as usize),
+                _ => None,
+            };
+            for (j, v) in pending.drain(..).enumerate() {
+                if let Some(v) = v {
+                    let ok = kid.and_then(|k| written.get(k)).map(|w| !w.contains(&j)).unwrap_or(false);
+                    if !ok {
+                        bad.insert(v);
+                    }
+                }
+            }
+            for a in atoms.iter().skip(1) {
+                if let Some(v) = var_id(a) {
+                    bad.insert(v);
+                }
+            }
+        } else {
+            let allowed: Option<&Atom> = match &st.expr {
+                Expr::ArrayGet { array, .. } => Some(array),
+                Expr::Prim(PrimOp::ArrayLength, xs) => xs.first(),
+                _ => None,
+            };
+            for a in atoms_of(&st.expr) {
+                if let Some(v) = var_id(a) {
+                    if cands.contains_key(&v) && !allowed.map(|x| std::ptr::eq(x, a)).unwrap_or(false) {
+                        bad.insert(v);
+                    }
+                }
+            }
+        }
+        for nb in nested_blocks(&st.expr) {
+            scan(nb, cands, written, pending, bad);
+        }
+    }
+    for a in &b.result {
+        if let Some(v) = var_id(a) {
+            bad.insert(v);
+        }
+    }
+}
+
+/// The parameters a kernel may write: those used other than as the array of an element read
+/// or of a length (conservative: copies and escapes count as writes).
+fn written_params(k: &Kernel) -> BTreeSet<usize> {
+    let params: BTreeMap<u32, usize> = k.params.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    let mut out = BTreeSet::new();
+    fn walk(b: &Block, params: &BTreeMap<u32, usize>, out: &mut BTreeSet<usize>) {
+        for st in &b.stmts {
+            let allowed: Option<&Atom> = match &st.expr {
+                Expr::ArrayGet { array, .. } => Some(array),
+                Expr::Prim(PrimOp::ArrayLength, xs) => xs.first(),
+                _ => None,
+            };
+            for a in atoms_of(&st.expr) {
+                if let Some(i) = var_id(a).and_then(|v| params.get(&v)) {
+                    if !allowed.map(|x| std::ptr::eq(x, a)).unwrap_or(false) && matches!(a, Atom::Var(v) if matches!(v.ty, crate::peval::ir::Ty::Array(_))) {
+                        out.insert(*i);
+                    }
+                }
+            }
+            for nb in nested_blocks(&st.expr) {
+                walk(nb, params, out);
+            }
+        }
+        for a in &b.result {
+            if let Some(i) = var_id(a).and_then(|v| params.get(&v)) {
+                out.insert(*i);
+            }
+        }
+    }
+    walk(&k.body, &params, &mut out);
+    out
+}
