@@ -139,3 +139,20 @@ fn macro_variables_are_located_at_their_names() {
         .collect();
     assert_eq!(starts, [15, 19, 23]);
 }
+
+/// `fun`, `forall` and `join` terms are located at their keywords.
+#[test]
+fn keyword_terms_start_at_their_keywords() {
+    use spiral_compiler::syntax::ast::{ExprKind, TopKind};
+    let src = "inl f () = (fun x => x), (join 1), real (forall t. => 1)\n";
+    let parsed = parse_module(spiral_compiler::diagnostics::FileId(0), src, Segment::TopDown);
+    assert!(parsed.diagnostics.is_empty());
+    let TopKind::Inl { body, .. } = &parsed.module.items[0].kind else { panic!("not an inl") };
+    let ExprKind::Fun(clauses) = &body.kind else { panic!("not a fun") };
+    let ExprKind::Pair(a, rest) = &clauses[0].1.kind else { panic!("not a pair") };
+    let ExprKind::Pair(b, c) = &rest.kind else { panic!("not a pair") };
+    let ExprKind::Real(c) = &c.kind else { panic!("not real") };
+    assert_eq!(&src[a.span.range()], "fun x => x");
+    assert_eq!(&src[b.span.range()], "join 1");
+    assert_eq!(&src[c.span.range()], "forall t. => 1");
+}

@@ -1270,13 +1270,16 @@ impl<'a> P<'a> {
     }
 
     fn case_fun(&mut self) -> PR<Expr> {
+        let start = self.i;
         self.skip_kw(Keyword::Fun)?;
         let first = self.root_pattern_pair()?;
         let mut pats = vec![first];
         pats.extend(many!(self, self.root_pattern_pair()));
         self.validate_patterns(&pats)?;
         let body = self.annotated_body("=>")?;
-        Ok(Self::fold_funs(pats, body))
+        let mut f = Self::fold_funs(pats, body);
+        f.span = self.span_from(start); // the outermost lambda starts at `fun`
+        Ok(f)
     }
     fn fold_funs(pats: Vec<Pattern>, body: Expr) -> Expr {
         pats.into_iter().rev().fold(body, |b, p| e(p.span.to(b.span), ExprKind::Fun(vec![(p, b)])))
@@ -1288,11 +1291,14 @@ impl<'a> P<'a> {
         if self.top_down {
             return self.expected("expression");
         }
+        let start = self.i;
         let vs = self.forall()?;
         let pats = many!(self, self.root_pattern_pair());
         self.validate_patterns(&pats)?;
         let body = self.annotated_body("=>")?;
-        Ok(Self::fold_foralls(vs, Self::fold_funs(pats, body)))
+        let mut f = Self::fold_foralls(vs, Self::fold_funs(pats, body));
+        f.span = self.span_from(start);
+        Ok(f)
     }
     fn case_if(&mut self) -> PR<Expr> {
         let i = self.col();
@@ -1697,7 +1703,9 @@ impl<'a> P<'a> {
             TokenKind::Keyword(Keyword::Join) => {
                 self.i += 1;
                 let x = self.root_term()?;
-                Ok(Self::join_point(true, None, x))
+                let mut j = Self::join_point(true, None, x);
+                j.span = self.span_from(start); // starts at `join`
+                Ok(j)
             }
             TokenKind::Keyword(Keyword::JoinBackend) => {
                 self.i += 1;
