@@ -69,6 +69,9 @@ enum PeerCmd {
         /// Print failure reasons in full.
         #[arg(long, short)]
         verbose: bool,
+        /// Compile the generated C with -Wall -Werror and ASan/UBSan (leak checking on).
+        #[arg(long)]
+        sanitize: bool,
     },
 }
 
@@ -102,7 +105,7 @@ fn main() -> ExitCode {
                 && smoke::run(&smoke::Options { cases: fuzz_cases, ..smoke::Options::default() })
         }
         Cmd::Peer { cmd: PeerCmd::Parse { dir, verbose } } => peer::parse(&dir, verbose),
-        Cmd::Peer { cmd: PeerCmd::Run { dir, verbose } } => peer_run::run(&workspace_root(), &dir, verbose),
+        Cmd::Peer { cmd: PeerCmd::Run { dir, verbose, sanitize } } => peer_run::run(&workspace_root(), &dir, verbose, sanitize),
         Cmd::SmokeFuzz(o) => smoke::run(&o),
         Cmd::Fuzz(o) => fuzz::run(&o),
         Cmd::BenchParse(o) => bench::run(&o),

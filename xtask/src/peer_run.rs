@@ -78,6 +78,10 @@ pub const TESTS: &[PeerTest] = &[
     PeerTest { name: "test76", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
 ];
 
+/// C flags of `--sanitize`: warnings are errors, AddressSanitizer and UBSan (leak checking on).
+const SANITIZE_CFLAGS: &str =
+    "-std=c11 -O1 -g -Wall -Werror -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all";
+
 /// Builds `spiral` and returns the path of the binary.
 fn build_spiral(root: &Path) -> Option<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -103,12 +107,19 @@ fn build_spiral(root: &Path) -> Option<PathBuf> {
 }
 
 /// Runs one test; `Ok(())` or the reason it failed.
-fn run_one(spiral: &Path, dir: &Path, t: &PeerTest) -> Result<(), String> {
+fn run_one(spiral: &Path, dir: &Path, t: &PeerTest, sanitize: bool) -> Result<(), String> {
     let file = dir.join("compilation_tests").join(t.name).join(t.main);
     if !file.is_file() {
         return Err(format!("missing `{}`", file.display()));
     }
-    let mut child = Command::new(spiral)
+    let mut cmd = Command::new(spiral);
+    if sanitize {
+        cmd.env("SPIRAL_CFLAGS", SANITIZE_CFLAGS)
+            .env("SPIRAL_LDFLAGS", "-fsanitize=address,undefined")
+            .env("ASAN_OPTIONS", "detect_leaks=1")
+            .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+    }
+    let mut child = cmd
         .arg("run")
         .arg(&file)
         .stdin(Stdio::null())
@@ -144,6 +155,9 @@ fn run_one(spiral: &Path, dir: &Path, t: &PeerTest) -> Result<(), String> {
     let stderr = String::from_utf8_lossy(&te.join().unwrap_or_default()).into_owned();
     let code = status.code().unwrap_or(-1);
     let mut why = Vec::new();
+    if ["AddressSanitizer", "LeakSanitizer", ": runtime error:"].iter().any(|m| stderr.contains(m)) {
+        why.push("sanitizer report".to_string());
+    }
     if code != (t.exit & 0xff) {
         why.push(format!("exit code {code}, expected {}", t.exit & 0xff));
     }
@@ -160,7 +174,9 @@ fn run_one(spiral: &Path, dir: &Path, t: &PeerTest) -> Result<(), String> {
 
 /// Runs the table against the suites under `dir`; prints one line per test and the totals.
 /// Succeeds when every bottom-up test passes.
-pub fn run(root: &Path, dir: &Path, verbose: bool) -> bool {
+/// With `sanitize`, the generated C is compiled with [`SANITIZE_CFLAGS`] and any sanitizer report
+/// fails the test.
+pub fn run(root: &Path, dir: &Path, verbose: bool, sanitize: bool) -> bool {
     if !dir.join("compilation_tests").is_dir() {
         eprintln!("xtask: `{}` has no compilation_tests/ folder", dir.display());
         return false;
@@ -169,7 +185,7 @@ pub fn run(root: &Path, dir: &Path, verbose: bool) -> bool {
     let mut totals = [(0usize, 0usize); 2];
     for t in TESTS {
         let gi = if t.group == Group::BottomUp { 0 } else { 1 };
-        match run_one(&spiral, dir, t) {
+        match run_one(&spiral, dir, t, sanitize) {
             Ok(()) => {
                 totals[gi].0 += 1;
                 println!("PASS {:<8} {}", t.name, if gi == 0 { "bottom-up" } else { "portable" });
