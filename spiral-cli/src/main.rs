@@ -4,6 +4,7 @@
 
 mod cc;
 mod cmd_build;
+mod cmd_check;
 mod cmd_parse;
 mod pipeline;
 
@@ -25,6 +26,9 @@ enum Cmd {
     /// Compile a program to C, compile that with the system C compiler and run it; exits with
     /// the program's exit code.
     Run(cmd_build::RunArgs),
+    /// Run the front end and the partial evaluator without a backend (`--ir` prints the residual
+    /// program); exits 1 with the diagnostics on error.
+    Check(cmd_check::CheckArgs),
     /// Parse a `.spi`/`.spir` file or a package directory; `--dump` prints the syntax tree.
     Parse(cmd_parse::ParseArgs),
 }
@@ -35,5 +39,6 @@ fn main() -> ExitCode {
         Cmd::Build(a) => cmd_build::build(a),
         Cmd::Run(a) => cmd_build::run(a),
         Cmd::Parse(a) => cmd_parse::parse(a),
+        Cmd::Check(a) => cmd_check::check(a),
     }
 }

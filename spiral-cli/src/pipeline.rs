@@ -20,30 +20,45 @@ pub fn compile_file_to_c(file: &Path) -> Result<String, String> {
 /// Compiles the program whose `main` lives in `file` with the backend named `backend`.
 pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
     let mut sources = SourceMap::new();
-    let no_span = |sources: &mut SourceMap, msg: String| {
-        let f = sources.add(file.display().to_string(), "");
-        vec![Diagnostic::error(Span::new(f, 0, 0), msg)]
-    };
     let result = (|| {
-        if !file.is_file() {
-            return Err(no_span(&mut sources, format!("cannot read `{}`: no such file", file.display())));
-        }
         let Some(be) = backend_by_name(backend) else {
-            return Err(no_span(&mut sources, format!("unknown backend `{backend}`")));
+            return Err(no_span(&mut sources, file, format!("unknown backend `{backend}`")));
         };
-        let graph = match find_package_root(file) {
-            Some(dir) => project::load_package_dir(&dir, &mut sources)?,
-            None => project::load_single_file(file, &mut sources)?,
-        };
-        let program = lower_and_evaluate(&graph, &mut sources)?;
+        let (program, entry) = evaluate(file, &mut sources)?;
         // Backend errors carry no source position (the residual IR has none); point them at the
         // entry module rather than at whichever file happens to be first in the source map.
-        let entry = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
         be.emit(&program).map_err(|ds| {
             ds.into_iter().map(|d| if d.span == Span::default() { Diagnostic { span: entry, ..d } } else { d }).collect()
         })
     })();
     result.map_err(|d| render(&sources, &d))
+}
+
+/// Runs the front end and the partial evaluator on the program whose `main` lives in `file`:
+/// the residual program, or the rendered diagnostics.
+pub fn compile_file_to_ir(file: &Path) -> Result<spiral_compiler::peval::ir::Program, String> {
+    let mut sources = SourceMap::new();
+    let r = evaluate(file, &mut sources).map(|(p, _)| p);
+    r.map_err(|d| render(&sources, &d))
+}
+
+fn no_span(sources: &mut SourceMap, file: &Path, msg: String) -> Vec<Diagnostic> {
+    let f = sources.add(file.display().to_string(), "");
+    vec![Diagnostic::error(Span::new(f, 0, 0), msg)]
+}
+
+/// Loads the package (or lone file) and evaluates it; also returns the start of the entry module.
+fn evaluate(file: &Path, sources: &mut SourceMap) -> Result<(spiral_compiler::peval::ir::Program, Span), Vec<Diagnostic>> {
+    if !file.is_file() {
+        return Err(no_span(sources, file, format!("cannot read `{}`: no such file", file.display())));
+    }
+    let graph = match find_package_root(file) {
+        Some(dir) => project::load_package_dir(&dir, sources)?,
+        None => project::load_single_file(file, sources)?,
+    };
+    let entry = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+    let program = lower_and_evaluate(&graph, sources)?;
+    Ok((program, entry))
 }
 
 /// Prepass and partial evaluation of a loaded program.

@@ -102,3 +102,20 @@ fn a_backend_error_points_at_the_entry_module() {
     assert!(out.stderr.contains("must return `i32`"), "{}", out.stderr);
     assert!(out.stderr.contains("strmain.spir:1:1"), "{}", out.stderr);
 }
+
+#[test]
+fn check_reports_errors_and_prints_the_residual_program() {
+    let d = scratch("check");
+    let ok = d.join("ok.spir");
+    std::fs::write(&ok, "inl main () = dyn 1i32 + 2\n").unwrap();
+    let out = spiral(&["check", "--ir", ok.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("main : (i32) ="), "{}", out.stdout);
+    assert!(out.stdout.contains("add("), "{}", out.stdout);
+    let bad = d.join("bad.spir");
+    std::fs::write(&bad, "inl main () = nope\n").unwrap();
+    let out = spiral(&["check", bad.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("bad.spir:1:15"), "{}", out.stderr);
+}
