@@ -6,7 +6,9 @@
 //! * `aos_iter`: a Rust iterator over `Vec<(i32, i32, i32)>` collecting `Vec<(i32, i32)>`;
 //! * `invarray_map_{1,2}t`: `Device::cpu_with_threads(n).map(&input, closure)`;
 //! * `invarray_slices_{1,2}t`: `Device::for_each_chunk_with` with a loop over the leaf slices,
-//!   the shape of code a generated CPU wrapper runs.
+//!   the shape of code a generated CPU wrapper runs;
+//! * `spiral_{1,2}t`: the quickstart's Spiral kernel, `map (fun a,b,c => a+b+c, a*b*c)`,
+//!   specialised by `spiral!` at compile time and called through its typed wrapper.
 //!
 //! Every entry allocates its outputs, as a generated wrapper does, and drops them inside the
 //! timed region. Before timing, every entry's output is checked against the baseline's. After
@@ -72,6 +74,20 @@ fn kernel(a: i32, b: i32, c: i32) -> (i32, i32) {
     (a.wrapping_add(b).wrapping_add(c), a.wrapping_mul(b).wrapping_mul(c))
 }
 
+spiral::spiral! {
+    fn spiral_map(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<(i32, i32)>, spiral::Error>;
+    r#"
+open inv
+open kernel
+inl spiral_map input = map (fun a,b,c => a+b+c, a*b*c) input
+    "#
+}
+
+fn spiral_kernel(threads: usize) -> Box<dyn Fn(&Data) -> Output> {
+    let dev = Device::cpu_with_threads(threads);
+    Box::new(move |d| Output::Inv(spiral_map(&dev, &d.inv).expect("spiral_map")))
+}
+
 fn invarray_map(threads: usize) -> Box<dyn Fn(&Data) -> Output> {
     let dev = Device::cpu_with_threads(threads);
     Box::new(move |d| Output::Inv(dev.map(&d.inv, |(a, b, c)| kernel(a, b, c)).expect("map")))
@@ -115,6 +131,8 @@ pub fn entries() -> Vec<Entry> {
         Entry { name: "invarray_map_2t", run: invarray_map(2) },
         Entry { name: "invarray_slices_1t", run: invarray_slices(1) },
         Entry { name: "invarray_slices_2t", run: invarray_slices(2) },
+        Entry { name: "spiral_1t", run: spiral_kernel(1) },
+        Entry { name: "spiral_2t", run: spiral_kernel(2) },
     ]
 }
 
