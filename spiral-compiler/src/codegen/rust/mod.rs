@@ -278,6 +278,38 @@ pub fn compile_exports(
     Ok(bodies)
 }
 
+/// Like [`compile_exports`], for the `spiral-build` path: the kernels become C (one translation
+/// unit for all exports, symbols `spiral_{unit}_{export}_kernel{i}`) and the bodies call them
+/// through `extern "C"` declarations. Returns the bodies and the C source.
+pub fn compile_exports_c(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    exports: &[Export],
+    unit: &str,
+) -> Result<(Vec<String>, String), CompileError> {
+    let base = load_with_library(sources, name, text)?;
+    let defined = top_level_names(&base);
+    if let Some(i) = exports.iter().position(|e| !defined.iter().any(|d| *d == e.name)) {
+        return Err(CompileError::MissingExport(i));
+    }
+    let mut bodies = Vec::new();
+    let mut c = String::new();
+    for e in exports {
+        let graph = with_entry(&base, sources, e)?;
+        let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
+        let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+        let prefix = format!("{unit}_{}", e.name);
+        let unsupported = |u: Unsupported| vec![Diagnostic::error(span, u.0)];
+        let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
+        if !prog.kernels.is_empty() {
+            c.push_str(&c_kernel::print_c_kernels(&prog.types, &prog.kernels, &prefix).map_err(unsupported)?);
+        }
+        bodies.push(body);
+    }
+    Ok((bodies, c))
+}
+
 /// Why [`compile_exports`] failed.
 #[derive(Debug)]
 pub enum CompileError {
