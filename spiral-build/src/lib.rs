@@ -376,7 +376,8 @@ fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BuildError>
     Ok(())
 }
 
-/// FNV-1a over the compiler version, then each source's path (relative to the unit) and bytes.
+/// FNV-1a over the compiler version and executable, then each source's path (relative to the
+/// unit) and bytes.
 fn hash_unit(unit: &Unit) -> Result<String, BuildError> {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
@@ -389,6 +390,13 @@ fn hash_unit(unit: &Unit) -> Result<String, BuildError> {
         h = h.wrapping_mul(0x0100_0000_01b3);
     };
     feed(env!("CARGO_PKG_VERSION").as_bytes());
+    // The compiler itself: the running build script embeds it, so a rebuilt compiler (a new
+    // executable) invalidates the cache.
+    if let Some(m) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
+        feed(&m.len().to_le_bytes());
+        let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+        feed(&t.as_nanos().to_le_bytes());
+    }
     let base = if unit.root.is_dir() { unit.root.as_path() } else { unit.root.parent().unwrap_or(Path::new("")) };
     for s in &unit.sources {
         let rel = s.strip_prefix(base).unwrap_or(s);

@@ -1002,9 +1002,12 @@ impl RustPrinter<'_> {
         if vars.is_empty() {
             self.line(ind, &format!("{text};"));
         } else if let [v] = vars {
-            let t = match &v.ty {
-                Ty::Array(el) if self.ro.contains(&v.id) => format!("&[{}]", self.leaves_ty(el)),
-                other => self.ty(other),
+            let (t, text) = match &v.ty {
+                // A lent input column is a `&[T]`: copying the reference needs no `.clone()`.
+                Ty::Array(el) if self.ro.contains(&v.id) => {
+                    (format!("&[{}]", self.leaves_ty(el)), text.strip_suffix(".clone()").unwrap_or(&text).to_string())
+                }
+                other => (self.ty(other), text),
             };
             self.line(ind, &format!("let {}: {t} = {text};", Self::var(v)));
         } else {

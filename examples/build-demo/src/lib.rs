@@ -1,0 +1,34 @@
+//! The quickstart's kernels through `spiral-build` (build.rs) instead of `spiral!`: the same
+//! typed API, with the kernels compiled as C and linked.
+
+use spiral::{Device, Error, InvArray};
+
+include!(concat!(env!("OUT_DIR"), "/spiral/map.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(n: i32) -> InvArray<(i32, i32, i32)> {
+        (0..n).map(|i| (i, i, i)).collect()
+    }
+
+    #[test]
+    fn c_kernels_give_the_quickstart_outputs_on_one_and_two_threads() {
+        for threads in [1, 2] {
+            let dev = Device::cpu_with_threads(threads);
+            let out = map_tuple(&dev, &input(16)).unwrap();
+            let (s, p): (Vec<i32>, Vec<i32>) = out.to_vec().into_iter().unzip();
+            assert_eq!(s, (0..16).map(|i| 3 * i).collect::<Vec<_>>());
+            assert_eq!(p, (0..16).map(|i| i * i * i).collect::<Vec<_>>());
+            let out = map_record(&dev, &input(16)).unwrap();
+            assert_eq!(out.to_vec(), (0..16).map(|i| 9 * i * i).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn empty_input_gives_empty_output() {
+        let out = map_tuple(&Device::cpu(), &input(0)).unwrap();
+        assert_eq!(out.len(), 0);
+    }
+}
