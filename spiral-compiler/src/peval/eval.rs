@@ -827,15 +827,15 @@ impl<'a> PE<'a> {
             Value::Lit(Lit::Bool(false)) => self.eval(b, f),
             Value::Var(ref x) if x.ty == Ty::Prim(PrimTy::Bool) => {
                 let x = x.clone();
-                let mut fa = f.clone();
+                let fa = &mut *f;
                 let ra = self.in_block(|pe| {
                     pe.set_known(&x, Known::Val(lit_of_bool(true)));
-                    pe.eval(a, &mut fa)
+                    pe.eval(a, fa)
                 })?;
-                let mut fb = f.clone();
+                let fb = &mut *f;
                 let rb = self.in_block(|pe| {
                     pe.set_known(&x, Known::Val(lit_of_bool(false)));
-                    pe.eval(b, &mut fb)
+                    pe.eval(b, fb)
                 })?;
                 if ra.0.is_empty() && rb.0.is_empty() {
                     if let (Value::Lit(Lit::Bool(true)), Value::Lit(Lit::Bool(false))) = (&ra.1, &rb.1) {
@@ -1537,15 +1537,15 @@ impl<'a> PE<'a> {
                         Atom::Var(v) => v,
                         Atom::Lit(_) => unreachable!(),
                     };
-                    let mut fa = f.clone();
+                    let fa = &mut *f;
                     let ra = self.in_block(|pe| {
                         pe.set_known(&cv, Known::Val(lit_of_bool(true)));
-                        pe.eval(&clause.body, &mut fa)
+                        pe.eval(&clause.body, fa)
                     })?;
-                    let mut fb = f.clone();
+                    let fb = &mut *f;
                     let rb = self.in_block(|pe| {
                         pe.set_known(&cv, Known::Val(lit_of_bool(false)));
-                        pe.match_clauses(x, clauses, i + 1, s, &mut fb)
+                        pe.match_clauses(x, clauses, i + 1, s, fb)
                     })?;
                     let cond = Atom::Var(cv);
                     return self.merge_branches(vec![ra, rb], s, move |mut bs| {
@@ -1560,13 +1560,13 @@ impl<'a> PE<'a> {
                         Value::Var(c) => c,
                         _ => unreachable!(),
                     };
-                    let mut fa = f.clone();
+                    let fa = &mut *f;
                     let (v1, l1) = (v.clone(), l.clone());
                     let ra = self.in_block(|pe| {
                         pe.set_known(&v1, Known::Val(Value::Lit(l1)));
-                        pe.match_clauses(x, clauses, i, s, &mut fa)
+                        pe.match_clauses(x, clauses, i, s, fa)
                     })?;
-                    let mut fb = f.clone();
+                    let fb = &mut *f;
                     let rb = self.in_block(|pe| {
                         let mut nots = match pe.known(&v) {
                             Some(Known::Not(n)) => n.clone(),
@@ -1574,7 +1574,7 @@ impl<'a> PE<'a> {
                         };
                         nots.push(l);
                         pe.set_known(&v, Known::Not(nots));
-                        pe.match_clauses(x, clauses, i, s, &mut fb)
+                        pe.match_clauses(x, clauses, i, s, fb)
                     })?;
                     let cond = Atom::Var(cv);
                     return self.merge_branches(vec![ra, rb], s, move |mut bs| {
@@ -1613,7 +1613,7 @@ impl<'a> PE<'a> {
                     let mut results = Vec::new();
                     let mut arm_vars = Vec::new();
                     for (ci, (cname, pty)) in cases.iter().enumerate() {
-                        let mut fa = f.clone();
+                        let fa = &mut *f;
                         let v1 = v.clone();
                         let pty = pty.clone();
                         let start = match &starts {
@@ -1625,7 +1625,7 @@ impl<'a> PE<'a> {
                             let mut pv = Vec::new();
                             collect_vars(&payload, &mut pv);
                             pe.set_known(&v1, Known::Val(Value::Union(v1.ty.clone(), ci as u32, Rc::new(payload))));
-                            let r = pe.match_clauses(x, clauses, start, s, &mut fa)?;
+                            let r = pe.match_clauses(x, clauses, start, s, fa)?;
                             Ok((pv, r))
                         })?;
                         let (stmts, (pv, val)) = r;

@@ -46,7 +46,7 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
 
 /// Evaluates `prog` and returns the residual program, or the diagnostic of the first error
 /// (with its evaluation trace). Call it inside [`with_big_stack`] (as
-/// [`crate::prepass::compile_sources`] does).
+/// [`crate::prepass::compile_graph`] does).
 pub fn compile_program(prog: &core::Program, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
     let mut pe = eval::PE::new(prog, limits);
     let run = |pe: &mut eval::PE| -> eval::R<()> {

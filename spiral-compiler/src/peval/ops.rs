@@ -875,8 +875,8 @@ impl PE<'_> {
                 if args.len() != 2 {
                     return self.err(s, "`While` takes a condition and a body");
                 }
-                let mut fc = f.clone();
-                let (cstmts, c) = self.block(|pe| pe.eval(&args[0], &mut fc))?;
+                let fc = &mut *f;
+                let (cstmts, c) = self.block(|pe| pe.eval(&args[0], fc))?;
                 let c = match c {
                     Value::Lit(Lit::Bool(b)) => Atom::Lit(Lit::Bool(b)),
                     Value::Var(x) if x.ty == Ty::Prim(PrimTy::Bool) => Atom::Var(x),
@@ -885,8 +885,8 @@ impl PE<'_> {
                         return self.err(s, format!("the loop condition must be a bool\nGot: {shown}"));
                     }
                 };
-                let mut fb = f.clone();
-                let (bstmts, b) = self.block(|pe| pe.eval(&args[1], &mut fb))?;
+                let fb = &mut *f;
+                let (bstmts, b) = self.block(|pe| pe.eval(&args[1], fb))?;
                 match b {
                     Value::Unit => {}
                     other => {
