@@ -1282,6 +1282,8 @@ impl<'p> Gen<'p> {
             PrimOp::BitAnd => format!("(({res_c})({} & {}))", arg(0), arg(1)),
             PrimOp::BitOr => format!("(({res_c})({} | {}))", arg(0), arg(1)),
             PrimOp::BitXor => format!("(({res_c})({} ^ {}))", arg(0), arg(1)),
+            // `~` on a C `bool` is a warning (and not a logical complement).
+            PrimOp::BitNot if p0 == Some(PrimTy::Bool) => format!("(!{})", arg(0)),
             PrimOp::BitNot => format!("(({res_c})(~{}))", arg(0)),
             PrimOp::Shl | PrimOp::Shr => {
                 let p = p0.unwrap_or(PrimTy::I32);

@@ -637,3 +637,89 @@ pub(super) fn run_program(p: &Program) -> (String, i32) {
 pub(super) fn sanitizers_enabled() -> bool {
     sanitizers_work()
 }
+
+/// Every primitive operation on every type it applies to, on runtime operands: the C must compile
+/// without warnings (`-Wall -Werror`) and run clean under the sanitizers.
+#[test]
+fn every_primitive_operation_compiles_cleanly() {
+    let mut stmts = Vec::new();
+    let mut id = 0u32;
+    let mut fresh = |ty: Ty| {
+        id += 1;
+        v(id, ty)
+    };
+    let lits: Vec<(PrimTy, Lit, Lit)> = vec![
+        (PrimTy::I8, Lit::I8(-7), Lit::I8(3)),
+        (PrimTy::I16, Lit::I16(-7), Lit::I16(3)),
+        (PrimTy::I32, Lit::I32(-7), Lit::I32(3)),
+        (PrimTy::I64, Lit::I64(-7), Lit::I64(3)),
+        (PrimTy::U8, Lit::U8(250), Lit::U8(3)),
+        (PrimTy::U16, Lit::U16(65000), Lit::U16(3)),
+        (PrimTy::U32, Lit::U32(7), Lit::U32(3)),
+        (PrimTy::U64, Lit::U64(7), Lit::U64(3)),
+        (PrimTy::F32, Lit::F32(2.5), Lit::F32(0.5)),
+        (PrimTy::F64, Lit::F64(2.5), Lit::F64(-0.5)),
+        (PrimTy::Bool, Lit::Bool(true), Lit::Bool(false)),
+        (PrimTy::Char, Lit::Char('a'), Lit::Char('\u{e9}')),
+        (PrimTy::String, Lit::String("abc".into()), Lit::String("ab".into())),
+    ];
+    let numeric = [PrimTy::I8, PrimTy::I16, PrimTy::I32, PrimTy::I64, PrimTy::U8, PrimTy::U16, PrimTy::U32, PrimTy::U64, PrimTy::F32, PrimTy::F64];
+    for (p, x, y) in lits {
+        let t = Ty::Prim(p);
+        let (a, b) = (fresh(t.clone()), fresh(t.clone()));
+        stmts.push(st(vec![a.clone()], Expr::Atoms(vec![Atom::Lit(x)])));
+        stmts.push(st(vec![b.clone()], Expr::Atoms(vec![Atom::Lit(y)])));
+        let bool_t = Ty::Prim(PrimTy::Bool);
+        let mut ops: Vec<(PrimOp, Vec<Atom>, Ty)> = Vec::new();
+        for op in [PrimOp::Eq, PrimOp::Ne, PrimOp::Lt, PrimOp::Le, PrimOp::Gt, PrimOp::Ge] {
+            ops.push((op, vec![var(&a), var(&b)], bool_t.clone()));
+        }
+        if p.is_int() {
+            for op in [PrimOp::Add, PrimOp::Sub, PrimOp::Mul, PrimOp::Div, PrimOp::Rem, PrimOp::BitAnd, PrimOp::BitOr, PrimOp::BitXor, PrimOp::Shl, PrimOp::Shr] {
+                ops.push((op, vec![var(&a), var(&b)], t.clone()));
+            }
+            ops.push((PrimOp::Neg, vec![var(&a)], t.clone()));
+            ops.push((PrimOp::BitNot, vec![var(&a)], t.clone()));
+        }
+        if p.is_float() {
+            for op in [PrimOp::Add, PrimOp::Sub, PrimOp::Mul, PrimOp::Div, PrimOp::Rem, PrimOp::Pow] {
+                ops.push((op, vec![var(&a), var(&b)], t.clone()));
+            }
+            ops.push((PrimOp::Neg, vec![var(&a)], t.clone()));
+            ops.push((PrimOp::IsNan, vec![var(&a)], bool_t.clone()));
+            for f in ["sqrt", "log", "exp", "sin", "cos", "tan", "tanh", "abs", "floor", "ceil", "round"] {
+                ops.push((PrimOp::FloatFn(f.into()), vec![var(&a)], t.clone()));
+            }
+        }
+        if p.is_int() || p.is_float() || p == PrimTy::Char {
+            for to in numeric.iter().copied().chain([PrimTy::Char]) {
+                ops.push((PrimOp::Conv(to), vec![var(&a)], Ty::Prim(to)));
+            }
+        }
+        if p == PrimTy::Bool {
+            for op in [PrimOp::BitAnd, PrimOp::BitOr, PrimOp::BitXor] {
+                ops.push((op, vec![var(&a), var(&b)], t.clone()));
+            }
+            ops.push((PrimOp::Not, vec![var(&a)], t.clone()));
+            ops.push((PrimOp::BitNot, vec![var(&a)], t.clone()));
+        }
+        if p == PrimTy::String {
+            ops.push((PrimOp::StringLength, vec![var(&a)], Ty::i32()));
+            ops.push((PrimOp::StringIndex, vec![var(&a), i32l(1)], Ty::Prim(PrimTy::Char)));
+            ops.push((PrimOp::StringSlice, vec![var(&a), i32l(1), i32l(3)], string()));
+            ops.push((PrimOp::StringConcat, vec![var(&a), var(&b)], string()));
+        }
+        for (op, args, rt) in ops {
+            let r = fresh(rt);
+            stmts.push(st(vec![r], Expr::Prim(op, args)));
+        }
+    }
+    let p = main_prog(stmts, vec![]);
+    let c = emit_c(&p).unwrap();
+    let d = scratch("prims");
+    std::fs::write(d.join("p.c"), &c).unwrap();
+    let out = Command::new("cc").args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]).arg(d.join("p.c")).arg("-o").arg(d.join("p")).arg("-lm").output().unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    assert!(out.status.success(), "{}\n---\n{c}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(run(&p), (String::new(), 0));
+}
