@@ -329,7 +329,14 @@ impl<'a> PE<'a> {
             Value::Type(t) => t.clone(),
             Value::Union(t, _, _) | Value::Nominal(t, _) => t.clone(),
             Value::Undef => return self.err(span, "internal error: reading an unset variable"),
-            Value::Closure(..) | Value::Rec(..) | Value::RecSelf(_) | Value::Constructor(..) | Value::NominalFn(..) => {
+            Value::Constructor(d, n, _) => {
+                let name = self.prog.nominals[*d as usize].name.clone();
+                return self.err(
+                    span,
+                    format!("the type of the union case `{n}` cannot be inferred here; annotate it (e.g. `({n} : {name} i32)`) or give its type arguments with backticks"),
+                );
+            }
+            Value::Closure(..) | Value::Rec(..) | Value::RecSelf(_) | Value::NominalFn(..) => {
                 return self.err(
                     span,
                     "a function has no runtime type here; annotate it with a function type (e.g. `(f : i32 -> i32)`) to turn it into a runtime closure",
@@ -1256,10 +1263,16 @@ impl<'a> PE<'a> {
     fn annot(&mut self, v: Value, ty: &Ty, s: Span) -> R<Value> {
         match (&v, ty) {
             (Value::Closure(..) | Value::Rec(..), Ty::Fun(..)) => self.closure_convert(v, ty, s),
-            (Value::Constructor(d, n, targs), Ty::Union(u)) => {
-                let _ = (d, n, targs, u);
-                let shown = self.show_ty(ty);
-                self.err(s, format!("a union constructor is not a value of type {shown}"))
+            (Value::Constructor(d, n, _), Ty::Union(u)) if self.out.types.unions[*u as usize].decl == *d => {
+                // `(None : option i32)`: a payload-less case of a generic union
+                let def = &self.out.types.unions[*u as usize];
+                match def.cases.iter().position(|c| &c.0 == n) {
+                    Some(c) if def.cases[c].1 == Ty::Unit => Ok(Value::Union(ty.clone(), c as u32, Rc::new(Value::Unit))),
+                    _ => {
+                        let shown = self.show_ty(ty);
+                        self.err(s, format!("the union case `{n}` needs a payload to be a value of type {shown}"))
+                    }
+                }
             }
             (Value::Type(t), _) if t == ty => Ok(v),
             _ => {
