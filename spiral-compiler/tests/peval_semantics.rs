@@ -269,3 +269,29 @@ fn wrong_programs_give_diagnostics_with_traces() {
     }
     assert!(cases.len() >= 20);
 }
+
+#[test]
+fn guards_on_runtime_values_become_branches() {
+    let s = ir("inl main () =\n    inl g = function\n        | {a b} when a = 1 => b\n        | {a b} => a * b\n    g (dyn {a = 1; b = 2}) + g {a = 3; b = 4}");
+    assert!(s.contains("eq(v0, 1i32)"), "{s}");
+    assert!(s.contains("mul(v0, v1)"), "{s}");
+    assert!(s.contains("add(v4, 12i32)") || s.contains("add(v3, 12i32)") || s.contains("12i32)"), "{s}");
+}
+
+#[test]
+fn nested_union_patterns_unbox_each_level_once() {
+    let src = "union option a = Some : a | None\ninl main () =\n    inl f = function\n        | Some (Some x) => x\n        | Some (None) | None => 0\n    f (dyn (Some (Some 5)))";
+    let s = ir(src);
+    // the outer and the inner union are each matched once
+    assert_eq!(s.matches("match ").count(), 2, "{s}");
+    assert!(s.contains("option (option i32)") && s.contains("option i32"), "{s}");
+}
+
+#[test]
+fn payloadless_cases_of_generic_unions_need_their_type() {
+    let src = "union option a = Some : a | None\ninl main () = dyn (Some None)";
+    let e = err(src);
+    assert!(e.contains("cannot be inferred"), "{e}");
+    let s = ir("union option a = Some : a | None\ninl main () =\n    match dyn (None : option i32) with\n    | Some x => x\n    | None => 7");
+    assert!(s.contains("box union#0.0None()"), "{s}");
+}

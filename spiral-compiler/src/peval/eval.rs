@@ -1050,8 +1050,13 @@ impl<'a> PE<'a> {
         let name_str = {
             let mut n = decl.name.to_string();
             for a in &args {
+                let shown = self.show_ty(a);
                 n.push(' ');
-                n.push_str(&self.show_ty(a));
+                if shown.contains(' ') {
+                    n.push_str(&format!("({shown})"));
+                } else {
+                    n.push_str(&shown);
+                }
             }
             n
         };
