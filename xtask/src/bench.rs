@@ -17,7 +17,7 @@ mod gen;
 ///
 /// On a shared machine wall time depends on the load; process CPU time much less, so both
 /// are reported.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn process_cpu_seconds() -> Option<f64> {
     #[repr(C)]
     struct Timespec {
@@ -31,10 +31,10 @@ fn process_cpu_seconds() -> Option<f64> {
     let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec (64-bit Linux layout) for the call's duration.
     let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+    (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 fn process_cpu_seconds() -> Option<f64> {
     None
 }
