@@ -1088,6 +1088,10 @@ impl<'a> PE<'a> {
                 self.out.types.nominals.push(ir::NominalDef { name: decl.name.clone(), args: args.clone(), body: Ty::Unit });
                 self.union_intern.insert(key, t.clone());
                 let body = self.eval_ty(te, &mut frame, s)?;
+                if contains_unguarded(&body, &t) {
+                    let name = decl.name.clone();
+                    return self.err(s, format!("the nominal `{name}` contains itself directly; a recursive type must go through a `union rec`"));
+                }
                 self.out.types.nominals[nid as usize].body = body;
                 Ok(t)
             }
@@ -2165,6 +2169,18 @@ impl<'a> PE<'a> {
     }
     pub(crate) fn take_main(&mut self) -> Vec<Stmt> {
         std::mem::take(self.body.blocks.first_mut().expect("main block"))
+    }
+}
+
+/// Whether `t` occurs in `ty` outside of a leaf type (which would make `ty` infinitely large).
+fn contains_unguarded(ty: &Ty, t: &Ty) -> bool {
+    if ty == t {
+        return true;
+    }
+    match ty {
+        Ty::Pair(a, b) => contains_unguarded(a, t) || contains_unguarded(b, t),
+        Ty::Record(m) => m.values().any(|x| contains_unguarded(x, t)),
+        _ => false,
     }
 }
 
