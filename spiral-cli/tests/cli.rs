@@ -119,3 +119,12 @@ fn check_reports_errors_and_prints_the_residual_program() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("bad.spir:1:15"), "{}", out.stderr);
 }
+
+/// The example the README shows for `spiral run`.
+#[test]
+fn the_readme_example_runs() {
+    let f = repo_root().join("examples/spiral/word_lengths.spir");
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.stdout, "Short \"staged\"\nLong (\"functional\", 10)\nShort \"kernels\"\n", "{}", out.stderr);
+    assert_eq!(out.code, Some(23), "{}", out.stderr);
+}
