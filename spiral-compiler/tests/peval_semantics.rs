@@ -193,8 +193,8 @@ fn join_backend_returns_kernel_id_and_free_variables() {
 
 #[test]
 fn print_static_goes_to_the_compile_log() {
-    let p = program("inl main () =\n    print_static (1, .a)\n    0", Limits::default()).unwrap();
-    assert_eq!(p.compile_log, vec!["(lit 1i32, .a)".to_string()]);
+    let p = program("inl main () =\n    print_static (1, .a)\n    print_static {got = dyn 1.5}\n    0", Limits::default()).unwrap();
+    assert_eq!(p.compile_log, vec!["1i32, .a".to_string(), "{got : f64}".to_string()]);
 }
 
 #[test]

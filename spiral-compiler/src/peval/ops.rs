@@ -558,7 +558,7 @@ impl PE<'_> {
             }
             "PrintStatic" => {
                 let v = self.args(args, 1, name, s, f)?;
-                let shown = self.show(&v[0]);
+                let shown = self.show_static(&v[0]);
                 self.out.compile_log.push(shown);
                 Ok(Value::Unit)
             }
@@ -1069,6 +1069,21 @@ impl PE<'_> {
                 }
             }
             other => self.err(s, format!("the inbuilt operation `{other}` is not supported by this compiler")),
+        }
+    }
+
+    /// The `print_static` rendering: literals with their type suffix, runtime variables as
+    /// their type, records as `{k : v}`.
+    fn show_static(&self, v: &Value) -> String {
+        match v {
+            Value::Lit(l) => l.to_string(),
+            Value::Var(x) => self.out.types.show(&x.ty),
+            Value::Pair(a, b) => format!("{}, {}", self.show_static(a), self.show_static(b)),
+            Value::Record(m) => {
+                let f: Vec<String> = m.iter().map(|(k, x)| format!("{k} : {}", self.show_static(x))).collect();
+                format!("{{{}}}", f.join("; "))
+            }
+            other => self.show(other),
         }
     }
 
