@@ -950,9 +950,16 @@ impl<'p> Gen<'p> {
 
     fn stmt(&mut self, f: &mut FnCtx, st: &Stmt) {
         let mut post = Vec::new();
+        // Copies and reads whose result is never used are not printed at all: nothing to
+        // declare, no reference to take and release (an array read keeps its bounds check).
+        let pure_read = matches!(st.expr, Expr::Atoms(_) | Expr::LayoutGet { .. } | Expr::ArrayGet { .. });
+        let skipped: Vec<&Var> = if pure_read { st.vars.iter().filter(|v| !f.used.contains(&v.id)).collect() } else { Vec::new() };
         match &st.expr {
             Expr::Atoms(xs) => {
                 for (v, a) in st.vars.iter().zip(xs) {
+                    if skipped.contains(&v) {
+                        continue;
+                    }
                     let e = self.atom_owned(f, a);
                     let cty = self.cty(&v.ty);
                     f.line(&format!("{cty} v{} = {e};", v.id));
@@ -1049,6 +1056,7 @@ impl<'p> Gen<'p> {
                 let base = info.rc.unwrap_or_default();
                 self.bind1(f, &st.vars, format!("{base}_new({})", args.join(", ")));
             }
+            Expr::LayoutGet { .. } if skipped.len() == st.vars.len() => {}
             Expr::LayoutGet { layout, field } => {
                 let l = self.atom(f, layout, &mut post);
                 self.bind1(f, &st.vars, format!("{l}->f{field}"));
@@ -1103,6 +1111,9 @@ impl<'p> Gen<'p> {
                 f.line(&format!("spi_bounds((int64_t){i}, {a}->len);"));
                 let n = st.vars.len();
                 for (j, v) in st.vars.iter().enumerate() {
+                    if skipped.contains(&v) {
+                        continue;
+                    }
                     let field = if n == 1 { String::new() } else { format!(".f{j}") };
                     let cty = self.cty(&v.ty);
                     f.line(&format!("{cty} v{} = {a}->ptr[{i}]{field};", v.id));
@@ -1204,7 +1215,12 @@ impl<'p> Gen<'p> {
                 self.declare(f, &st.vars);
             }
         }
-        self.bound(f, &st.vars, true);
+        if skipped.is_empty() {
+            self.bound(f, &st.vars, true);
+        } else {
+            let kept: Vec<Var> = st.vars.iter().filter(|v| !skipped.contains(v)).cloned().collect();
+            self.bound(f, &kept, true);
+        }
         for p in post {
             f.line(&p);
         }
