@@ -710,6 +710,14 @@ impl PE<'_> {
             }
             "StringSlice" => {
                 let v = self.args(args, 3, name, s, f)?;
+                if let (Value::Lit(Lit::String(x)), Value::Lit(a), Value::Lit(b)) = (&v[0], &v[1], &v[2]) {
+                    if let (Some(Lit::I64(a)), Some(Lit::I64(b))) = (conv_lit(a, PrimTy::I64), conv_lit(b, PrimTy::I64)) {
+                        return match x.get(a.max(0) as usize..b.max(0) as usize) {
+                            Some(sub) if a <= b => Ok(Value::Lit(Lit::String(sub.into()))),
+                            _ => self.err(s, format!("string slice {a}..{b} is out of bounds for a string of length {}", x.len())),
+                        };
+                    }
+                }
                 let sa = match atom_of(&v[0]).filter(|_| prim_of(&v[0]) == Some(PrimTy::String)) {
                     Some(a) => a,
                     None => return self.err(s, "`string_slice` expects a string"),
