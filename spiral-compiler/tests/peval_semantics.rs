@@ -295,3 +295,11 @@ fn payloadless_cases_of_generic_unions_need_their_type() {
     let s = ir("union option a = Some : a | None\ninl main () =\n    match dyn (None : option i32) with\n    | Some x => x\n    | None => 7");
     assert!(s.contains("box union#0.0None()"), "{s}");
 }
+
+#[test]
+fn mutually_recursive_unions_and_functions() {
+    let src = "union rec expr = Num : i32 | Let : stmt\nand union stmt = Assign : i32 * expr\ninl rec even x = if x = 0 then true else odd (x - 1)\nand inl odd x = if x = 0 then false else even (x - 1)\ninl main () =\n    inl rec eval e : i32 = join match e with | Num n => n | Let (Assign (_, e)) => eval e\n    if even 10 && odd 7 then eval (dyn (Let (Assign (0, Num 2)))) else 0";
+    let s = ir(src);
+    assert!(s.contains("union#0 heap expr") && s.contains("heap stmt"), "{s}");
+    assert!(s.contains("call method0"), "{s}");
+}

@@ -360,8 +360,27 @@ impl Prepass {
                     self.top_items(std::slice::from_ref(inner), &mut v);
                     steps.extend(v);
                 }
-                TopKind::Nominal { name: n, params, body, rec } => {
-                    self.nominal(n, params, body, *rec);
+                TopKind::Nominal { name: n, params, body, .. } => {
+                    // `union rec a = .. and union b = ..`: register every name of the group
+                    // first, so the bodies can refer to each other
+                    let mut group: Vec<(&ast::Ident, &Vec<ast::HoVar>, &ast::TypeExpr)> = vec![(n, params, body)];
+                    let mut j = i + 1;
+                    while j < items.len() {
+                        if let TopKind::And(inner) = &items[j].kind {
+                            if let TopKind::Nominal { name, params, body, .. } = &inner.kind {
+                                group.push((name, params, body));
+                                j += 1;
+                                continue;
+                            }
+                        }
+                        break;
+                    }
+                    let ids: Vec<u32> = group.iter().map(|(n, params, _)| self.nominal_register(n, params)).collect();
+                    for (id, (_, params, body)) in ids.into_iter().zip(group) {
+                        self.nominal_body(id, params, body);
+                    }
+                    i = j;
+                    continue;
                 }
                 TopKind::Type { name: n, params, body } => {
                     let ps: Vec<String> = params.iter().map(|p| p.name.name.clone()).collect();
@@ -389,7 +408,7 @@ impl Prepass {
         }
     }
 
-    fn nominal(&mut self, n: &ast::Ident, params: &[ast::HoVar], body: &ast::TypeExpr, _rec: bool) {
+    fn nominal_register(&mut self, n: &ast::Ident, params: &[ast::HoVar]) -> u32 {
         let id = self.nominals.len() as u32;
         self.nominals.push(NominalDecl {
             id,
@@ -399,6 +418,10 @@ impl Prepass {
             body: NominalBody::Type(TyExpr::Unit),
         });
         self.scope.push((n.name.clone(), Bind::Nominal(id)));
+        id
+    }
+
+    fn nominal_body(&mut self, id: u32, params: &[ast::HoVar], body: &ast::TypeExpr) {
         // the body is translated in a fresh function context whose locals are the parameters
         let saved_fns = std::mem::replace(&mut self.fns, vec![FnCtx::default()]);
         let mark = self.scope.len();
