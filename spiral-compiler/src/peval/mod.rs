@@ -1,6 +1,6 @@
 //! The partial evaluator: core IR in, residual typed IR out.
 //!
-//! Entry point: [`compile_program`] takes a prepared [`core::Program`](crate::prepass::core::Program)
+//! Entry point: [`compile_program`] takes a prepared [`crate::prepass::core::Program`]
 //! (from [`crate::prepass`]), evaluates it to the value of the entry function, applies that
 //! function to `()` and returns the residual [`ir::Program`]. Evaluation runs on a thread with
 //! a 1 GiB stack and under [`Limits`] (inline depth and total steps), so a specialisation
