@@ -2,15 +2,18 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() {
-//!     let report = spiral_build::Builder::from_env()
-//!         .source_dir("spiral")          // relative to CARGO_MANIFEST_DIR
-//!         .build()
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//!     eprintln!("{report}");
-//! }
-//! // src/lib.rs:  include!(concat!(env!("OUT_DIR"), "/spiral/<unit>.rs"));
+//! let report = spiral_build::Builder::from_env()
+//!     .source_dir("spiral") // relative to CARGO_MANIFEST_DIR
+//!     .build()
+//!     .unwrap_or_else(|e| panic!("{e}"));
+//! println!("{report}");
+//! // src/lib.rs:
+//! //   use spiral::{Device, Error, InvArray};
+//! //   include!(concat!(env!("OUT_DIR"), "/spiral/<unit>.rs"));
 //! ```
+//!
+//! A Spiral file declares what it exports with lines `// export: [pub] fn name(dev: &Device,
+//! ...) -> Result<T, Error>;` (the same signatures `spiral!` takes; see `examples/build-demo`).
 //!
 //! For every compilation unit (a folder with a `package.spiproj`, or a lone `.spi`/`.spir` file
 //! under the source folder) the builder:
@@ -95,12 +98,12 @@ impl Pipeline for SpiralPipeline {
     }
 }
 
+/// The signatures of a Spiral file's exports, with their visibilities.
+pub type Signatures = Vec<(syn::Visibility, syn::Signature)>;
+
 /// The exported signatures of a Spiral file: every line `// export: [pub] fn ...;`.
 /// Errors name the file, line and column.
-pub fn export_directives(
-    name: &str,
-    text: &str,
-) -> Result<(Vec<(syn::Visibility, syn::Signature)>, Vec<spiral_compiler::codegen::rust::Export>), String> {
+pub fn export_directives(name: &str, text: &str) -> Result<(Signatures, Vec<spiral_compiler::codegen::rust::Export>), String> {
     let mut sigs = Vec::new();
     let mut exports = Vec::new();
     for (i, line) in text.lines().enumerate() {

@@ -81,12 +81,11 @@ fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
         return None;
     }
     let args = generic_args(seg);
-    if args.len() == 2 && last_segment(args[1]).map(|s| s.ident == "Error").unwrap_or(false) {
-        Some(args[0])
-    } else if args.len() == 1 {
-        Some(args[0])
-    } else {
-        None
+    let error_ok = |t: &syn::Type| last_segment(t).map(|s| s.ident == "Error").unwrap_or(false);
+    match args.as_slice() {
+        [ok, err] if error_ok(err) => Some(ok),
+        [ok] => Some(ok),
+        _ => None,
     }
 }
 

@@ -264,7 +264,7 @@ pub fn compile_exports(
     // copy of that graph with its own entry module.
     let base = load_with_library(sources, name, text)?;
     let defined = top_level_names(&base);
-    if let Some(i) = exports.iter().position(|e| !defined.iter().any(|d| *d == e.name)) {
+    if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
         return Err(CompileError::MissingExport(i));
     }
     let mut bodies = Vec::new();
@@ -290,7 +290,7 @@ pub fn compile_exports_c(
 ) -> Result<(Vec<String>, String), CompileError> {
     let base = load_with_library(sources, name, text)?;
     let defined = top_level_names(&base);
-    if let Some(i) = exports.iter().position(|e| !defined.iter().any(|d| *d == e.name)) {
+    if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
         return Err(CompileError::MissingExport(i));
     }
     let mut bodies = Vec::new();
