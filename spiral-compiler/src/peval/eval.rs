@@ -2149,6 +2149,10 @@ impl<'a> PE<'a> {
         let mut it = vars.into_iter();
         self.value_from_ty(ty, &mut it)
     }
+    /// Records, for the current scope, that the runtime union `v` holds case `c` with `payload`.
+    pub(crate) fn assume_case(&mut self, v: &Var, c: u32, payload: Value) {
+        self.set_known(v, Known::Val(Value::Union(v.ty.clone(), c, Rc::new(payload))));
+    }
     pub(crate) fn fresh_value_of(&mut self, ty: &Ty) -> Value {
         self.fresh_value(ty)
     }

@@ -910,90 +910,30 @@ impl PE<'_> {
             }
             "Unbox" => {
                 let v = self.args(args, 2, name, s, f)?;
-                let x = v[0].clone();
                 let k = v[1].clone();
-                match x {
-                    Value::Union(t, c, p) => {
-                        let case_name = match &t {
-                            Ty::Union(u) => self.out.types.unions[*u as usize].cases[c as usize].0.clone(),
-                            _ => return self.err(s, "expected a union"),
-                        };
-                        self.apply(k, Value::pair(Value::Symbol(case_name), (*p).clone()), s)
-                    }
-                    Value::Var(ref var) if matches!(var.ty, Ty::Union(_)) => {
-                        let uid = match var.ty {
-                            Ty::Union(u) => u,
-                            _ => unreachable!(),
-                        };
-                        let cases = self.out.types.unions[uid as usize].cases.clone();
-                        let mut results = Vec::new();
-                        let mut arm_vars = Vec::new();
-                        for (cname, pty) in cases.iter() {
-                            let (stmts, (pv, r)) = self.block(|pe| {
-                                let leaves = pe.out.types.leaves(pty);
-                                let vars: Vec<_> = leaves.into_iter().map(|t| pe.new_var(t)).collect();
-                                let payload = pe.value_from_leaves(pty, vars.clone());
-                                let r = pe.apply(k.clone(), Value::pair(Value::Symbol(cname.clone()), payload), s)?;
-                                Ok((vars, r))
-                            })?;
-                            arm_vars.push(pv);
-                            results.push((stmts, r));
+                self.case_split(&v[0], s, &mut |pe, _, cname, payload| {
+                    pe.apply(k.clone(), Value::pair(Value::Symbol(cname), payload), s)
+                })
+            }
+            "Unbox2" => {
+                // both unions at once: on_succ (key, payload_a, payload_b) when the cases agree,
+                // on_fail () otherwise
+                let v = self.args(args, 4, name, s, f)?;
+                let (b, on_succ, on_fail) = (v[1].clone(), v[2].clone(), v[3].clone());
+                self.case_split(&v[0], s, &mut |pe, ca, cname, pa| {
+                    let (on_succ, on_fail) = (on_succ.clone(), on_fail.clone());
+                    pe.case_split(&b, s, &mut |pe, cb, _, pb| {
+                        if ca == cb {
+                            pe.apply(on_succ.clone(), Value::pair(Value::Symbol(cname.clone()), Value::pair(pa.clone(), pb)), s)
+                        } else {
+                            pe.apply(on_fail.clone(), Value::Unit, s)
                         }
-                        let scrut = Atom::Var(var.clone());
-                        self.merge(results, s, move |bs| IExpr::Match {
-                            scrut,
-                            arms: bs
-                                .into_iter()
-                                .zip(arm_vars)
-                                .enumerate()
-                                .map(|(c, (body, vars))| super::ir::MatchArm { case: c as u32, vars, body })
-                                .collect(),
-                            default: None,
-                        })
-                    }
-                    other => {
-                        let shown = self.show(&other);
-                        self.err(s, format!("expected a union\nGot: {shown}"))
-                    }
-                }
+                    })
+                })
             }
             "UnionTag" => {
                 let v = self.args(args, 1, name, s, f)?;
-                match &v[0] {
-                    Value::Union(_, c, _) => Ok(Value::Lit(Lit::I32(*c as i32))),
-                    Value::Var(var) if matches!(var.ty, Ty::Union(_)) => {
-                        let uid = match var.ty {
-                            Ty::Union(u) => u,
-                            _ => unreachable!(),
-                        };
-                        let cases = self.out.types.unions[uid as usize].cases.clone();
-                        let mut results = Vec::new();
-                        let mut arm_vars = Vec::new();
-                        for (c, (_, pty)) in cases.iter().enumerate() {
-                            let (stmts, pv) = self.block(|pe| {
-                                let leaves = pe.out.types.leaves(pty);
-                                Ok(leaves.into_iter().map(|t| pe.new_var(t)).collect::<Vec<_>>())
-                            })?;
-                            arm_vars.push(pv);
-                            results.push((stmts, Value::Lit(Lit::I32(c as i32))));
-                        }
-                        let scrut = Atom::Var(var.clone());
-                        self.merge(results, s, move |bs| IExpr::Match {
-                            scrut,
-                            arms: bs
-                                .into_iter()
-                                .zip(arm_vars)
-                                .enumerate()
-                                .map(|(c, (body, vars))| super::ir::MatchArm { case: c as u32, vars, body })
-                                .collect(),
-                            default: None,
-                        })
-                    }
-                    other => {
-                        let shown = self.show(other);
-                        self.err(s, format!("`union_tag` expects a union\nGot: {shown}"))
-                    }
-                }
+                self.case_split(&v[0], s, &mut |_, c, _, _| Ok(Value::Lit(Lit::I32(c as i32))))
             }
             "TypeToVar" => {
                 // a value of the given type, for type computations (`` ``t + 1 ``); its
@@ -1092,6 +1032,62 @@ impl PE<'_> {
                 format!("{{{}}}", f.join("; "))
             }
             other => self.show(other),
+        }
+    }
+
+    /// Calls `k(tag, case name, payload)` for the case of a union value: once for a known case,
+    /// once per case (inside the arms of an emitted `match`, with the case known) for a runtime
+    /// union, whose results are then merged.
+    pub(crate) fn case_split(
+        &mut self,
+        x: &Value,
+        s: Span,
+        k: &mut dyn FnMut(&mut Self, u32, Name, Value) -> R<Value>,
+    ) -> R<Value> {
+        match self.known_value(x.clone()) {
+            Value::Union(t, c, p) => {
+                let cname = match &t {
+                    Ty::Union(u) => self.out.types.unions[*u as usize].cases[c as usize].0.clone(),
+                    _ => return self.err(s, "expected a union"),
+                };
+                k(self, c, cname, (*p).clone())
+            }
+            Value::Var(var) if matches!(var.ty, Ty::Union(_)) => {
+                let uid = match var.ty {
+                    Ty::Union(u) => u,
+                    _ => unreachable!(),
+                };
+                let cases = self.out.types.unions[uid as usize].cases.clone();
+                let mut results = Vec::new();
+                let mut arm_vars = Vec::new();
+                for (c, (cname, pty)) in cases.iter().enumerate() {
+                    let (stmts, (pv, r)) = self.block(|pe| {
+                        let leaves = pe.out.types.leaves(pty);
+                        let vars: Vec<_> = leaves.into_iter().map(|t| pe.new_var(t)).collect();
+                        let payload = pe.value_from_leaves(pty, vars.clone());
+                        pe.assume_case(&var, c as u32, payload.clone());
+                        let r = k(pe, c as u32, cname.clone(), payload)?;
+                        Ok((vars, r))
+                    })?;
+                    arm_vars.push(pv);
+                    results.push((stmts, r));
+                }
+                let scrut = Atom::Var(var.clone());
+                self.merge(results, s, move |bs| IExpr::Match {
+                    scrut,
+                    arms: bs
+                        .into_iter()
+                        .zip(arm_vars)
+                        .enumerate()
+                        .map(|(c, (body, vars))| super::ir::MatchArm { case: c as u32, vars, body })
+                        .collect(),
+                    default: None,
+                })
+            }
+            other => {
+                let shown = self.show(&other);
+                self.err(s, format!("expected a union\nGot: {shown}"))
+            }
         }
     }
 
