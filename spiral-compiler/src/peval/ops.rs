@@ -935,6 +935,34 @@ impl PE<'_> {
                 let v = self.args(args, 1, name, s, f)?;
                 self.case_split(&v[0], s, &mut |_, c, _, _| Ok(Value::Lit(Lit::I32(c as i32))))
             }
+            "RecordTypeTryFind" => {
+                // RecordTypeTryFind(`r, .key, on_succ, on_fail): on_succ `field_type, or on_fail ()
+                let v = self.args(args, 4, name, s, f)?;
+                let t = self.type_arg(&v[0], s)?;
+                let found = match (&t, &v[1]) {
+                    (Ty::Record(m), Value::Symbol(k)) => m.get(k).cloned(),
+                    _ => return self.err(s, "`record_type_try_find` expects a record type and a symbol"),
+                };
+                match found {
+                    Some(ft) => self.apply(v[2].clone(), Value::Type(ft), s),
+                    None => self.apply(v[3].clone(), Value::Unit, s),
+                }
+            }
+            "UnionToRecord" => {
+                // UnionToRecord(`u, on_succ): on_succ `{case : payload type; ...}
+                let v = self.args(args, 2, name, s, f)?;
+                let t = self.type_arg(&v[0], s)?;
+                match t {
+                    Ty::Union(u) => {
+                        let m: BTreeMap<Name, Ty> = self.out.types.unions[u as usize].cases.iter().cloned().collect();
+                        self.apply(v[1].clone(), Value::Type(Ty::Record(Arc::new(m))), s)
+                    }
+                    other => {
+                        let shown = self.out.types.show(&other);
+                        self.err(s, format!("expected a union type\nGot: {shown}"))
+                    }
+                }
+            }
             "TypeToVar" => {
                 // a value of the given type, for type computations (`` ``t + 1 ``); its
                 // runtime leaves are unbound, so it must not reach the residual program
