@@ -21,6 +21,12 @@
 //! - `join_backend B e` produces `(kernel id, tuple of runtime free variables)`.
 //!
 //! The residual IR that backends consume is in [`ir`].
+//!
+//! Not supported (each gives a diagnostic): the top-down segment's type inference (`.spi`
+//! files are evaluated as bottom-up code, which works for programs whose annotations are
+//! concrete), prototypes and instances, `exists`/`forall` types in annotations, array
+//! literals and patterns, the compile-time hash map/set operations, `UnionUntag`, and
+//! runtime closures that are not created through an annotation.
 pub mod eval;
 pub mod ir;
 mod ops;
