@@ -93,6 +93,17 @@ impl Gen {
         self.env.push((v.clone(), Val::Str(s.clone())));
         (v, s)
     }
+    /// A string to store: an existing variable, or (half the time) a fresh temporary that is
+    /// read nowhere else, so the backend moves its reference into the store.
+    fn store_src(&mut self, out: &mut Vec<Stmt>) -> (Var, String) {
+        let (x, s) = self.pick_str(out);
+        if self.rng.below(2) == 0 {
+            return (x, s);
+        }
+        let t = self.var(string());
+        out.push(st(vec![t.clone()], Expr::Prim(PrimOp::StringConcat, vec![a(&x), lit("t")])));
+        (t, s + "t")
+    }
     fn bind(&mut self, out: &mut Vec<Stmt>, ty: Ty, expr: Expr, val: Val) -> Var {
         let v = self.var(ty);
         out.push(st(vec![v.clone()], expr));
@@ -168,7 +179,7 @@ impl Gen {
             7 => {
                 let Some((arr, Val::Arr(cells))) = self.pick(|v| matches!(v, Val::Arr(_))) else { return self.op(out) };
                 let i = self.rng.below(cells.borrow().len());
-                let (x, s) = self.pick_str(out);
+                let (x, s) = self.store_src(out);
                 out.push(st(vec![], Expr::ArraySet { array: a(&arr), index: Atom::Lit(Lit::I32(i as i32)), value: vec![a(&x)] }));
                 cells.borrow_mut()[i] = s;
             }
@@ -180,7 +191,7 @@ impl Gen {
             }
             9 => match self.pick(|v| matches!(v, Val::Lay(_))) {
                 Some((l, Val::Lay(cell))) if self.rng.below(2) == 0 => {
-                    let (x, s) = self.pick_str(out);
+                    let (x, s) = self.store_src(out);
                     out.push(st(vec![], Expr::LayoutSet { layout: a(&l), field: 0, value: a(&x) }));
                     *cell.borrow_mut() = s;
                 }

@@ -235,11 +235,14 @@ struct FnCtx {
     used: HashSet<u32>,
     /// Owned refcounted variables per open block: (C name, helper prefix).
     scopes: Vec<Vec<(String, String)>>,
+    /// Per open block: how many reads of each variable are still to come in that block after
+    /// the statement being printed (nested blocks and the result included).
+    remaining: Vec<HashMap<u32, u32>>,
 }
 
 impl FnCtx {
     fn new(used: HashSet<u32>) -> FnCtx {
-        FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new() }
+        FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new(), remaining: Vec::new() }
     }
     fn line(&mut self, s: &str) {
         for _ in 0..self.indent {
@@ -247,6 +250,21 @@ impl FnCtx {
         }
         self.out.push_str(s);
         self.out.push('\n');
+    }
+    /// Whether `v` is owned by the innermost block and read nowhere after the current
+    /// statement: its reference can then move into a store instead of being copied. Moving
+    /// removes it from the block's owned list.
+    fn take_if_dead(&mut self, v: &Var) -> bool {
+        let name = format!("v{}", v.id);
+        let dead = self.remaining.last().is_some_and(|r| r.get(&v.id).copied().unwrap_or(0) == 0);
+        let Some(scope) = self.scopes.last_mut() else { return false };
+        match scope.iter().position(|(n, _)| *n == name) {
+            Some(i) if dead => {
+                scope.remove(i);
+                true
+            }
+            _ => false,
+        }
     }
     fn temp(&mut self) -> String {
         let t = format!("t{}", self.temps);
@@ -703,6 +721,17 @@ impl<'p> Gen<'p> {
         }
     }
 
+    /// An atom as a reference to store into a field or element: a dead owned variable moves
+    /// its reference; anything else is copied as by [`Gen::atom_owned`].
+    fn atom_store(&mut self, f: &mut FnCtx, a: &Atom) -> String {
+        if let Atom::Var(v) = a {
+            if self.info(&v.ty).rc.is_some() && f.take_if_dead(v) {
+                return format!("v{}", v.id);
+            }
+        }
+        self.atom_owned(f, a)
+    }
+
     // ---------------------------------------------------------------- functions
 
     fn method(&mut self, id: usize, m: &'p Method) {
@@ -803,9 +832,19 @@ impl<'p> Gen<'p> {
 
     fn block(&mut self, f: &mut FnCtx, b: &Block, dest: Dest) {
         f.scopes.push(Vec::new());
+        let mut remaining: HashMap<u32, u32> = HashMap::new();
+        visit_block(b, &mut |id| *remaining.entry(id).or_insert(0) += 1);
+        f.remaining.push(remaining);
         for st in &b.stmts {
+            let r = f.remaining.last_mut().unwrap();
+            visit_stmt(st, &mut |id| {
+                if let Some(n) = r.get_mut(&id) {
+                    *n = n.saturating_sub(1);
+                }
+            });
             self.stmt(f, st);
         }
+        f.remaining.pop();
         // Results: moved out of owned variables when possible, otherwise new references.
         let mut moved: HashSet<String> = HashSet::new();
         let mut exprs = Vec::new();
@@ -1069,7 +1108,7 @@ impl<'p> Gen<'p> {
             Expr::LayoutSet { layout, field, value } => {
                 let l = self.atom(f, layout, &mut post);
                 let vty = Self::atom_ty(value);
-                let val = self.atom_owned(f, value);
+                let val = self.atom_store(f, value);
                 match self.info(&vty).rc {
                     Some(rc) => {
                         let t = f.temp();
@@ -1099,7 +1138,7 @@ impl<'p> Gen<'p> {
                 };
                 for (i, e) in elems.iter().enumerate() {
                     for (j, a) in e.iter().enumerate() {
-                        let x = self.atom_owned(f, a);
+                        let x = self.atom_store(f, a);
                         let field = if el_leaves.len() == 1 { String::new() } else { format!(".f{j}") };
                         f.line(&format!("{name}->ptr[{i}]{field} = {x};"));
                     }
@@ -1130,7 +1169,7 @@ impl<'p> Gen<'p> {
                 for (j, x) in value.iter().enumerate() {
                     let field = if n == 1 { String::new() } else { format!(".f{j}") };
                     let xty = Self::atom_ty(x);
-                    let val = self.atom_owned(f, x);
+                    let val = self.atom_store(f, x);
                     match self.info(&xty).rc {
                         Some(rc) => {
                             let t = f.temp();
@@ -1335,66 +1374,86 @@ impl<'p> Gen<'p> {
     }
 }
 
-fn collect_used_atoms(xs: &[Atom], used: &mut HashSet<u32>) {
+/// Calls `f` with the id of every variable an atom list reads.
+fn visit_atoms(xs: &[Atom], f: &mut dyn FnMut(u32)) {
     for a in xs {
         if let Atom::Var(v) = a {
-            used.insert(v.id);
+            f(v.id);
         }
     }
 }
 
-fn collect_used_block(b: &Block, used: &mut HashSet<u32>) {
-    for st in &b.stmts {
-        match &st.expr {
-            Expr::Atoms(xs) | Expr::Prim(_, xs) => collect_used_atoms(xs, used),
-            Expr::If { cond, then, els } => {
-                collect_used_atoms(std::slice::from_ref(cond), used);
-                collect_used_block(then, used);
-                collect_used_block(els, used);
-            }
-            Expr::While { cond, body } => {
-                collect_used_block(cond, used);
-                collect_used_block(body, used);
-            }
-            Expr::Call { args, .. } | Expr::Box { args, .. } | Expr::LayoutNew { args, .. } => collect_used_atoms(args, used),
-            Expr::Match { scrut, arms, default } => {
-                collect_used_atoms(std::slice::from_ref(scrut), used);
-                for a in arms {
-                    collect_used_block(&a.body, used);
-                }
-                if let Some(d) = default {
-                    collect_used_block(d, used);
-                }
-            }
-            Expr::LayoutGet { layout, .. } => collect_used_atoms(std::slice::from_ref(layout), used),
-            Expr::LayoutSet { layout, value, .. } => collect_used_atoms(&[layout.clone(), value.clone()], used),
-            Expr::ArrayNew { len, .. } => collect_used_atoms(std::slice::from_ref(len), used),
-            Expr::ArrayLit { elems, .. } => {
-                for e in elems {
-                    collect_used_atoms(e, used);
-                }
-            }
-            Expr::ArrayGet { array, index } => collect_used_atoms(&[array.clone(), index.clone()], used),
-            Expr::ArraySet { array, index, value } => {
-                collect_used_atoms(&[array.clone(), index.clone()], used);
-                collect_used_atoms(value, used);
-            }
-            Expr::ClosureNew { captured, .. } => collect_used_atoms(captured, used),
-            Expr::ClosureCall { fun, args } => {
-                collect_used_atoms(std::slice::from_ref(fun), used);
-                collect_used_atoms(args, used);
-            }
-            Expr::Macro(parts) => {
-                for p in parts {
-                    if let MacroPart::Atom(Atom::Var(v)) = p {
-                        used.insert(v.id);
-                    }
-                }
-            }
-            Expr::Failwith(m) => collect_used_atoms(std::slice::from_ref(m), used),
+/// Calls `f` with the id of every variable read by a statement (nested blocks included), once
+/// per occurrence.
+fn visit_stmt(st: &Stmt, f: &mut dyn FnMut(u32)) {
+    match &st.expr {
+        Expr::Atoms(xs) | Expr::Prim(_, xs) => visit_atoms(xs, f),
+        Expr::If { cond, then, els } => {
+            visit_atoms(std::slice::from_ref(cond), f);
+            visit_block(then, f);
+            visit_block(els, f);
         }
+        Expr::While { cond, body } => {
+            visit_block(cond, f);
+            visit_block(body, f);
+        }
+        Expr::Call { args, .. } | Expr::Box { args, .. } | Expr::LayoutNew { args, .. } => visit_atoms(args, f),
+        Expr::Match { scrut, arms, default } => {
+            visit_atoms(std::slice::from_ref(scrut), f);
+            for a in arms {
+                visit_block(&a.body, f);
+            }
+            if let Some(d) = default {
+                visit_block(d, f);
+            }
+        }
+        Expr::LayoutGet { layout, .. } => visit_atoms(std::slice::from_ref(layout), f),
+        Expr::LayoutSet { layout, value, .. } => {
+            visit_atoms(std::slice::from_ref(layout), f);
+            visit_atoms(std::slice::from_ref(value), f);
+        }
+        Expr::ArrayNew { len, .. } => visit_atoms(std::slice::from_ref(len), f),
+        Expr::ArrayLit { elems, .. } => {
+            for e in elems {
+                visit_atoms(e, f);
+            }
+        }
+        Expr::ArrayGet { array, index } => {
+            visit_atoms(std::slice::from_ref(array), f);
+            visit_atoms(std::slice::from_ref(index), f);
+        }
+        Expr::ArraySet { array, index, value } => {
+            visit_atoms(std::slice::from_ref(array), f);
+            visit_atoms(std::slice::from_ref(index), f);
+            visit_atoms(value, f);
+        }
+        Expr::ClosureNew { captured, .. } => visit_atoms(captured, f),
+        Expr::ClosureCall { fun, args } => {
+            visit_atoms(std::slice::from_ref(fun), f);
+            visit_atoms(args, f);
+        }
+        Expr::Macro(parts) => {
+            for p in parts {
+                if let MacroPart::Atom(Atom::Var(v)) = p {
+                    f(v.id);
+                }
+            }
+        }
+        Expr::Failwith(m) => visit_atoms(std::slice::from_ref(m), f),
     }
-    collect_used_atoms(&b.result, used);
+}
+
+fn visit_block(b: &Block, f: &mut dyn FnMut(u32)) {
+    for st in &b.stmts {
+        visit_stmt(st, f);
+    }
+    visit_atoms(&b.result, f);
+}
+
+fn collect_used_block(b: &Block, used: &mut HashSet<u32>) {
+    visit_block(b, &mut |id| {
+        used.insert(id);
+    });
 }
 
 #[cfg(test)]
