@@ -627,12 +627,7 @@ impl<'a> PE<'a> {
         // Identical results and no statements: nothing to emit.
         if branches.iter().all(|(s, _)| s.is_empty()) && branches.windows(2).all(|w| w[0].1.same(&w[1].1)) {
             if let Some((_, v)) = branches.first() {
-                if !matches!(v, Value::Lit(_)) || branches.len() == 1 {
-                    return Ok(v.clone());
-                }
-                if let Value::Lit(_) = v {
-                    return Ok(v.clone());
-                }
+                return Ok(v.clone());
             }
         }
         let mut templ: Option<Value> = None;
