@@ -1,7 +1,8 @@
 //! Random programs from a small grammar (literals, `dyn`, arithmetic, `if`, tuples, records,
 //! functions, `match`, join points, unions): each must compile or give a diagnostic; the
 //! evaluator must never panic, overflow its stack or hang. Deterministic (fixed seeds).
-//! `FUZZ_SHOW=1` prints every rejected program with its first diagnostic line.
+//! `FUZZ_SHOW=1` prints every rejected program with its first diagnostic line; `FUZZ_N` and
+//! `FUZZ_SEED` change the number of programs (300) and the seed.
 use spiral_compiler::diagnostics::{render, SourceMap};
 use spiral_compiler::peval::Limits;
 use spiral_compiler::prepass::compile_graph;
@@ -83,9 +84,11 @@ fn program(r: &mut Rng) -> String {
 
 #[test]
 fn random_programs_never_crash_the_evaluator() {
-    let mut r = Rng(0x5EED_1234_ABCD_0001);
+    let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_1234_ABCD_0001);
+    let mut r = Rng(seed);
     let (mut ok, mut rejected) = (0, 0);
-    for _ in 0..300 {
+    let n: usize = std::env::var("FUZZ_N").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    for _ in 0..n {
         let src = program(&mut r);
         let mut sm = SourceMap::new();
         let graph = match load_inline("fuzz.spir", &src, Segment::BottomUp, &mut sm) {
