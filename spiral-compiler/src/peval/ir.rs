@@ -800,7 +800,8 @@ pub struct Program {
     pub closures: Vec<Closure>,
     /// Kernels, in creation order.
     pub kernels: Vec<Kernel>,
-    /// The `main` body. Its result is empty (unit) or one `i32` leaf (the exit code).
+    /// The `main` body: the leaves of what `main ()` returns (for an executable: nothing for
+    /// unit, or one `i32` leaf, the exit code).
     pub main: Block,
     /// The return leaf types of `main`.
     pub main_ret: Vec<Ty>,
