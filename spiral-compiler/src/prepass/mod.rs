@@ -459,11 +459,7 @@ impl Prepass {
         for (n, body) in group {
             match self.expr_named(body, &n.name) {
                 Expr::Lambda(l) => members.push(l),
-                other => {
-                    let s = body.span;
-                    self.error(s, "a recursive binding must be a function (`inl rec f x = ...`)");
-                    let _ = other;
-                }
+                _ => self.error(body.span, "a recursive binding must be a function (`inl rec f x = ...`)"),
             }
         }
         Rc::new(RecGroup { members, first })
@@ -494,7 +490,6 @@ impl Prepass {
                     self.scope.push((v.clone(), Bind::Val { depth, local: arg }));
                     self.expr_named(&clauses[0].1, n)
                 }
-                PatternKind::Wildcard | PatternKind::Unit if false => self.expr(&clauses[0].1),
                 _ => {
                     let cs = self.clauses(clauses, n);
                     Expr::Match(Box::new(Expr::Var(Slot::Local(arg), span)), cs, clauses[0].0.span)
