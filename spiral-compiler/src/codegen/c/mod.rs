@@ -24,7 +24,9 @@
 //! element and field writes) take a new reference to what they store. Parameters of methods and
 //! closures, captured values and the payload variables of a `match` arm are borrowed. At the
 //! end of a block its owned variables are released in reverse order, except a variable that
-//! is returned as the block's result, whose reference moves to the receiver.
+//! is returned as the block's result, whose reference moves to the receiver, and a variable
+//! stored into a field or element where nothing after the store reads it (its reference moves
+//! into the store). Copies and reads whose result is never used are not printed.
 
 use crate::diagnostics::{Diagnostic, Span};
 use crate::peval::ir::*;
