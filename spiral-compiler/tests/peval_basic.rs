@@ -74,6 +74,12 @@ fn dev_conformance() {
                 continue;
             }
         };
+        let problems = prog.validate();
+        if !problems.is_empty() {
+            fail += 1;
+            println!("FAIL {name}: invalid residual program {problems:?}");
+            continue;
+        }
         let c = match spiral_compiler::codegen::c::emit_c(&prog) {
             Ok(c) => c,
             Err(d) => {

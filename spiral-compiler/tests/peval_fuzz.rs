@@ -107,6 +107,8 @@ fn random_programs_never_crash_the_evaluator() {
                 ok += 1;
                 // printing must not panic either, and must be deterministic
                 assert_eq!(p.to_string(), p.to_string());
+                let problems = p.validate();
+                assert!(problems.is_empty(), "{src}\n{problems:?}\n{p}");
             }
             Err(d) => {
                 let text = render(&sm, &d);

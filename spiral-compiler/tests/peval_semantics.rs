@@ -9,7 +9,10 @@ use spiral_compiler::syntax::Segment;
 fn program(src: &str, limits: Limits) -> Result<ir::Program, String> {
     let mut sm = SourceMap::new();
     let graph = load_inline("t.spir", src, Segment::BottomUp, &mut sm).map_err(|d| render(&sm, &d))?;
-    compile_graph(&graph, limits).map_err(|d| render(&sm, &d))
+    let p = compile_graph(&graph, limits).map_err(|d| render(&sm, &d))?;
+    let problems = p.validate();
+    assert!(problems.is_empty(), "inconsistent residual program: {problems:?}\n{p}");
+    Ok(p)
 }
 
 fn ir(src: &str) -> String {

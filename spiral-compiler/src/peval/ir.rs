@@ -997,3 +997,262 @@ mod tests {
         assert_eq!(prog.to_string(), "main : (i32) =\n    let v0 : i32 = add(1i32, 2i32)\n    return (v0)\n");
     }
 }
+
+/// Consistency checks of a residual program, for tests and backend authors: every variable is
+/// bound before it is used (in its body, in an enclosing block), statements bind as many
+/// variables as their expression produces leaves, branch results agree with the variables
+/// they bind, and calls match their callee's parameters.
+impl Program {
+    /// The problems found, empty when the program is consistent.
+    pub fn validate(&self) -> Vec<String> {
+        let mut v = Validator { p: self, errors: Vec::new(), scopes: Vec::new(), what: String::new() };
+        for (i, m) in self.methods.iter().enumerate() {
+            v.what = format!("method{i}");
+            v.body(&m.params, &m.body, &m.ret);
+        }
+        for (i, c) in self.closures.iter().enumerate() {
+            v.what = format!("closure{i}");
+            let mut bound = c.captured.clone();
+            bound.extend(c.params.iter().cloned());
+            v.body(&bound, &c.body, &c.ret);
+        }
+        for (i, k) in self.kernels.iter().enumerate() {
+            v.what = format!("kernel{i}");
+            v.body(&k.params, &k.body, &k.ret);
+        }
+        v.what = "main".into();
+        v.body(&[], &self.main, &self.main_ret);
+        v.errors
+    }
+}
+
+struct Validator<'a> {
+    p: &'a Program,
+    errors: Vec<String>,
+    scopes: Vec<Vec<(u32, Ty)>>,
+    what: String,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, msg: String) {
+        let w = self.what.clone();
+        self.errors.push(format!("{w}: {msg}"));
+    }
+    fn bind(&mut self, vars: &[Var]) {
+        let top = self.scopes.last_mut().expect("scope");
+        for x in vars {
+            top.push((x.id, x.ty.clone()));
+        }
+    }
+    fn atom_ty(&mut self, a: &Atom) -> Option<Ty> {
+        match a {
+            Atom::Lit(l) => Some(Ty::Prim(l.ty())),
+            Atom::Var(x) => {
+                let found = self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(id, _)| *id == x.id).map(|(_, t)| t.clone());
+                match found {
+                    None => {
+                        self.err(format!("v{} is used but not bound", x.id));
+                        None
+                    }
+                    Some(t) if t != x.ty => {
+                        self.err(format!("v{} is used with another type than it was bound with", x.id));
+                        None
+                    }
+                    Some(t) => Some(t),
+                }
+            }
+        }
+    }
+    fn atoms(&mut self, xs: &[Atom]) -> Vec<Option<Ty>> {
+        xs.iter().map(|a| self.atom_ty(a)).collect()
+    }
+    fn body(&mut self, params: &[Var], b: &Block, ret: &[Ty]) {
+        self.scopes.clear();
+        self.scopes.push(Vec::new());
+        self.bind(params);
+        let got = self.block(b);
+        self.check_result(&got, ret, "the body's result");
+    }
+    fn check_result(&mut self, got: &[Option<Ty>], want: &[Ty], what: &str) {
+        if got.len() != want.len() {
+            self.err(format!("{what} has {} leaves, expected {}", got.len(), want.len()));
+            return;
+        }
+        for (g, w) in got.iter().zip(want) {
+            if let Some(g) = g {
+                if g != w {
+                    let (a, b) = (self.p.types.show(g), self.p.types.show(w));
+                    self.err(format!("{what} has a leaf of type {a}, expected {b}"));
+                }
+            }
+        }
+    }
+    /// Checks a nested block in its own scope and returns the types of its result.
+    fn block(&mut self, b: &Block) -> Vec<Option<Ty>> {
+        self.scopes.push(Vec::new());
+        for st in &b.stmts {
+            self.stmt(st);
+        }
+        let r = self.atoms(&b.result);
+        self.scopes.pop();
+        r
+    }
+    fn stmt(&mut self, st: &Stmt) {
+        let want: Vec<Ty> = st.vars.iter().map(|v| v.ty.clone()).collect();
+        let types = &self.p.types;
+        match &st.expr {
+            Expr::Atoms(xs) => {
+                let got = self.atoms(xs);
+                self.check_result(&got, &want, "a copy");
+            }
+            Expr::Prim(_, xs) => {
+                self.atoms(xs);
+                if st.vars.len() != 1 {
+                    self.err("a primitive operation binds one variable".into());
+                }
+            }
+            Expr::If { cond, then, els } => {
+                if let Some(t) = self.atom_ty(cond) {
+                    if t != Ty::Prim(PrimTy::Bool) {
+                        self.err("an if condition is not a bool".into());
+                    }
+                }
+                let a = self.block(then);
+                self.check_result(&a, &want, "an if branch");
+                let b = self.block(els);
+                self.check_result(&b, &want, "an else branch");
+            }
+            Expr::While { cond, body } => {
+                let c = self.block(cond);
+                self.check_result(&c, &[Ty::Prim(PrimTy::Bool)], "a loop condition");
+                let b = self.block(body);
+                self.check_result(&b, &[], "a loop body");
+            }
+            Expr::Call { method, args } => {
+                let got = self.atoms(args);
+                match self.p.methods.get(*method as usize) {
+                    Some(m) => {
+                        let (params, ret): (Vec<Ty>, Vec<Ty>) = (m.params.iter().map(|v| v.ty.clone()).collect(), m.ret.clone());
+                        self.check_result(&got, &params, "a call's arguments");
+                        let r: Vec<Option<Ty>> = ret.into_iter().map(Some).collect();
+                        self.check_result(&r, &want, "a call's result");
+                    }
+                    None => self.err(format!("call of a missing method{method}")),
+                }
+            }
+            Expr::Box { union, case, args } => {
+                let got = self.atoms(args);
+                match types.unions.get(*union as usize).and_then(|u| u.cases.get(*case as usize)) {
+                    Some((_, t)) => {
+                        let leaves = types.leaves(t);
+                        self.check_result(&got, &leaves, "a box payload");
+                    }
+                    None => self.err(format!("box of a missing union case {union}.{case}")),
+                }
+            }
+            Expr::Match { scrut, arms, default } => {
+                let st_ty = self.atom_ty(scrut);
+                let cases = match st_ty {
+                    Some(Ty::Union(u)) => types.unions.get(u as usize).map(|d| d.cases.clone()),
+                    _ => None,
+                };
+                for arm in arms {
+                    self.scopes.push(Vec::new());
+                    self.bind(&arm.vars);
+                    if let Some(cs) = &cases {
+                        match cs.get(arm.case as usize) {
+                            Some((_, t)) => {
+                                let leaves = self.p.types.leaves(t);
+                                let got: Vec<Option<Ty>> = arm.vars.iter().map(|v| Some(v.ty.clone())).collect();
+                                self.check_result(&got, &leaves, "a match arm's payload");
+                            }
+                            None => self.err("a match arm for a missing case".into()),
+                        }
+                    }
+                    let r = self.block(&arm.body);
+                    self.scopes.pop();
+                    self.check_result(&r, &want, "a match arm");
+                }
+                if let Some(d) = default {
+                    let r = self.block(d);
+                    self.check_result(&r, &want, "a match default");
+                }
+            }
+            Expr::LayoutNew { args, .. } => {
+                self.atoms(args);
+            }
+            Expr::LayoutGet { layout, .. } => {
+                self.atom_ty(layout);
+            }
+            Expr::LayoutSet { layout, value, .. } => {
+                self.atom_ty(layout);
+                self.atom_ty(value);
+            }
+            Expr::ArrayNew { len, .. } => {
+                self.atom_ty(len);
+            }
+            Expr::ArrayLit { elems, .. } => {
+                for e in elems {
+                    self.atoms(e);
+                }
+            }
+            Expr::ArrayGet { array, index } => {
+                self.atom_ty(array);
+                self.atom_ty(index);
+            }
+            Expr::ArraySet { array, index, value } => {
+                self.atom_ty(array);
+                self.atom_ty(index);
+                self.atoms(value);
+            }
+            Expr::ClosureNew { closure, captured } => {
+                let got = self.atoms(captured);
+                match self.p.closures.get(*closure as usize) {
+                    Some(c) => {
+                        let caps: Vec<Ty> = c.captured.iter().map(|v| v.ty.clone()).collect();
+                        self.check_result(&got, &caps, "a closure's captured values");
+                    }
+                    None => self.err(format!("creation of a missing closure{closure}")),
+                }
+            }
+            Expr::ClosureCall { fun, args } => {
+                self.atom_ty(fun);
+                self.atoms(args);
+            }
+            Expr::Macro(parts) => {
+                for p in parts {
+                    if let MacroPart::Atom(a) = p {
+                        self.atom_ty(a);
+                    }
+                }
+            }
+            Expr::Failwith(msg) => {
+                self.atom_ty(msg);
+            }
+        }
+        self.bind(&st.vars);
+    }
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    #[test]
+    fn unbound_variables_and_wrong_arity_are_reported() {
+        let v0 = Var { id: 0, ty: Ty::i32() };
+        let v1 = Var { id: 1, ty: Ty::i32() };
+        let prog = Program {
+            main: Block {
+                stmts: vec![Stmt { vars: vec![v1.clone()], expr: Expr::Prim(PrimOp::Add, vec![Atom::Var(v0), Atom::Lit(Lit::I32(1))]) }],
+                result: vec![Atom::Var(v1)],
+            },
+            main_ret: vec![Ty::i32(), Ty::i32()],
+            ..Program::default()
+        };
+        let problems = prog.validate();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("v0 is used but not bound"));
+        assert!(problems[1].contains("1 leaves, expected 2"));
+    }
+}
