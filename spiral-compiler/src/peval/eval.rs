@@ -679,13 +679,26 @@ impl<'a> PE<'a> {
         self.depth += 1;
         self.trace.push(span);
         if self.depth > self.limits.max_depth {
-            return self.err(
+            let r: R<()> = self.err(
                 span,
                 format!(
                     "inlining went deeper than the limit of {} levels; this recursion likely does not terminate at compile time (make the recursive function a join point (`let`) with a return type annotation, or make its arguments dynamic)",
                     self.limits.max_depth
                 ),
             );
+            // point at the call that repeats most: the likely non-terminating recursion
+            let mut counts: HashMap<(u32, u32, u32), usize> = HashMap::new();
+            for f in &self.trace {
+                *counts.entry((f.file.0, f.start, f.end)).or_default() += 1;
+            }
+            let best = counts.into_iter().max_by_key(|(k, n)| (*n, std::cmp::Reverse(*k)));
+            return r.map_err(|d| match best {
+                Some(((file, start, end), n)) if n > 1 => {
+                    let sp = Span { file: crate::diagnostics::FileId(file), start, end };
+                    Box::new(d.with_label(sp, format!("this call or join point repeats {n} times in the trace")))
+                }
+                _ => d,
+            });
         }
         Ok(())
     }
