@@ -1,0 +1,68 @@
+//! `spiral!` expansions that must compile and compute the right values: the three source forms,
+//! scalar and tuple exports, inverse arrays by reference and by value, and records.
+
+use spiral::{spiral, Device, Error, InvArray};
+
+// Plain tokens: Spiral that Rust's lexer accepts can be written directly.
+spiral! {
+    fn one(dev: &Device) -> Result<i32, Error>;
+    fn mul_add(dev: &Device, x: (i32, i32), y: i64) -> Result<(i64, bool), Error>;
+    inl one () = 1i32
+    inl mul_add (a, b) y =
+        inl p = a * b
+        to_i64 p + y, p > 10i32
+}
+
+// A file relative to CARGO_MANIFEST_DIR.
+spiral!(
+    file = "tests/kernels/saxpy.spir",
+    fn saxpy(dev: &Device, a: f32, input: InvArray<(f32, f32)>) -> Result<InvArray<(f32, f32)>, Error>;
+);
+
+// A raw string with records and a host-side reduction.
+spiral! {
+    pub fn norms(dev: &Device, input: &InvArray<(f64, f64)>) -> Result<InvArray<f64>, Error>;
+    fn total(dev: &Device, input: &InvArray<i64>) -> Result<i64, Error>;
+    r#"
+open inv
+open kernel
+inl norms input =
+    inl input = inv_rezip (fun x, y => {x y}) input
+    map (fun {x y} => sqrt (x*x + y*y)) input
+inl total input = reduce (fun s x => s + x) 0i64 input
+    "#
+}
+
+#[test]
+fn scalar_and_tuple_exports() {
+    let dev = Device::cpu();
+    assert_eq!(one(&dev).unwrap(), 1);
+    assert_eq!(mul_add(&dev, (3, 4), 100).unwrap(), (112, true));
+    assert_eq!(mul_add(&dev, (2, 4), -8).unwrap(), (0, false));
+}
+
+#[test]
+fn file_form_with_an_input_moved_in() {
+    let input: InvArray<(f32, f32)> = (0..1000).map(|i| (i as f32, 1.0)).collect();
+    for threads in [1, 3] {
+        let out = saxpy(&Device::cpu_with_threads(threads), 2.0, input.clone()).unwrap();
+        let expect: Vec<(f32, f32)> = (0..1000).map(|i| (i as f32, 2.0 * i as f32 + 1.0)).collect();
+        assert_eq!(out.to_vec(), expect);
+    }
+}
+
+#[test]
+fn records_and_reduce() {
+    let input: InvArray<(f64, f64)> = vec![(3.0, 4.0), (5.0, 12.0), (0.0, 0.0)].into_iter().collect();
+    let out = norms(&Device::cpu_with_threads(2), &input).unwrap();
+    assert_eq!(out.to_vec(), vec![5.0, 13.0, 0.0]);
+    let xs: InvArray<i64> = (1..=100).collect();
+    assert_eq!(total(&Device::cpu(), &xs).unwrap(), 5050);
+}
+
+#[test]
+fn empty_inputs() {
+    let input: InvArray<(f64, f64)> = InvArray::new();
+    assert_eq!(norms(&Device::cpu(), &input).unwrap().len(), 0);
+    assert_eq!(total(&Device::cpu(), &InvArray::new()).unwrap(), 0);
+}
