@@ -66,3 +66,31 @@ fn empty_inputs() {
     assert_eq!(norms(&Device::cpu(), &input).unwrap().len(), 0);
     assert_eq!(total(&Device::cpu(), &InvArray::new()).unwrap(), 0);
 }
+
+// Kernels that index past the end of an array: a typed error, not undefined behaviour.
+spiral! {
+    fn past_the_end(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
+    fn shifted(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
+    r#"
+open inv
+open kernel
+inl past_the_end input =
+    inl out = inv_create `i32 (inv_length input)
+    parallel_for (inv_length input + 1i32) fun i => inv_set out i (inv_index input i)
+    out
+inl shifted input =
+    inl out = inv_create `i32 (inv_length input)
+    parallel_for (inv_length input) fun i => inv_set out i (inv_index input (i + 1i32))
+    out
+    "#
+}
+
+#[test]
+fn out_of_bounds_kernels_fail_with_a_typed_error() {
+    let xs: InvArray<i32> = (0..100).collect();
+    for threads in [1, 2] {
+        let dev = Device::cpu_with_threads(threads);
+        assert!(matches!(past_the_end(&dev, &xs), Err(Error::KernelFailed { .. })));
+        assert!(matches!(shifted(&dev, &xs), Err(Error::KernelFailed { .. })));
+    }
+}

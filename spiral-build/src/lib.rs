@@ -521,7 +521,7 @@ mod tests {
         let r1 = real_builder(&root).build().unwrap();
         assert_eq!(r1.compiled, vec!["map".to_string()]);
         let c = std::fs::read_to_string(root.join("out/spiral/map.c")).unwrap();
-        assert!(c.contains("void spiral_map_map_kernel_kernel0(int32_t __chunk_from, int32_t __chunk_to"), "{c}");
+        assert!(c.contains("int32_t spiral_map_map_kernel_kernel0(int32_t __chunk_from, int32_t __chunk_to"), "{c}");
         let rs = std::fs::read_to_string(root.join("out/spiral/map.rs")).unwrap();
         assert!(rs.contains("pub fn map_kernel"), "{rs}");
         assert!(rs.contains("#[link_name = \"spiral_map_map_kernel_kernel0\"]"), "{rs}");

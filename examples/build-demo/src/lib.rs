@@ -27,6 +27,12 @@ mod tests {
     }
 
     #[test]
+    fn out_of_bounds_in_a_c_kernel_is_a_typed_error() {
+        let xs: InvArray<i32> = (0..10).collect();
+        assert!(matches!(shifted(&Device::cpu_with_threads(2), &xs), Err(Error::KernelFailed { .. })));
+    }
+
+    #[test]
     fn empty_input_gives_empty_output() {
         let out = map_tuple(&Device::cpu(), &input(0)).unwrap();
         assert_eq!(out.len(), 0);

@@ -35,6 +35,7 @@ use crate::peval::ir::{
 };
 use std::fmt::Write;
 
+pub mod bounds;
 pub mod c_kernel;
 pub mod readonly;
 
@@ -487,6 +488,10 @@ pub struct RustPrinter<'a> {
     dev: String,
     /// Input arrays of `main` that are only read: lent as `&[T]` (see [`readonly`]).
     ro: std::collections::BTreeSet<u32>,
+    /// Inside a kernel: which accesses the check before the loop covers.
+    bounds: bounds::KernelBounds,
+    /// Kernels are C functions (they return a status instead of panicking).
+    c_kernels: bool,
     errors: Vec<String>,
 }
 
@@ -507,6 +512,8 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         in_kernel: false,
         dev: dev.to_string(),
         ro: Default::default(),
+        bounds: Default::default(),
+        c_kernels: matches!(mode, KernelMode::C(_)),
         errors: Vec::new(),
     };
     p.items(mode)?;
@@ -813,6 +820,13 @@ impl RustPrinter<'_> {
                 let a = self.atoms(xs);
                 let e = if a.is_empty() { "()".into() } else { Self::tuple_expr(&a) };
                 self.line(ind, &format!("{lhs}{e};"));
+                if self.in_kernel {
+                    for (v, x) in st.vars.iter().zip(xs) {
+                        if let (Ty::Array(_), Atom::Var(src)) = (&v.ty, x) {
+                            self.line(ind, &format!("let v{}_len = v{}_len;", v.id, src.id));
+                        }
+                    }
+                }
             }
             Expr::Prim(op, xs) => {
                 let e = self.prim(op, xs, res_ty.as_ref());
@@ -920,6 +934,7 @@ impl RustPrinter<'_> {
                 let i = self.atom(index);
                 let a = self.atom(array);
                 if self.in_kernel {
+                    self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("{lhs}*{a}.add({i} as usize);"));
                 } else if matches!(array, Atom::Var(v) if self.ro.contains(&v.id)) {
                     self.line(ind, &format!("{lhs}{a}[{i} as usize];"));
@@ -933,6 +948,7 @@ impl RustPrinter<'_> {
                 let v = self.atoms(value);
                 let v = if v.is_empty() { "()".into() } else { Self::tuple_expr(&v) };
                 if self.in_kernel {
+                    self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("*{a}.add({i} as usize) = {v};"));
                 } else {
                     self.line(ind, &format!("{a}.borrow_mut()[{i} as usize] = {v};"));
@@ -1015,6 +1031,19 @@ impl RustPrinter<'_> {
         }
     }
 
+    /// A bounds check for `array[index]` inside a kernel, unless the check before the loop covers it.
+    fn bounds_check(&mut self, array: &Atom, index: &Atom, i: &str, ind: usize) {
+        if self.bounds.covered(array, index) {
+            return;
+        }
+        if let Atom::Var(a) = array {
+            self.line(
+                ind,
+                &format!("if {i} as usize >= v{id}_len {{ ::core::panic!(\"CPU kernel: index {{}} is out of bounds of an array of {{}} elements\", {i}, v{id}_len) }}", id = a.id),
+            );
+        }
+    }
+
     /// Prints the host-side launch of a CPU kernel over `0..len`, in chunks on the device's threads.
     fn launch(&mut self, atoms: &[Atom], args: &[Atom], ind: usize) {
         let (Some(Atom::Lit(id)), Some(len)) = (atoms.first(), atoms.get(1)) else {
@@ -1061,9 +1090,14 @@ impl RustPrinter<'_> {
         self.line(
             ind + 1,
             &format!(
-                "{dev}.for_each_chunk({len} as usize, move |__r: ::std::ops::Range<usize>| unsafe {{ kernel{id}(__r.start as i32, __r.end as i32{}{}) }})?;",
+                "{dev}.for_each_chunk({len} as usize, move |__r: ::std::ops::Range<usize>| {{ let __status = unsafe {{ kernel{id}(__r.start as i32, __r.end as i32{}{}) }}; {} }})?;",
                 if call_args.is_empty() { "" } else { ", " },
-                call_args.join(", ")
+                call_args.join(", "),
+                if self.c_kernels {
+                    "if __status != 0 { ::core::panic!(\"CPU kernel failed with status {} (1: index out of bounds, 2: failwith)\", __status) }"
+                } else {
+                    "let () = __status;"
+                }
             ),
         );
         self.line(ind, "}");
@@ -1131,6 +1165,13 @@ impl RustPrinter<'_> {
         self.line(0, "/// # Safety");
         self.line(0, "/// Every pointer must be valid for its length, and concurrent calls must write disjoint indices.");
         self.line(0, &format!("#[allow(unused_variables, unused_parens, clippy::all)] #[inline] unsafe fn kernel{i}({}) {{", params.join(", ")));
+        self.bounds = bounds::kernel_bounds(k);
+        for a in self.bounds.hoisted.clone() {
+            self.line(
+                1,
+                &format!("if __chunk_from < __chunk_to && (__chunk_from < 0 || __chunk_to as usize > v{a}_len) {{ ::core::panic!(\"CPU kernel {i}: indices {{}}..{{}} are out of bounds of an array of {{}} elements\", __chunk_from, __chunk_to, v{a}_len) }}"),
+            );
+        }
         self.line(1, "for __i in __chunk_from..__chunk_to {");
         self.line(2, "unsafe {");
         self.block_expr(&k.body, 3);
@@ -1295,7 +1336,7 @@ impl Device {
     fn c_kernel_path_compiles_links_and_runs() {
         let prog = map_program();
         let c = c_kernel::print_c_kernels(&prog.types, &prog.kernels, "t").unwrap();
-        assert!(c.contains("void spiral_t_kernel0(int32_t __chunk_from, int32_t __chunk_to, int32_t * v0, size_t v0_len"), "{c}");
+        assert!(c.contains("int32_t spiral_t_kernel0(int32_t __chunk_from, int32_t __chunk_to, int32_t * v0, size_t v0_len"), "{c}");
         let body = export_body_with(&prog, &export(), &KernelMode::C("t".into())).unwrap();
         assert!(body.contains("#[link_name = \"spiral_t_kernel0\"] fn kernel0("), "{body}");
         let dir = std::env::temp_dir().join(format!("spiral-rustgen-c-{}", std::process::id()));
