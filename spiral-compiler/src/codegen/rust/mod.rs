@@ -16,13 +16,18 @@
 //! Integer arithmetic wraps (as the residual IR specifies); comparisons yield `bool`.
 //!
 //! # Kernels
-//! A kernel (`join_backend CpuKernel body`, see `lib/core/kernel.spir`) becomes
-//! `unsafe fn kernel{i}(__chunk_from: u64, __chunk_to: u64, params..)`: arrays are passed as a
-//! pointer and a length, scalars by value. The kernel body reads its index range with the macros
-//! `$"__chunk_from"` / `$"__chunk_to"`. On the host side the library emits, per runtime argument,
-//! a statement `$"__spiral_kernel_arg(!x)"` and then `$"__spiral_kernel_launch(!id, !len)"`;
-//! this backend turns those into one call of the device's chunked launcher, which runs the
-//! kernel on disjoint index ranges on one or several threads.
+//! A kernel (`join_backend CpuKernel body`, see `lib/core/kernel.spir`) is the work for one index:
+//! its body reads the index with the macro `$"__i"`. It becomes
+//! `unsafe fn kernel{i}(__chunk_from: i32, __chunk_to: i32, params..)` that runs the body for
+//! every index of its chunk; each runtime free variable is a parameter (an array as a pointer `vN`
+//! and a length `vN_len`, a scalar by value). Array accesses are bounds-checked: once per chunk
+//! for accesses at the loop index (see [`bounds`]), otherwise at the access; a failed check
+//! panics, which the device reports as `Error::KernelFailed`. On the host side the library emits,
+//! per runtime argument, `$"__spiral_kernel_arg(!x)"` and then
+//! `$"__spiral_kernel_launch(!id, !len)"`; this backend turns those into one call of
+//! `Device::for_each_chunk`, which runs the kernel on disjoint index chunks on its threads. Input
+//! columns that the program only reads are lent to the kernel as slices (see [`readonly`]).
+//! For `spiral-build`, [`c_kernel`] prints the same kernels as C, returning a status.
 //!
 //! # Exports
 //! [`compile_exports`] compiles the Spiral functions named by `spiral!` signatures: each is
