@@ -38,10 +38,10 @@ fn main() -> Result<(), Error> {
     let input = spiral::zip(arange(test_size), spiral::zip(arange(test_size), arange(test_size))?)?;
     let input: InvArray<(i32, i32, i32)> = input.rezip()?;
     let dev = Device::cpu();
-    println!("input:  {}", input.display_columns());
+    println!("input (a, b, c):\n{}", input.display_columns());
     let output = map_tuple(&dev, &input)?;
-    println!("output: {}", output.display_columns());
+    println!("map (fun a,b,c => a+b+c, a*b*c) input:\n{}", output.display_columns());
     let output = map_record(&dev, &input)?;
-    println!("output: {}", output.display_columns());
+    println!("map (fun {{x y z}} => sqr (x + y + z)) (rezip records):\n{}", output.display_columns());
     Ok(())
 }
