@@ -328,3 +328,10 @@ fn layouts_and_modules_are_accessed_by_field() {
     assert!(s.contains("layout_new<heap ({a : i32; b : f64})>(v0, 2.5f64)"), "{s}");
     assert!(s.contains("let v2 : i32 = v1.[0]"), "{s}");
 }
+
+#[test]
+fn functions_stored_into_closure_typed_slots_become_closures() {
+    let s = ir("inl main () =\n    inl ar = array_create `(i32 -> i32) 1\n    inl k = dyn 10\n    set ar 0 (fun x => x + k)\n    inl m = mut {f = (fun x => x) : i32 -> i32}\n    m.f <- fun x => x - 1\n    (index ar 0) 1 + (*m).f 5");
+    assert_eq!(s.matches("\nclosure").count() + usize::from(s.starts_with("closure")), 3, "{s}");
+    assert!(s.contains("closure0 [v0 : i32] (v1 : i32) : (i32) as i32 -> i32"), "{s}");
+}

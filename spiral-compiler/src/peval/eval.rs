@@ -1304,6 +1304,31 @@ impl<'a> PE<'a> {
         }
     }
 
+    /// Converts the functions inside `v` to runtime closures where `ty` (the type the value
+    /// is stored as: an array element, a layout field) says they are closures.
+    pub(crate) fn coerce(&mut self, v: Value, ty: &Ty, s: Span) -> R<Value> {
+        match (&v, ty) {
+            (Value::Closure(..) | Value::Rec(..), Ty::Fun(..)) => self.closure_convert(v, ty, s),
+            (Value::Pair(a, b), Ty::Pair(ta, tb)) => {
+                let a = self.coerce((**a).clone(), ta, s)?;
+                let b = self.coerce((**b).clone(), tb, s)?;
+                Ok(Value::pair(a, b))
+            }
+            (Value::Record(m), Ty::Record(tm)) if m.len() == tm.len() => {
+                let mut out = BTreeMap::new();
+                for (k, x) in m.iter() {
+                    let x = match tm.get(k) {
+                        Some(t) => self.coerce(x.clone(), t, s)?,
+                        None => x.clone(),
+                    };
+                    out.insert(k.clone(), x);
+                }
+                Ok(Value::Record(Rc::new(out)))
+            }
+            _ => Ok(v),
+        }
+    }
+
     fn closure_convert(&mut self, v: Value, ty: &Ty, s: Span) -> R<Value> {
         let (dom, cod) = match ty {
             Ty::Fun(a, b) => ((**a).clone(), (**b).clone()),
@@ -2059,6 +2084,7 @@ impl<'a> PE<'a> {
                     if idx.len() != 1 {
                         return self.err(s, "an array set takes exactly one index");
                     }
+                    let v = self.coerce(v, et, s)?;
                     let vt = self.ty_of(&v, s)?;
                     if vt != **et {
                         let (a, b) = (self.show_ty(&vt), self.show_ty(et));
@@ -2072,6 +2098,7 @@ impl<'a> PE<'a> {
                 Ty::Layout(LayoutKind::Mut, inner) => {
                     let inner = (**inner).clone();
                     let (offset, fty) = self.layout_path(&inner, &idx, s)?;
+                    let v = self.coerce(v, &fty, s)?;
                     let vt = self.ty_of(&v, s)?;
                     if vt != fty {
                         let (a, b) = (self.show_ty(&vt), self.show_ty(&fty));

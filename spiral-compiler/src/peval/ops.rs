@@ -773,13 +773,14 @@ impl PE<'_> {
                     Value::Var(x) => match &x.ty {
                         Ty::Array(et) => {
                             let et = (**et).clone();
-                            let vt = self.ty_of(&v[2], s)?;
+                            let val = self.coerce(v[2].clone(), &et, s)?;
+                            let vt = self.ty_of(&val, s)?;
                             if vt != et {
                                 let (a, b) = (self.out.types.show(&vt), self.out.types.show(&et));
                                 return self.err(s, format!("the array element has the wrong type\nGot: {a}\nExpected: {b}"));
                             }
                             let i = self.int_atom(&v[1], s)?;
-                            let atoms = self.abstract_atoms(&v[2], s)?;
+                            let atoms = self.abstract_atoms(&val, s)?;
                             self.emit(vec![], IExpr::ArraySet { array: Atom::Var(x.clone()), index: i, value: atoms });
                             Ok(Value::Unit)
                         }
