@@ -1169,10 +1169,21 @@ impl<'a> PE<'a> {
             Some(t) => t,
             None => return self.err(s, format!("`{case}` is not a case of `{}`", decl.name)),
         };
+        if targs.len() == nparams {
+            // the type is known: functions in the payload can become closures
+            let t = self.nominal_ty(d, targs, s)?;
+            let want = match &t {
+                Ty::Union(u) => self.out.types.unions[*u as usize].cases.iter().find(|c| &c.0 == case).map(|c| c.1.clone()),
+                _ => None,
+            };
+            let payload = match want {
+                Some(w) => self.coerce(payload, &w, s)?,
+                None => payload,
+            };
+            return self.nominal_create(Value::pair(Value::Symbol(case.clone()), payload), t, s);
+        }
         let pt = self.ty_of(&payload, s)?;
-        let args = if targs.len() == nparams {
-            targs
-        } else {
+        let args = {
             // infer by matching the case's type expression against the payload's type
             let mut frame = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
             for (i, a) in targs.iter().enumerate() {
