@@ -132,7 +132,7 @@ impl Gen {
                 if self.rng.below(3) == 0 {
                     self.bind(out, Ty::Union(u), Expr::Box { union: u, case: 0, args: vec![] }, Val::Opt(u, None));
                 } else {
-                    let (x, s) = self.pick_str(out);
+                    let (x, s) = self.store_src(out);
                     self.bind(out, Ty::Union(u), Expr::Box { union: u, case: 1, args: vec![a(&x)] }, Val::Opt(u, Some(s)));
                 }
             }
@@ -200,7 +200,7 @@ impl Gen {
                     self.bind(out, string(), Expr::LayoutGet { layout: a(&l), field: 0 }, Val::Str(s));
                 }
                 _ => {
-                    let (x, s) = self.pick_str(out);
+                    let (x, s) = self.store_src(out);
                     self.bind(out, lay_ty(), Expr::LayoutNew { ty: lay_ty(), args: vec![a(&x)] }, Val::Lay(Shared::new(RefCell::new(s))));
                 }
             },
@@ -210,7 +210,7 @@ impl Gen {
                     self.bind(out, string(), Expr::ClosureCall { fun: a(&f), args: vec![a(&x)] }, Val::Str(prefix + &s));
                 }
                 _ => {
-                    let (x, s) = self.pick_str(out);
+                    let (x, s) = self.store_src(out);
                     self.bind(out, fun_ty(), Expr::ClosureNew { closure: 0, captured: vec![a(&x)] }, Val::Clo(s));
                 }
             },

@@ -21,7 +21,8 @@
 //!
 //! Every variable bound by a statement owns one reference to its refcounted leaves; operations
 //! borrow their operands, and constructors (`Box`, `LayoutNew`, `ArrayLit`, `ClosureNew`,
-//! element and field writes) take a new reference to what they store. Parameters of methods and
+//! element and field writes) take ownership of a reference to what they store: the caller
+//! passes a new reference (an increment, a fresh literal, or a moved dead variable). Parameters of methods and
 //! closures, captured values and the payload variables of a `match` arm are borrowed. At the
 //! end of a block its owned variables are released in reverse order, except a variable that
 //! is returned as the block's result, whose reference moves to the receiver, and a variable
@@ -532,10 +533,7 @@ impl<'p> Gen<'p> {
         self.proto(&format!("static inline void {name}_incref({name} * x)"));
         self.proto(&format!("static inline void {name}_decref({name} * x)"));
         let mut h = format!("static inline {name} * {name}_new({params}){{\n    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
-        for (i, f) in infos.iter().enumerate() {
-            if let Some(rc) = &f.rc {
-                let _ = writeln!(h, "    {rc}_incref(f{i});");
-            }
+        for i in 0..infos.len() {
             let _ = writeln!(h, "    x->f{i} = f{i};");
         }
         h.push_str("    return x;\n}\n");
@@ -618,10 +616,7 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(h, "    {name} x;\n    memset(&x, 0, sizeof(x));");
             }
             let _ = writeln!(h, "    x{acc}tag = {ci};");
-            for (fi, f) in c.iter().enumerate() {
-                if let Some(rc) = &f.rc {
-                    let _ = writeln!(h, "    {rc}_incref(f{fi});");
-                }
+            for fi in 0..c.len() {
                 let _ = writeln!(h, "    x{acc}c{ci}.f{fi} = f{fi};");
             }
             h.push_str("    return x;\n}\n");
@@ -778,10 +773,7 @@ impl<'p> Gen<'p> {
         let _ = writeln!(self.fn_protos, "{call_sig};\n{release_sig};\n{new_sig};");
         // new
         let mut body = format!("    {name} * x = spi_alloc(sizeof({name}));\n    x->base.refc = 1;\n    x->base.release = closure{id}_release;\n    x->base.call = closure{id}_call;\n");
-        for (i, ci) in caps.iter().enumerate() {
-            if let Some(rc) = &ci.rc {
-                let _ = writeln!(body, "    {rc}_incref(c{i});");
-            }
+        for i in 0..caps.len() {
             let _ = writeln!(body, "    x->c{i} = c{i};");
         }
         body.push_str("    return &x->base;\n");
@@ -1054,7 +1046,7 @@ impl<'p> Gen<'p> {
             }
             Expr::Box { union, case, args } => {
                 let name = self.info(&Ty::Union(*union));
-                let args: Vec<String> = args.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let args: Vec<String> = args.iter().map(|a| self.atom_store(f, a)).collect();
                 let base = name.cty.trim_end_matches(" *").to_string();
                 self.bind1(f, &st.vars, format!("{base}_case{case}({})", args.join(", ")));
             }
@@ -1093,7 +1085,7 @@ impl<'p> Gen<'p> {
             }
             Expr::LayoutNew { ty, args } => {
                 let info = self.info(ty);
-                let args: Vec<String> = args.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let args: Vec<String> = args.iter().map(|a| self.atom_store(f, a)).collect();
                 let base = info.rc.unwrap_or_default();
                 self.bind1(f, &st.vars, format!("{base}_new({})", args.join(", ")));
             }
@@ -1185,7 +1177,7 @@ impl<'p> Gen<'p> {
                 }
             }
             Expr::ClosureNew { closure, captured } => {
-                let args: Vec<String> = captured.iter().map(|a| self.atom(f, a, &mut post)).collect();
+                let args: Vec<String> = captured.iter().map(|a| self.atom_store(f, a)).collect();
                 self.bind1(f, &st.vars, format!("closure{closure}_new({})", args.join(", ")));
             }
             Expr::ClosureCall { fun, args } => {
