@@ -66,19 +66,30 @@ pub struct SpiralPipeline;
 
 impl Pipeline for SpiralPipeline {
     fn compile(&self, unit: &Unit) -> Result<Generated, String> {
-        use spiral_compiler::codegen::rust::{compile_exports_c, CompileError};
+        use spiral_compiler::codegen::rust::{compile_graph_exports_c, load_package_with_library, load_with_library, CompileError};
         use spiral_compiler::diagnostics::{render, SourceMap};
-        if unit.root.is_dir() {
-            return Err(format!(
-                "{}: packages (`package.spiproj`) are not supported by spiral-build yet; use lone `.spir` files",
-                unit.root.display()
-            ));
-        }
-        let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{}: {e}", unit.root.display()))?;
-        let name = unit.root.to_string_lossy().into_owned();
-        let (sigs, exports) = export_directives(&name, &text)?;
         let mut sm = SourceMap::new();
-        let (bodies, c_source) = match compile_exports_c(&mut sm, &name, &text, &exports, &unit.name) {
+        // Export lines may be in any Spiral file of the unit.
+        let mut sigs = Vec::new();
+        let mut exports = Vec::new();
+        for src in unit.sources.iter().filter(|p| is_spiral(p)) {
+            let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
+            let (s, e) = export_directives(&src.to_string_lossy(), &text)?;
+            sigs.extend(s);
+            exports.extend(e);
+        }
+        if exports.is_empty() {
+            return Err(format!("{}: no `// export: fn ...;` line, so nothing to build", unit.root.display()));
+        }
+        let name = unit.root.to_string_lossy().into_owned();
+        let loaded = if unit.root.is_dir() {
+            load_package_with_library(&mut sm, &unit.root)
+        } else {
+            let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{name}: {e}"))?;
+            load_with_library(&mut sm, &name, &text)
+        };
+        let base = loaded.map_err(|d| render(&sm, &d))?;
+        let (bodies, c_source) = match compile_graph_exports_c(&mut sm, &base, &exports, &unit.name) {
             Ok(x) => x,
             Err(CompileError::Spiral(d)) => return Err(render(&sm, &d)),
             Err(CompileError::MissingExport(i)) => {
@@ -117,9 +128,6 @@ pub fn export_directives(name: &str, text: &str) -> Result<(Signatures, Vec<spir
         })?;
         sigs.push((item.vis, item.sig));
         exports.push(e);
-    }
-    if exports.is_empty() {
-        return Err(format!("{name}: no `// export: fn ...;` line, so nothing to build"));
     }
     Ok((sigs, exports))
 }
@@ -528,6 +536,27 @@ mod tests {
         assert!(root.join("out/libspiral_map.a").exists());
         let r2 = real_builder(&root).build().unwrap();
         assert!(r2.compiled.is_empty() && r2.cached == vec!["map".to_string()], "{r2}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn real_pipeline_compiles_a_package() {
+        let root = tmp("real-pkg");
+        std::fs::create_dir_all(root.join("spiral/kernels")).unwrap();
+        std::fs::write(root.join("spiral/kernels/package.spiproj"), "packages: |core-\nmodules:\n    helpers*\n    maps*\n").unwrap();
+        std::fs::write(root.join("spiral/kernels/helpers.spir"), "inl cube x = x * x * x\n").unwrap();
+        std::fs::write(
+            root.join("spiral/kernels/maps.spir"),
+            "// export: pub fn cubes(dev: &Device, input: &InvArray<i64>) -> Result<InvArray<i64>, Error>;\nopen inv\nopen kernel\nopen helpers\ninl cubes input = map cube input\n",
+        )
+        .unwrap();
+        let r = real_builder(&root).build().unwrap();
+        assert_eq!(r.compiled, vec!["kernels".to_string()]);
+        let c = std::fs::read_to_string(root.join("out/spiral/kernels.c")).unwrap();
+        assert!(c.contains("int32_t spiral_kernels_cubes_kernel0("), "{c}");
+        assert!(root.join("out/libspiral_kernels.a").exists());
+        let r2 = real_builder(&root).build().unwrap();
+        assert_eq!(r2.cached, vec!["kernels".to_string()]);
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -295,14 +295,24 @@ pub fn compile_exports_c(
     unit: &str,
 ) -> Result<(Vec<String>, String), CompileError> {
     let base = load_with_library(sources, name, text)?;
-    let defined = top_level_names(&base);
+    compile_graph_exports_c(sources, &base, exports, unit)
+}
+
+/// [`compile_exports_c`] for an already loaded graph (e.g. [`load_package_with_library`]).
+pub fn compile_graph_exports_c(
+    sources: &mut SourceMap,
+    base: &crate::project::ProjectGraph,
+    exports: &[Export],
+    unit: &str,
+) -> Result<(Vec<String>, String), CompileError> {
+    let defined = top_level_names(base);
     if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
         return Err(CompileError::MissingExport(i));
     }
     let mut bodies = Vec::new();
     let mut c = String::new();
     for e in exports {
-        let graph = with_entry(&base, sources, e)?;
+        let graph = with_entry(base, sources, e)?;
         let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
         let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
         let prefix = format!("{unit}_{}", e.name);
@@ -345,7 +355,7 @@ fn top_level_names(graph: &crate::project::ProjectGraph) -> Vec<String> {
         .root_package()
         .modules
         .iter()
-        .filter(|m| m.name.as_deref() == Some(USER_MODULE))
+        .filter(|m| !is_library(m))
         .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| name_of(&i.kind)))
         .collect()
 }
@@ -356,10 +366,27 @@ pub const USER_MODULE: &str = "spiral_user";
 /// Loads the user's text as a lone file (core opened), with the library modules (`inv`,
 /// `kernel`) before it.
 pub fn load_with_library(sources: &mut SourceMap, name: &str, text: &str) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    let mut graph = crate::project::load_inline(name, text, crate::syntax::Segment::BottomUp, sources)?;
+    let root = graph.root;
+    for m in &mut graph.packages[root].modules {
+        m.name = Some(USER_MODULE.to_string());
+    }
+    add_library(&mut graph, sources)?;
+    Ok(graph)
+}
+
+/// Loads the package in `dir` (its `package.spiproj` should list `|core-`), with the library
+/// modules (`inv`, `kernel`) before its own modules.
+pub fn load_package_with_library(sources: &mut SourceMap, dir: &std::path::Path) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    let mut graph = crate::project::load_package_dir(dir, sources)?;
+    add_library(&mut graph, sources)?;
+    Ok(graph)
+}
+
+/// Puts the library modules first in the root package.
+fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap) -> Result<(), Vec<Diagnostic>> {
     use crate::project::Module;
     use crate::syntax::{parse_module, Segment};
-    let mut graph = crate::project::load_inline(name, text, Segment::BottomUp, sources)?;
-    let root = graph.root;
     let mut modules = Vec::new();
     for (path, lib) in LIBRARY {
         let file = sources.add(format!("<spiral library>/{path}"), lib.to_string());
@@ -370,13 +397,15 @@ pub fn load_with_library(sources: &mut SourceMap, name: &str, text: &str) -> Res
         let stem = std::path::Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         modules.push(Module { path: path.into(), file, segment: Segment::BottomUp, name: Some(stem), scope: Vec::new(), parsed });
     }
+    let root = graph.root;
     let pkg = &mut graph.packages[root];
-    for m in &mut pkg.modules {
-        m.name = Some(USER_MODULE.to_string());
-    }
     modules.append(&mut pkg.modules);
     pkg.modules = modules;
-    Ok(graph)
+    Ok(())
+}
+
+fn is_library(m: &crate::project::Module) -> bool {
+    LIBRARY.iter().any(|(p, _)| m.path == std::path::Path::new(p))
 }
 
 fn clone_module(m: &crate::project::Module) -> crate::project::Module {
@@ -410,7 +439,13 @@ pub fn with_entry(
             modules: p.modules.iter().map(clone_module).collect(),
         })
         .collect();
-    let entry = format!("open inv\nopen kernel\nopen {USER_MODULE}\n{}", export_entry(e));
+    let mut entry = String::new();
+    for m in &packages[base.root].modules {
+        if let (Some(n), true) = (&m.name, m.scope.is_empty()) {
+            entry.push_str(&format!("open {n}\n"));
+        }
+    }
+    entry.push_str(&export_entry(e));
     let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
     let parsed = parse_module(file, &entry, Segment::BottomUp);
     if !parsed.diagnostics.is_empty() {
