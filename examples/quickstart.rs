@@ -21,7 +21,7 @@ inl map_tuple input = map (fun a,b,c => a+b+c, a*b*c) input
 
 // Regroups the three columns as a record {x y z} (no copy), then maps it.
 inl map_record input =
-    inl input = inv_rezip (fun x,y,z => {x y z}) input
+    inl input = rezip (fun x,y,z => {x y z}) input
     map (fun {x y z} =>
         inl sqr x = x*x
         sqr (x + y + z)

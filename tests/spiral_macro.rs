@@ -75,8 +75,8 @@ spiral! {
 open inv
 open kernel
 inl past_the_end input =
-    inl out = inv_create `i32 (inv_length input)
-    parallel_for (inv_length input + 1i32) fun i => inv_set out i (inv_index input i)
+    inl out = create `i32 (length input)
+    parallel_for (length input + 1i32) fun i => set out i (index input i)
     out
 inl shifted input =
     inl out = inv_create `i32 (inv_length input)
