@@ -190,12 +190,14 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
         if !rest.is_empty() {
             return Err(error_at(rest[0].span(), "spiral!: with `file = ...` the Spiral source comes from the file; remove this"));
         }
-        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-        let full = std::path::Path::new(&dir).join(path);
+        let full = resolve_file(path, *span);
         match std::fs::read_to_string(&full) {
             Ok(text) => SourceText::from_file(&text, path.clone(), *span),
             Err(e) => {
-                let msg = format!("spiral!: cannot read Spiral file `{path}` (relative to CARGO_MANIFEST_DIR): {}", io_reason(&e));
+                let msg = format!(
+                    "spiral!: cannot read Spiral file `{path}` (relative to CARGO_MANIFEST_DIR or to the folder of this Rust file): {}",
+                    io_reason(&e)
+                );
                 return Err(error_at(*span, &msg));
             }
         }
@@ -209,13 +211,23 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
             _ => SourceText::from_tokens(rest.iter().cloned().collect(), rest[0].span()),
         }
     };
-    let _ = &sigs;
-    // When compiled from a file, make the path absolute for the include: relative to the manifest.
-    let file_path = file_path.map(|(p, s)| {
-        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-        (std::path::Path::new(&dir).join(p).to_string_lossy().into_owned(), s)
-    });
+    // The include that makes cargo rebuild when the file changes needs its full path.
+    let file_path = file_path.map(|(p, s)| (resolve_file(&p, s).to_string_lossy().into_owned(), s));
     Ok(Invocation { sigs, vis, source, file_path })
+}
+
+/// Where `file = "path"` points: relative to `CARGO_MANIFEST_DIR` when the file exists there,
+/// otherwise relative to the folder of the Rust file that calls `spiral!` (as `include_str!`).
+fn resolve_file(path: &str, span: Span) -> std::path::PathBuf {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let from_manifest = std::path::Path::new(&dir).join(path);
+    if from_manifest.is_file() {
+        return from_manifest;
+    }
+    match span.local_file().as_ref().and_then(|f| f.parent()) {
+        Some(d) if d.join(path).is_file() => d.join(path),
+        _ => from_manifest,
+    }
 }
 
 /// An I/O error's reason without the OS error number (stable across platforms).

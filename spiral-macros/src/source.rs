@@ -2,7 +2,8 @@
 //!
 //! Three input forms reach this module:
 //! - a string literal (usually raw, `r#"..."#`): the text is the literal's content;
-//! - `file = "path"`: the text is read from a file relative to `CARGO_MANIFEST_DIR`;
+//! - `file = "path"`: the text is read from a file relative to `CARGO_MANIFEST_DIR` (or, when it
+//!   is not there, to the folder of the calling Rust file);
 //! - plain tokens: the text is rebuilt from each token's line and column, so Spiral's
 //!   indentation-sensitive syntax survives Rust's tokenizer.
 //!
