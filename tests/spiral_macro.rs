@@ -94,3 +94,28 @@ fn out_of_bounds_kernels_fail_with_a_typed_error() {
         assert!(matches!(shifted(&dev, &xs), Err(Error::KernelFailed { .. })));
     }
 }
+
+// A failure on the host side of a program (here map_inp's length check) is an `Err`, not a panic.
+spiral! {
+    fn copy_into(dev: &Device, a: &InvArray<i32>, b: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
+    r#"
+open inv
+open kernel
+inl copy_into a b =
+    map_inp (fun x => x * 2i32) a b
+    b
+    "#
+}
+
+#[test]
+fn host_side_failwith_is_an_error() {
+    let a: InvArray<i32> = (0..10).collect();
+    let b: InvArray<i32> = InvArray::zeroed(10);
+    assert_eq!(copy_into(&Device::cpu(), &a, &b).unwrap().to_vec(), (0..10).map(|x| x * 2).collect::<Vec<_>>());
+    assert_eq!(b.to_vec(), vec![0; 10], "the caller's array is not written");
+    let short: InvArray<i32> = InvArray::zeroed(9);
+    match copy_into(&Device::cpu(), &a, &short) {
+        Err(Error::KernelFailed { message, .. }) => assert!(message.contains("lengths differ"), "{message}"),
+        other => panic!("expected a KernelFailed error, got {:?}", other.map(|x| x.to_vec())),
+    }
+}

@@ -102,7 +102,7 @@ impl Pipeline for SpiralPipeline {
             let sig = sig.to_token_stream().to_string();
             let vis = vis.to_token_stream().to_string();
             rust.push_str(&format!(
-                "#[allow(unused_variables, unused_mut, unused_parens, unused_unsafe, clippy::all)]\n{vis} {sig} {{\n{body}}}\n"
+                "#[allow(unused_variables, unused_mut, unused_parens, unused_unsafe, unreachable_code, clippy::all)]\n{vis} {sig} {{\n{body}}}\n"
             ));
         }
         Ok(Generated { c_source, rust_wrappers: rust })

@@ -100,7 +100,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
             }
         };
         items.extend(quote! {
-            #[allow(unused_variables, unused_mut, unused_parens, clippy::all)]
+            #[allow(unused_variables, unused_mut, unused_parens, unreachable_code, clippy::all)]
             #vis #sig { #body }
         });
     }

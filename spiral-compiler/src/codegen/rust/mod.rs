@@ -532,6 +532,8 @@ pub struct RustPrinter<'a> {
     bounds: bounds::KernelBounds,
     /// Kernels are C functions (they return a status instead of panicking).
     c_kernels: bool,
+    /// Printing the statements of `main` (the wrapper's body), where `return Err(..)` works.
+    in_main: bool,
     errors: Vec<String>,
 }
 
@@ -554,14 +556,17 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         ro: Default::default(),
         bounds: Default::default(),
         c_kernels: matches!(mode, KernelMode::C(_)),
+        in_main: false,
         errors: Vec::new(),
     };
     p.items(mode)?;
     let items = std::mem::take(&mut p.out);
     p.ro = readonly::readonly_inputs(prog).0;
+    p.in_main = true;
     for st in &prog.main.stmts {
         p.stmt(st, 0);
     }
+    p.in_main = false;
     let stmts = std::mem::take(&mut p.out);
     // The result leaves are moved out (so arrays are returned without a copy); a variable that
     // appears twice is cloned after its first use.
@@ -1027,7 +1032,16 @@ impl RustPrinter<'_> {
             Expr::Macro(parts) => self.macro_stmt(parts, &st.vars, &lhs, ind),
             Expr::Failwith(msg) => {
                 let m = self.atom(msg);
-                self.line(ind, &format!("{lhs}::core::panic!(\"{{}}\", {m});"));
+                if self.in_main {
+                    // In the wrapper's own body: a typed error for the caller.
+                    self.line(
+                        ind,
+                        &format!("{lhs}return Err(::spiral::Error::KernelFailed {{ kernel: \"spiral program\".into(), message: {m}.to_string() }});"),
+                    );
+                } else {
+                    // Inside a join point, closure or kernel: the device turns the panic into an error.
+                    self.line(ind, &format!("{lhs}::core::panic!(\"{{}}\", {m});"));
+                }
             }
         }
     }
