@@ -119,3 +119,21 @@ fn host_side_failwith_is_an_error() {
         other => panic!("expected a KernelFailed error, got {:?}", other.map(|x| x.to_vec())),
     }
 }
+
+// Nested tuples, bool columns and a runtime branch inside the kernel.
+spiral! {
+    fn scale_where(dev: &Device, input: &InvArray<(i32, (f64, bool))>) -> Result<InvArray<f64>, Error>;
+    r#"
+open inv
+open kernel
+inl scale_where input = map (fun a, (x, flag) => if flag then x * to_f64 a else 0.0) input
+    "#
+}
+
+#[test]
+fn nested_tuples_bools_and_branches() {
+    let input: InvArray<(i32, (f64, bool))> = (0..64).map(|i| (i, (0.5, i % 3 == 0))).collect();
+    let out = scale_where(&Device::cpu_with_threads(2), &input).unwrap();
+    let expect: Vec<f64> = (0..64).map(|i| if i % 3 == 0 { 0.5 * i as f64 } else { 0.0 }).collect();
+    assert_eq!(out.to_vec(), expect);
+}
