@@ -33,6 +33,14 @@ mod tests {
     }
 
     #[test]
+    fn nested_columns_bools_and_branches_in_c() {
+        let input: InvArray<(i32, (f64, bool))> = (0..64).map(|i| (i, (0.5, i % 3 == 0))).collect();
+        let out = scale_where(&Device::cpu_with_threads(2), &input).unwrap();
+        let expect: Vec<f64> = (0..64).map(|i| if i % 3 == 0 { 0.5 * i as f64 } else { 0.0 }).collect();
+        assert_eq!(out.to_vec(), expect);
+    }
+
+    #[test]
     fn empty_input_gives_empty_output() {
         let out = map_tuple(&Device::cpu(), &input(0)).unwrap();
         assert_eq!(out.len(), 0);
