@@ -283,3 +283,23 @@ fn unescape(s: &str) -> String {
     out
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::{string_content, unescape};
+
+    #[test]
+    fn string_literals_raw_and_plain() {
+        assert_eq!(string_content(r####"r#"inl x = "a""#"####), Some((r#"inl x = "a""#.to_string(), 3)));
+        assert_eq!(string_content(r#"r"abc""#), Some(("abc".to_string(), 2)));
+        assert_eq!(string_content(r#""a\nb""#), Some(("a\nb".to_string(), 1)));
+        assert_eq!(string_content("42"), None);
+        assert_eq!(string_content("'c'"), None);
+    }
+
+    #[test]
+    fn unescape_handles_escapes_and_continuations() {
+        assert_eq!(unescape(r#"a\"b\\c\td"#), "a\"b\\c\td");
+        assert_eq!(unescape("one \\\n     two"), "one two");
+    }
+}

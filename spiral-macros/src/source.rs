@@ -214,3 +214,22 @@ fn flatten(tokens: TokenStream, out: &mut Vec<(usize, usize, String, Span)>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dedent;
+
+    #[test]
+    fn dedent_removes_common_indentation_and_keeps_line_numbers() {
+        let (t, d) = dedent("\n    inl f x =\n        x\n\n    inl g = 1\n    ");
+        assert_eq!(d, 4);
+        assert_eq!(t, "\ninl f x =\n    x\n\ninl g = 1\n");
+        assert_eq!(t.lines().count(), 5);
+    }
+
+    #[test]
+    fn dedent_keeps_code_on_the_first_line() {
+        let (t, d) = dedent("inl one () = 1i32");
+        assert_eq!((t.as_str(), d), ("inl one () = 1i32", 0));
+    }
+}
