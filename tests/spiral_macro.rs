@@ -137,3 +137,32 @@ fn nested_tuples_bools_and_branches() {
     let expect: Vec<f64> = (0..64).map(|i| if i % 3 == 0 { 0.5 * i as f64 } else { 0.0 }).collect();
     assert_eq!(out.to_vec(), expect);
 }
+
+// Host code with a runtime union, a join point and a string: the Rust backend's enums, methods
+// and `Rc<str>` values.
+spiral! {
+    fn classify(dev: &Device, x: i32) -> Result<(i32, u64), Error>;
+    r#"
+union option =
+    | Some : i32
+    | None
+
+inl classify x =
+    inl o = if x > 0i32 then Some x else None
+    inl v =
+        match o with
+        | Some v => v * 2i32
+        | None => -1i32
+    let describe (n : i32) = if n > 10i32 then "big" else "small"
+    inl s = describe v
+    v, to_u64 (string_length s)
+    "#
+}
+
+#[test]
+fn unions_join_points_and_strings_on_the_host() {
+    let dev = Device::cpu();
+    assert_eq!(classify(&dev, 21).unwrap(), (42, 3));
+    assert_eq!(classify(&dev, 3).unwrap(), (6, 5));
+    assert_eq!(classify(&dev, -5).unwrap(), (-1, 5));
+}
