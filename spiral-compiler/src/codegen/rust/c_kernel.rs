@@ -270,6 +270,13 @@ pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<
     p.line(0, "#include <stdlib.h>");
     p.line(0, "#include <math.h>");
     for (i, k) in kernels.iter().enumerate() {
+        if &*k.backend != super::CPU_KERNEL_BACKEND {
+            return Err(Unsupported(format!(
+                "`join_backend {}` is not supported here: CPU kernels are `join_backend {}`",
+                k.backend,
+                super::CPU_KERNEL_BACKEND
+            )));
+        }
         if !k.ret.is_empty() {
             return Err(Unsupported("a CPU kernel body must return `()`".into()));
         }

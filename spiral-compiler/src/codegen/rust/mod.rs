@@ -44,6 +44,9 @@ pub mod bounds;
 pub mod c_kernel;
 pub mod readonly;
 
+/// The `join_backend` name of CPU kernels (see `lib/core/kernel.spir`).
+pub const CPU_KERNEL_BACKEND: &str = "CpuKernel";
+
 /// Where the kernels of a printed program live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KernelMode {
@@ -1204,6 +1207,13 @@ impl RustPrinter<'_> {
     }
 
     fn kernel(&mut self, i: usize, k: &Kernel) {
+        if &*k.backend != CPU_KERNEL_BACKEND {
+            self.err(format!(
+                "`join_backend {}` is not supported here: the Rust backend compiles `join_backend {CPU_KERNEL_BACKEND}` kernels only",
+                k.backend
+            ));
+            return;
+        }
         self.in_kernel = true;
         let mut params = vec!["__chunk_from: i32".to_string(), "__chunk_to: i32".to_string()];
         for p in &k.params {
@@ -1494,6 +1504,13 @@ mod pipeline_tests {
     fn evaluation_errors_come_back_as_diagnostics() {
         let e = compile("inl k x = x + true\n", vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
         assert!(e.contains("t.rs:1:11"), "{e}");
+    }
+
+    #[test]
+    fn kernels_for_other_backends_are_reported() {
+        let src = "inl k x =\n    inl _ = join_backend Cuda\n        inl y = x + 1i32\n        ()\n    x\n";
+        let e = compile(src, vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
+        assert!(e.contains("`join_backend Cuda` is not supported here"), "{e}");
     }
 
     #[test]
