@@ -1122,17 +1122,15 @@ impl RustPrinter<'_> {
         let mut call_args = Vec::new();
         for (i, a) in args.iter().enumerate() {
             match a {
-                Atom::Var(v) if matches!(v.ty, Ty::Array(_)) => {
+                Atom::Var(Var { id, ty: Ty::Array(el) }) => {
+                    let v = Var { id: *id, ty: Ty::Array(el.clone()) };
                     if self.ro.contains(&v.id) {
                         // Only read by the kernel: the caller's buffer is lent, not copied.
                         self.line(ind + 1, &format!("let (__p{i}, __n{i}) = (v{id}.as_ptr() as usize, v{id}.len());", id = v.id));
                     } else {
                         self.line(ind + 1, &format!("let (__p{i}, __n{i}) = {{ let mut __b = v{}.borrow_mut(); (__b.as_mut_ptr() as usize, __b.len()) }};", v.id));
                     }
-                    let t = match &v.ty {
-                        Ty::Array(e) => self.leaves_ty(e),
-                        _ => unreachable!(),
-                    };
+                    let t = self.leaves_ty(el);
                     call_args.push(format!("__p{i} as *mut {t}"));
                     call_args.push(format!("__n{i}"));
                 }
