@@ -493,15 +493,15 @@ impl<'p> Gen<'p> {
         s.push_str("};\n");
         self.structs.push_str(&s);
         let esize = if leaves.is_empty() { "0".to_string() } else { format!("sizeof({ecty})") };
-        self.proto(&format!("static inline {name} * {name}_new(int64_t len)"));
-        self.proto(&format!("static inline void {name}_incref({name} * x)"));
-        self.proto(&format!("static inline void {name}_decref({name} * x)"));
+        self.proto(&format!("SPI_FN {name} * {name}_new(int64_t len)"));
+        self.proto(&format!("SPI_FN void {name}_incref({name} * x)"));
+        self.proto(&format!("SPI_FN void {name}_decref({name} * x)"));
         let mut h = String::new();
         let _ = write!(
             h,
-            "static inline {name} * {name}_new(int64_t len){{\n    uint32_t n = spi_length(len);\n    {name} * x = spi_alloc(sizeof({name}) + {esize} * (size_t)n);\n    x->refc = 1;\n    x->len = n;\n    return x;\n}}\n"
+            "SPI_FN {name} * {name}_new(int64_t len){{\n    uint32_t n = spi_length(len);\n    {name} * x = spi_alloc(sizeof({name}) + {esize} * (size_t)n);\n    x->refc = 1;\n    x->len = n;\n    return x;\n}}\n"
         );
-        let _ = write!(h, "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+        let _ = write!(h, "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
         let mut body = String::new();
         for (i, l) in leaves.iter().enumerate() {
             if let Some(rc) = self.info(l).rc {
@@ -509,7 +509,7 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(body, "            {rc}_decref(x->ptr[i]{field});");
             }
         }
-        let _ = write!(h, "static inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+        let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
         if !body.is_empty() {
             let _ = write!(h, "        for (uint32_t i = 0; i < x->len; i++) {{\n{body}        }}\n");
         }
@@ -529,16 +529,16 @@ impl<'p> Gen<'p> {
         self.structs.push_str(&s);
         let params: Vec<String> = infos.iter().enumerate().map(|(i, f)| format!("{} f{i}", f.cty)).collect();
         let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
-        self.proto(&format!("static inline {name} * {name}_new({params})"));
-        self.proto(&format!("static inline void {name}_incref({name} * x)"));
-        self.proto(&format!("static inline void {name}_decref({name} * x)"));
-        let mut h = format!("static inline {name} * {name}_new({params}){{\n    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
+        self.proto(&format!("SPI_FN {name} * {name}_new({params})"));
+        self.proto(&format!("SPI_FN void {name}_incref({name} * x)"));
+        self.proto(&format!("SPI_FN void {name}_decref({name} * x)"));
+        let mut h = format!("SPI_FN {name} * {name}_new({params}){{\n    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
         for i in 0..infos.len() {
             let _ = writeln!(h, "    x->f{i} = f{i};");
         }
         h.push_str("    return x;\n}\n");
-        let _ = write!(h, "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
-        let _ = write!(h, "static inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+        let _ = write!(h, "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+        let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
         for (i, f) in infos.iter().enumerate() {
             if let Some(rc) = &f.rc {
                 let _ = writeln!(h, "        {rc}_decref(x->f{i});");
@@ -563,11 +563,11 @@ impl<'p> Gen<'p> {
             self.structs,
             "struct {name} {{\n    int32_t refc;\n    void (*release)({name} *);\n    {rc} (*call)({args});\n}};\n"
         );
-        self.proto(&format!("static inline void {name}_incref({name} * x)"));
-        self.proto(&format!("static inline void {name}_decref({name} * x)"));
+        self.proto(&format!("SPI_FN void {name}_incref({name} * x)"));
+        self.proto(&format!("SPI_FN void {name}_decref({name} * x)"));
         let _ = write!(
             self.helpers,
-            "static inline void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\nstatic inline void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ x->release(x); }}\n}}\n"
+            "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\nSPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ x->release(x); }}\n}}\n"
         );
     }
 
@@ -608,8 +608,8 @@ impl<'p> Gen<'p> {
         for (ci, c) in cases.iter().enumerate() {
             let params: Vec<String> = c.iter().enumerate().map(|(i, f)| format!("{} f{i}", f.cty)).collect();
             let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
-            self.proto(&format!("static inline {ret_ty} {name}_case{ci}({params})"));
-            let mut h = format!("static inline {ret_ty} {name}_case{ci}({params}){{\n");
+            self.proto(&format!("SPI_FN {ret_ty} {name}_case{ci}({params})"));
+            let mut h = format!("SPI_FN {ret_ty} {name}_case{ci}({params}){{\n");
             if heap {
                 let _ = writeln!(h, "    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;");
             } else {
@@ -635,10 +635,10 @@ impl<'p> Gen<'p> {
             }
         }
         if heap {
-            self.proto(&format!("static inline void {name}_incref({ty} x)"));
-            self.proto(&format!("static inline void {name}_decref({ty} x)"));
-            let _ = write!(self.helpers, "static inline void {name}_incref({ty} x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
-            let _ = write!(self.helpers, "static inline void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+            self.proto(&format!("SPI_FN void {name}_incref({ty} x)"));
+            self.proto(&format!("SPI_FN void {name}_decref({ty} x)"));
+            let _ = write!(self.helpers, "SPI_FN void {name}_incref({ty} x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
+            let _ = write!(self.helpers, "SPI_FN void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
             if !release.is_empty() {
                 let _ = write!(self.helpers, "        switch (x->tag) {{\n{release}        default: break;\n        }}\n");
             }
@@ -656,11 +656,11 @@ impl<'p> Gen<'p> {
                     let _ = writeln!(acquire, "        case {ci}:{arm} break;");
                 }
             }
-            self.proto(&format!("static inline void {name}_incref({ty} x)"));
-            self.proto(&format!("static inline void {name}_decref({ty} x)"));
+            self.proto(&format!("SPI_FN void {name}_incref({ty} x)"));
+            self.proto(&format!("SPI_FN void {name}_decref({ty} x)"));
             let _ = write!(
                 self.helpers,
-                "static inline void {name}_incref({ty} x){{\n    switch (x.tag) {{\n{acquire}        default: break;\n    }}\n}}\nstatic inline void {name}_decref({ty} x){{\n    switch (x.tag) {{\n{release}        default: break;\n    }}\n}}\n"
+                "SPI_FN void {name}_incref({ty} x){{\n    switch (x.tag) {{\n{acquire}        default: break;\n    }}\n}}\nSPI_FN void {name}_decref({ty} x){{\n    switch (x.tag) {{\n{release}        default: break;\n    }}\n}}\n"
             );
         }
     }
@@ -741,6 +741,11 @@ impl<'p> Gen<'p> {
         let mut used = HashSet::new();
         collect_used_block(&m.body, &mut used);
         let mut f = FnCtx::new(used);
+        for p in &m.params {
+            if !f.used.contains(&p.id) {
+                f.line(&format!("(void)v{};", p.id));
+            }
+        }
         self.block(&mut f, &m.body, Dest::Return(&m.ret));
         let _ = write!(self.fns, "{sig}{{\n{}}}\n", f.out);
     }
@@ -802,6 +807,11 @@ impl<'p> Gen<'p> {
             }
         } else {
             f.line("(void)self_;");
+        }
+        for p in &c.params {
+            if !f.used.contains(&p.id) {
+                f.line(&format!("(void)v{};", p.id));
+            }
         }
         self.block(&mut f, &c.body, Dest::Return(&c.ret));
         let _ = write!(self.fns, "{call_sig}{{\n{}}}\n", f.out);

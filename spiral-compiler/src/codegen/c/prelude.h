@@ -10,6 +10,12 @@
    whose `len` excludes the NUL. */
 typedef struct SpiString { int32_t refc; uint32_t len; char ptr[]; } SpiString;
 
+/* Runtime and generated helpers: a program uses only some of them. */
+#if defined(__GNUC__)
+#define SPI_FN static inline __attribute__((unused))
+#else
+#define SPI_FN static inline
+#endif
 /* Objects are released through a function the C compiler does not inline, so its use-after-free
    analysis (which cannot see reference counts) does not report the refcounting pattern. */
 #if defined(__GNUC__)
@@ -20,60 +26,60 @@ typedef struct SpiString { int32_t refc; uint32_t len; char ptr[]; } SpiString;
 static SPI_OUTLINE void spi_free(void * p){
     free(p);
 }
-static inline _Noreturn void spi_panic(const char * msg){
+SPI_FN _Noreturn void spi_panic(const char * msg){
     fflush(stdout);
     fprintf(stderr, "spiral: %s\n", msg);
     exit(1);
 }
-static inline void * spi_alloc(size_t size){
+SPI_FN void * spi_alloc(size_t size){
     void * p = calloc(1, size);
     if (p == NULL) { spi_panic("out of memory"); }
     return p;
 }
-static inline void spi_bounds(int64_t i, uint32_t len){
+SPI_FN void spi_bounds(int64_t i, uint32_t len){
     if (i < 0 || i >= (int64_t)len) { spi_panic("array index out of bounds"); }
 }
-static inline uint32_t spi_length(int64_t len){
+SPI_FN uint32_t spi_length(int64_t len){
     if (len < 0 || len > (int64_t)UINT32_MAX) { spi_panic("invalid array length"); }
     return (uint32_t)len;
 }
-static inline SpiString * spi_string_new(uint32_t len){
+SPI_FN SpiString * spi_string_new(uint32_t len){
     SpiString * s = spi_alloc(sizeof(SpiString) + (size_t)len + 1);
     s->refc = 1;
     s->len = len;
     return s;
 }
-static inline SpiString * spi_string_lit(uint32_t len, const char * text){
+SPI_FN SpiString * spi_string_lit(uint32_t len, const char * text){
     SpiString * s = spi_string_new(len);
     memcpy(s->ptr, text, len);
     return s;
 }
-static inline void SpiString_incref(SpiString * s){
+SPI_FN void SpiString_incref(SpiString * s){
     if (s != NULL) { s->refc++; }
 }
-static inline void SpiString_decref(SpiString * s){
+SPI_FN void SpiString_decref(SpiString * s){
     if (s != NULL && --(s->refc) == 0) { spi_free(s); }
 }
-static inline const char * spi_cstr(SpiString * s){
+SPI_FN const char * spi_cstr(SpiString * s){
     return s != NULL ? s->ptr : "";
 }
-static inline uint32_t spi_string_len(SpiString * s){
+SPI_FN uint32_t spi_string_len(SpiString * s){
     return s != NULL ? s->len : 0;
 }
-static inline int spi_string_cmp(SpiString * a, SpiString * b){
+SPI_FN int spi_string_cmp(SpiString * a, SpiString * b){
     uint32_t la = spi_string_len(a), lb = spi_string_len(b);
     int c = memcmp(spi_cstr(a), spi_cstr(b), la < lb ? la : lb);
     if (c != 0) { return c; }
     return la < lb ? -1 : (la > lb ? 1 : 0);
 }
-static inline SpiString * spi_string_concat(SpiString * a, SpiString * b){
+SPI_FN SpiString * spi_string_concat(SpiString * a, SpiString * b){
     uint32_t la = spi_string_len(a), lb = spi_string_len(b);
     SpiString * s = spi_string_new(la + lb);
     memcpy(s->ptr, spi_cstr(a), la);
     memcpy(s->ptr + la, spi_cstr(b), lb);
     return s;
 }
-static inline SpiString * spi_string_slice(SpiString * a, int64_t from, int64_t near_to){
+SPI_FN SpiString * spi_string_slice(SpiString * a, int64_t from, int64_t near_to){
     int64_t len = spi_string_len(a);
     if (from < 0) { from = 0; }
     if (near_to > len) { near_to = len; }
@@ -82,11 +88,11 @@ static inline SpiString * spi_string_slice(SpiString * a, int64_t from, int64_t 
     memcpy(s->ptr, spi_cstr(a) + from, (size_t)(near_to - from));
     return s;
 }
-static inline uint32_t spi_string_index(SpiString * a, int64_t i){
+SPI_FN uint32_t spi_string_index(SpiString * a, int64_t i){
     spi_bounds(i, spi_string_len(a));
     return (uint32_t)(unsigned char)a->ptr[i];
 }
-static inline _Noreturn void spi_failwith(SpiString * msg){
+SPI_FN _Noreturn void spi_failwith(SpiString * msg){
     fflush(stdout);
     fprintf(stderr, "%s\n", spi_cstr(msg));
     exit(1);
@@ -94,7 +100,7 @@ static inline _Noreturn void spi_failwith(SpiString * msg){
 
 /* Printing helpers with the formats of `dump`: floats as shortest round-trip decimals with a
    decimal point or exponent, strings and chars quoted and escaped. */
-static inline void spi_print_float_digits(double x, int max_prec, bool single){
+SPI_FN void spi_print_float_digits(double x, int max_prec, bool single){
     if (isnan(x)) { fputs("NaN", stdout); return; }
     if (isinf(x)) { fputs(x > 0 ? "inf" : "-inf", stdout); return; }
     if (x == 0) { fputs(signbit(x) ? "-0.0" : "0.0", stdout); return; }
@@ -126,15 +132,15 @@ static inline void spi_print_float_digits(double x, int max_prec, bool single){
         if (nd > exp10 + 1) { fwrite(digits + exp10 + 1, 1, (size_t)(nd - exp10 - 1), stdout); } else { putchar('0'); }
     }
 }
-static inline void spi_print_f64(double x){ spi_print_float_digits(x, 17, false); }
-static inline void spi_print_f32(float x){ spi_print_float_digits((double)x, 9, true); }
-static inline void spi_print_char(uint32_t c){
+SPI_FN void spi_print_f64(double x){ spi_print_float_digits(x, 17, false); }
+SPI_FN void spi_print_f32(float x){ spi_print_float_digits((double)x, 9, true); }
+SPI_FN void spi_print_char(uint32_t c){
     if (c < 0x80) { putchar((int)c); }
     else if (c < 0x800) { putchar((int)(0xC0 | (c >> 6))); putchar((int)(0x80 | (c & 0x3F))); }
     else if (c < 0x10000) { putchar((int)(0xE0 | (c >> 12))); putchar((int)(0x80 | ((c >> 6) & 0x3F))); putchar((int)(0x80 | (c & 0x3F))); }
     else { putchar((int)(0xF0 | (c >> 18))); putchar((int)(0x80 | ((c >> 12) & 0x3F))); putchar((int)(0x80 | ((c >> 6) & 0x3F))); putchar((int)(0x80 | (c & 0x3F))); }
 }
-static inline bool spi_print_escape(uint32_t c, uint32_t quote){
+SPI_FN bool spi_print_escape(uint32_t c, uint32_t quote){
     switch (c) {
         case '\\': fputs("\\\\", stdout); return true;
         case '\n': fputs("\\n", stdout); return true;
@@ -143,15 +149,15 @@ static inline bool spi_print_escape(uint32_t c, uint32_t quote){
         default: if (c == quote) { putchar('\\'); putchar((int)c); return true; } return false;
     }
 }
-static inline void spi_print_char_quoted(uint32_t c){
+SPI_FN void spi_print_char_quoted(uint32_t c){
     putchar('\'');
     if (!spi_print_escape(c, '\'')) { spi_print_char(c); }
     putchar('\'');
 }
-static inline void spi_print_string(SpiString * s){
+SPI_FN void spi_print_string(SpiString * s){
     fwrite(spi_cstr(s), 1, spi_string_len(s), stdout);
 }
-static inline void spi_print_string_quoted(SpiString * s){
+SPI_FN void spi_print_string_quoted(SpiString * s){
     putchar('"');
     for (uint32_t i = 0; i < spi_string_len(s); i++) {
         unsigned char c = (unsigned char)s->ptr[i];

@@ -76,8 +76,19 @@ fn run(p: &Program) -> (String, i32) {
     let file = d.join("prog.c");
     std::fs::write(&file, &c).unwrap();
     let exe = d.join("prog");
+    // Portability: when clang is installed, the same C must also compile warning-free with it.
+    if Command::new("clang").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let out = Command::new("clang")
+            .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-c"])
+            .arg(&file)
+            .arg("-o")
+            .arg(d.join("prog_clang.o"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "clang rejected the C:\n{}\n---\n{c}", String::from_utf8_lossy(&out.stderr));
+    }
     let mut cmd = Command::new("cc");
-    cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Werror"]);
+    cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror"]);
     let san = sanitizers_work();
     if san {
         cmd.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]);
