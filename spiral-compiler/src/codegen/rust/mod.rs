@@ -280,7 +280,7 @@ pub fn compile_exports(
     for e in exports {
         let graph = with_entry(&base, sources, e)?;
         let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
-        let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+        let span = export_span(&graph, e);
         let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
         bodies.push(body);
     }
@@ -317,7 +317,7 @@ pub fn compile_graph_exports_c(
     for e in exports {
         let graph = with_entry(base, sources, e)?;
         let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
-        let span = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
+        let span = export_span(&graph, e);
         let prefix = format!("{unit}_{}", e.name);
         let unsupported = |u: Unsupported| vec![Diagnostic::error(span, u.0)];
         let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
@@ -346,10 +346,16 @@ impl From<Vec<Diagnostic>> for CompileError {
 
 /// The names bound by top-level `inl`/`let` statements of the user's module.
 fn top_level_names(graph: &crate::project::ProjectGraph) -> Vec<String> {
+    top_level_defs(graph).into_iter().map(|(n, _)| n).collect()
+}
+
+/// The names bound by top-level `inl`/`let` statements of the user's modules, with the span of
+/// each name.
+fn top_level_defs(graph: &crate::project::ProjectGraph) -> Vec<(String, Span)> {
     use crate::syntax::ast::TopKind;
-    fn name_of(k: &TopKind) -> Option<String> {
+    fn name_of(k: &TopKind) -> Option<(String, Span)> {
         match k {
-            TopKind::Inl { name, .. } => Some(name.name.clone()),
+            TopKind::Inl { name, .. } => Some((name.name.clone(), name.span)),
             TopKind::And(inner) => name_of(&inner.kind),
             _ => None,
         }
@@ -361,6 +367,16 @@ fn top_level_names(graph: &crate::project::ProjectGraph) -> Vec<String> {
         .filter(|m| !is_library(m))
         .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| name_of(&i.kind)))
         .collect()
+}
+
+/// Where to report a construct of export `e` that the backend cannot print: its definition.
+fn export_span(graph: &crate::project::ProjectGraph, e: &Export) -> Span {
+    top_level_defs(graph)
+        .into_iter()
+        .find(|(n, _)| *n == e.name)
+        .map(|(_, s)| s)
+        .or_else(|| graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)))
+        .unwrap_or_default()
 }
 
 /// The module name the user's `spiral!` source gets (the entry point opens it).
@@ -1509,6 +1525,7 @@ mod pipeline_tests {
         let src = "inl k x =\n    inl _ = join_backend Cuda\n        inl y = x + 1i32\n        ()\n    x\n";
         let e = compile(src, vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
         assert!(e.contains("`join_backend Cuda` is not supported here"), "{e}");
+        assert!(e.contains("t.rs:1:5"), "reported at the export's definition: {e}");
     }
 
     #[test]
