@@ -25,9 +25,15 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
             return Err(no_span(&mut sources, file, format!("unknown backend `{backend}`")));
         };
         let (program, entry) = evaluate(file, &mut sources)?;
+        print_compile_log(&program);
+        // Backends recurse on nesting depth (e.g. a match with thousands of arms), so they run
+        // on the evaluator's big stack too.
+        let emitted = spiral_compiler::peval::with_big_stack(|| be.emit(&program)).unwrap_or_else(|| {
+            Err(vec![Diagnostic::error(entry, format!("internal error: the {backend} backend crashed"))])
+        });
         // Backend errors carry no source position (the residual IR has none); point them at the
         // entry module rather than at whichever file happens to be first in the source map.
-        be.emit(&program).map_err(|ds| {
+        emitted.map_err(|ds| {
             ds.into_iter().map(|d| if d.span == Span::default() { Diagnostic { span: entry, ..d } } else { d }).collect()
         })
     })();
@@ -39,7 +45,18 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
 pub fn compile_file_to_ir(file: &Path) -> Result<spiral_compiler::peval::ir::Program, String> {
     let mut sources = SourceMap::new();
     let r = evaluate(file, &mut sources).map(|(p, _)| p);
+    if let Ok(p) = &r {
+        print_compile_log(p);
+    }
     r.map_err(|d| render(&sources, &d))
+}
+
+/// Prints what `print_static` produced during evaluation to stderr, one entry a line (v2 shows
+/// it as compiler output; stdout stays the program's own).
+fn print_compile_log(program: &spiral_compiler::peval::ir::Program) {
+    for line in &program.compile_log {
+        eprintln!("{line}");
+    }
 }
 
 fn no_span(sources: &mut SourceMap, file: &Path, msg: String) -> Vec<Diagnostic> {

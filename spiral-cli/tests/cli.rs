@@ -128,3 +128,30 @@ fn the_readme_example_runs() {
     assert_eq!(out.stdout, "Short \"staged\"\nLong (\"functional\", 10)\nShort \"kernels\"\n", "{}", out.stderr);
     assert_eq!(out.code, Some(23), "{}", out.stderr);
 }
+
+#[test]
+fn print_static_output_goes_to_stderr_and_stdout_stays_the_programs() {
+    let d = scratch("print-static");
+    let f = d.join("prog.spir");
+    std::fs::write(&f, "inl main () =\n    print_static (1i32, .a)\n    dump 5i32\n    0i32\n").unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "5\n");
+    assert!(out.stderr.contains("1i32, .a"), "stderr: {}", out.stderr);
+}
+
+#[test]
+fn a_match_with_thousands_of_arms_compiles_without_overflowing_the_stack() {
+    let d = scratch("big-match");
+    let f = d.join("prog.spir");
+    let mut src = String::from("inl main () =\n    inl x = dyn 2999i32\n    match x with\n");
+    for i in 0..3000 {
+        src.push_str(&format!("    | {i} => {}i32\n", i % 100));
+    }
+    src.push_str("    | _ => 0i32\n");
+    std::fs::write(&f, src).unwrap();
+    let out = spiral(&["run", f.to_str().unwrap()], &[], LIMIT);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(99), "stderr: {}", out.stderr);
+}

@@ -10,7 +10,7 @@ use crate::peval::ir::Program;
 /// A code generator: prints one residual program as target-language source text.
 ///
 /// Implementations must be deterministic: the same program gives byte-identical output.
-pub trait Backend {
+pub trait Backend: Send + Sync {
     /// The backend's name as the CLI spells it (`c`, `rust`, `cuda`, ...).
     fn name(&self) -> &'static str;
     /// The extension of the file it writes, without the dot (`c`, `rs`, `cu`, ...).
