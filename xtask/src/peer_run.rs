@@ -76,7 +76,14 @@ pub const TESTS: &[PeerTest] = &[
     PeerTest { name: "test70", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
     PeerTest { name: "test72", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
     PeerTest { name: "test76", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
+    PeerTest { name: "typelit1", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
 ];
+
+/// Tests whose macros name C++ types: the reference implementation's output for them was C++,
+/// and the C++ declarations the macros use came from outside the package. Each entry is the
+/// test name and the declarations; the generated C (which is also valid C++) is compiled with
+/// `c++ -x c++`, the declarations force-included.
+const CXX_TESTS: &[(&str, &str)] = &[("typelit1", "template <int dim, typename el> struct array { el v[dim]; };\n")];
 
 /// C flags of `--sanitize`: warnings are errors, AddressSanitizer and UBSan (leak checking on).
 const SANITIZE_CFLAGS: &str =
@@ -113,7 +120,24 @@ fn run_one(spiral: &Path, dir: &Path, t: &PeerTest, sanitize: bool) -> Result<()
         return Err(format!("missing `{}`", file.display()));
     }
     let mut cmd = Command::new(spiral);
-    if sanitize {
+    if let Some((_, decls)) = CXX_TESTS.iter().find(|(n, _)| *n == t.name) {
+        let dir = std::env::temp_dir().join(format!("xtask-peer-{}", std::process::id()));
+        let header = dir.join(format!("{}.hpp", t.name));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&header, decls))
+            .map_err(|e| format!("cannot write `{}`: {e}", header.display()))?;
+        let base = if sanitize {
+            "-x c++ -std=c++17 -O1 -g -Wall -Werror -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+        } else {
+            "-x c++ -std=c++17 -O2 -Wall"
+        };
+        cmd.env("SPIRAL_CC", "c++").env("SPIRAL_CFLAGS", format!("{base} -include {}", header.display()));
+        if sanitize {
+            cmd.env("SPIRAL_LDFLAGS", "-fsanitize=address,undefined")
+                .env("ASAN_OPTIONS", "detect_leaks=1")
+                .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+        }
+    } else if sanitize {
         cmd.env("SPIRAL_CFLAGS", SANITIZE_CFLAGS)
             .env("SPIRAL_LDFLAGS", "-fsanitize=address,undefined")
             .env("ASAN_OPTIONS", "detect_leaks=1")

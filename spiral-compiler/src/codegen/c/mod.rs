@@ -447,13 +447,21 @@ impl<'p> Gen<'p> {
                 MacroPart::Text(x) => s.push_str(x),
                 MacroPart::TypeLit(x) => s.push_str(x),
                 MacroPart::Type(t) => {
-                    let c = self.cty(t);
+                    let c = self.tup_cty(t);
                     s.push_str(&c);
                 }
                 MacroPart::Atom(a) => s.push_str(&self.atom_plain(a)),
             }
         }
         s
+    }
+
+    /// The C type a `` `t `` splice in a macro stands for: the type of all of `t`'s runtime leaves
+    /// in one value (`void`, the leaf itself, or a `TupleN` struct), so tuple and record types
+    /// can be macro arguments.
+    fn tup_cty(&mut self, t: &Ty) -> String {
+        let ls = self.leaves(t);
+        self.multi_cty(&ls)
     }
 
     /// The C type holding all of `leaves` in one value: `void`, the leaf, or a `TupleN`.
@@ -499,7 +507,7 @@ impl<'p> Gen<'p> {
         let mut h = String::new();
         let _ = write!(
             h,
-            "SPI_FN {name} * {name}_new(int64_t len){{\n    uint32_t n = spi_length(len);\n    {name} * x = spi_alloc(sizeof({name}) + {esize} * (size_t)n);\n    x->refc = 1;\n    x->len = n;\n    return x;\n}}\n"
+            "SPI_FN {name} * {name}_new(int64_t len){{\n    uint32_t n = spi_length(len);\n    {name} * x = ({name} *)spi_alloc(sizeof({name}) + {esize} * (size_t)n);\n    x->refc = 1;\n    x->len = n;\n    return x;\n}}\n"
         );
         let _ = write!(h, "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
         let mut body = String::new();
@@ -532,7 +540,7 @@ impl<'p> Gen<'p> {
         self.proto(&format!("SPI_FN {name} * {name}_new({params})"));
         self.proto(&format!("SPI_FN void {name}_incref({name} * x)"));
         self.proto(&format!("SPI_FN void {name}_decref({name} * x)"));
-        let mut h = format!("SPI_FN {name} * {name}_new({params}){{\n    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
+        let mut h = format!("SPI_FN {name} * {name}_new({params}){{\n    {name} * x = ({name} *)spi_alloc(sizeof({name}));\n    x->refc = 1;\n");
         for i in 0..infos.len() {
             let _ = writeln!(h, "    x->f{i} = f{i};");
         }
@@ -611,7 +619,7 @@ impl<'p> Gen<'p> {
             self.proto(&format!("SPI_FN {ret_ty} {name}_case{ci}({params})"));
             let mut h = format!("SPI_FN {ret_ty} {name}_case{ci}({params}){{\n");
             if heap {
-                let _ = writeln!(h, "    {name} * x = spi_alloc(sizeof({name}));\n    x->refc = 1;");
+                let _ = writeln!(h, "    {name} * x = ({name} *)spi_alloc(sizeof({name}));\n    x->refc = 1;");
             } else {
                 let _ = writeln!(h, "    {name} x;\n    memset(&x, 0, sizeof(x));");
             }
@@ -777,7 +785,7 @@ impl<'p> Gen<'p> {
         let new_sig = format!("{fun} * closure{id}_new({cparams})");
         let _ = writeln!(self.fn_protos, "{call_sig};\n{release_sig};\n{new_sig};");
         // new
-        let mut body = format!("    {name} * x = spi_alloc(sizeof({name}));\n    x->base.refc = 1;\n    x->base.release = closure{id}_release;\n    x->base.call = closure{id}_call;\n");
+        let mut body = format!("    {name} * x = ({name} *)spi_alloc(sizeof({name}));\n    x->base.refc = 1;\n    x->base.release = closure{id}_release;\n    x->base.call = closure{id}_call;\n");
         for i in 0..caps.len() {
             let _ = writeln!(body, "    x->c{i} = c{i};");
         }
@@ -1213,7 +1221,7 @@ impl<'p> Gen<'p> {
                         MacroPart::Text(t) => s.push_str(t),
                         MacroPart::TypeLit(t) => s.push_str(t),
                         MacroPart::Type(t) => {
-                            let c = self.cty(t);
+                            let c = self.tup_cty(t);
                             s.push_str(&c)
                         }
                         MacroPart::Atom(a) => {

@@ -26,7 +26,13 @@ typedef struct SpiString { int32_t refc; uint32_t len; char ptr[]; } SpiString;
 static SPI_OUTLINE void spi_free(void * p){
     free(p);
 }
-SPI_FN _Noreturn void spi_panic(const char * msg){
+/* The runtime is also valid C++ (a macro may name a C++ type, e.g. a template). */
+#if defined(__cplusplus)
+#define SPI_NORETURN [[noreturn]]
+#else
+#define SPI_NORETURN _Noreturn
+#endif
+SPI_NORETURN SPI_FN void spi_panic(const char * msg){
     fflush(stdout);
     fprintf(stderr, "spiral: %s\n", msg);
     exit(1);
@@ -44,7 +50,7 @@ SPI_FN uint32_t spi_length(int64_t len){
     return (uint32_t)len;
 }
 SPI_FN SpiString * spi_string_new(uint32_t len){
-    SpiString * s = spi_alloc(sizeof(SpiString) + (size_t)len + 1);
+    SpiString * s = (SpiString *)spi_alloc(sizeof(SpiString) + (size_t)len + 1);
     s->refc = 1;
     s->len = len;
     return s;
@@ -92,7 +98,7 @@ SPI_FN uint32_t spi_string_index(SpiString * a, int64_t i){
     spi_bounds(i, spi_string_len(a));
     return (uint32_t)(unsigned char)a->ptr[i];
 }
-SPI_FN _Noreturn void spi_failwith(SpiString * msg){
+SPI_NORETURN SPI_FN void spi_failwith(SpiString * msg){
     fflush(stdout);
     fprintf(stderr, "%s\n", spi_cstr(msg));
     exit(1);
