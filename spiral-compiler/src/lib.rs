@@ -14,4 +14,5 @@ pub mod diagnostics;
 pub mod peval;
 pub mod prepass;
 pub mod project;
+pub mod stack;
 pub mod syntax;

@@ -38,16 +38,12 @@ use crate::diagnostics::Diagnostic;
 use crate::prepass::core;
 use value::Value;
 
-/// Runs `f` on a dedicated thread with a 1 GiB stack (reserved, not committed) (the evaluator recurses deeply on
-/// continuation-passing code). A panic inside `f` becomes `None`.
+/// Runs `f` with a 1 GiB stack (reserved, not committed) (the evaluator recurses deeply on
+/// continuation-passing code): on a new thread, or in place when the caller already runs on a
+/// big-stack thread with that much room (see [`crate::stack`]). A panic inside `f` becomes `None`.
 pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
-    std::thread::scope(|scope| {
-        let h = std::thread::Builder::new().name("spiral-peval".into()).stack_size(1 << 30).spawn_scoped(scope, f);
-        match h {
-            Ok(h) => h.join().ok(),
-            Err(_) => None,
-        }
-    })
+    // Runs in place when the caller is already on a big-stack thread with that much room.
+    crate::stack::with_stack(1 << 30, "spiral-peval", f)
 }
 
 /// Evaluates `prog` and returns the residual program, or the diagnostic of the first error

@@ -52,6 +52,35 @@ pub fn bundled_file(path: &str) -> Option<&'static str> {
     bundled::BUNDLED_FILES.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
 }
 
+/// Parses text that lives for the whole process (a bundled file), reusing an earlier parse of
+/// the same text under the same file id and segment.
+///
+/// A parse is a pure function of (file id, text, segment), so the copy handed out is exactly
+/// what [`syntax::parse_module`] would return. Every compilation loads `core` (and `spiral!`
+/// the library modules) into a fresh [`SourceMap`] in the same order, so they get the same file
+/// ids and a process that compiles many times (a proc macro expanding many `spiral!` calls, a
+/// build script with many units) parses them once.
+pub fn parse_static(file: FileId, text: &'static str, segment: Segment) -> ParsedModule {
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Key = (usize, usize, FileId, bool);
+    /// Enough for the bundled files under a few different id layouts; past it, parse afresh.
+    const MAX_ENTRIES: usize = 256;
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<ParsedModule>>>> = OnceLock::new();
+    let key = (text.as_ptr() as usize, text.len(), file, segment == Segment::TopDown);
+    let cache = CACHE.get_or_init(Default::default);
+    let hit = cache.lock().ok().and_then(|m| m.get(&key).cloned());
+    if let Some(p) = hit {
+        return (*p).clone();
+    }
+    let parsed = syntax::parse_module(file, text, segment);
+    if let Ok(mut m) = cache.lock() {
+        if m.len() < MAX_ENTRIES {
+            m.insert(key, Arc::new(parsed.clone()));
+        }
+    }
+    parsed
+}
+
 /// Where a package's files come from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PackageSource {
@@ -436,7 +465,13 @@ impl<'s> Loader<'s> {
                     };
                     let file = self.sources.add(shown, text);
                     let segment = if *top_down { Segment::TopDown } else { Segment::BottomUp };
-                    let parsed = syntax::parse_module(file, self.sources.text(file), segment);
+                    let parsed = match key {
+                        PackageSource::Bundled(_) => match bundled_file(&path.to_string_lossy().replace('\\', "/")) {
+                            Some(t) => parse_static(file, t, segment),
+                            None => syntax::parse_module(file, self.sources.text(file), segment),
+                        },
+                        _ => syntax::parse_module(file, self.sources.text(file), segment),
+                    };
                     self.diags.extend(parsed.diagnostics.iter().cloned());
                     out.push(Module {
                         path,

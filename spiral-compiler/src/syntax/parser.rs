@@ -29,24 +29,20 @@ pub const MAX_DEPTH: usize = 1000;
 /// this bound keeps every later recursive pass (and dropping the tree) within ordinary stacks.
 pub const MAX_TREE_DEPTH: usize = 5000;
 
+/// Stack the parser is given: enough for [`MAX_DEPTH`] levels in unoptimised builds.
+pub const PARSE_STACK: usize = 256 * 1024 * 1024;
+
 /// Parses one file. See [`super::parse_module`].
 pub fn parse_module(file: FileId, src: &str, segment: Segment) -> ParsedModule {
-    // The parser recurses once per nesting level; run it on a thread with a generous stack so
-    // that MAX_DEPTH is reachable in debug builds too.
-    let src_owned = src.to_owned();
-    let worker = std::thread::Builder::new()
-        .name("spiral-parse".into())
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || parse_module_here(file, &src_owned, segment));
-    match worker {
-        Ok(handle) => match handle.join() {
-            Ok(r) => r,
-            Err(_) => ParsedModule {
-                module: Module { items: Vec::new() },
-                diagnostics: vec![Diagnostic::error(Span::new(file, 0, 0), "internal error: the parser crashed")],
-            },
+    // The parser recurses once per nesting level; run it with a generous stack so that
+    // MAX_DEPTH is reachable in debug builds too (on the current thread when it is a big-stack
+    // thread with that much room left, else on a new one).
+    match crate::stack::with_stack(PARSE_STACK, "spiral-parse", || parse_module_here(file, src, segment)) {
+        Some(r) => r,
+        None => ParsedModule {
+            module: Module { items: Vec::new() },
+            diagnostics: vec![Diagnostic::error(Span::new(file, 0, 0), "internal error: the parser crashed")],
         },
-        Err(_) => parse_module_here(file, src, segment),
     }
 }
 

@@ -269,6 +269,28 @@ pub fn compile_exports(
     text: &str,
     exports: &[Export],
 ) -> Result<Vec<String>, CompileError> {
+    // One big-stack thread for the whole expansion: the parses and every export's evaluation
+    // run on it in place instead of each starting its own thread.
+    on_big_stack(sources, name, |sources| compile_exports_here(sources, name, text, exports))
+}
+
+/// Runs a whole compilation on one big-stack thread (see [`crate::stack`]); a crash (a bug)
+/// becomes a diagnostic naming the user's file `name`.
+fn on_big_stack<T: Send>(
+    sources: &mut SourceMap,
+    name: &str,
+    f: impl FnOnce(&mut SourceMap) -> Result<T, CompileError> + Send,
+) -> Result<T, CompileError> {
+    match crate::peval::with_big_stack(|| f(&mut *sources)) {
+        Some(r) => r,
+        None => {
+            let file = sources.add(name.to_string(), "");
+            Err(CompileError::Spiral(vec![Diagnostic::error(Span::new(file, 0, 0), "internal compiler error: the compiler crashed")]))
+        }
+    }
+}
+
+fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports: &[Export]) -> Result<Vec<String>, CompileError> {
     // Core, the library and the user's module are loaded and parsed once; each export gets a
     // copy of that graph with its own entry module.
     let base = load_with_library(sources, name, text)?;
@@ -297,8 +319,10 @@ pub fn compile_exports_c(
     exports: &[Export],
     unit: &str,
 ) -> Result<(Vec<String>, String), CompileError> {
-    let base = load_with_library(sources, name, text)?;
-    compile_graph_exports_c(sources, &base, exports, unit)
+    on_big_stack(sources, name, |sources| {
+        let base = load_with_library(sources, name, text)?;
+        compile_graph_exports_c(sources, &base, exports, unit)
+    })
 }
 
 /// [`compile_exports_c`] for an already loaded graph (e.g. [`load_package_with_library`]).
@@ -405,11 +429,11 @@ pub fn load_package_with_library(sources: &mut SourceMap, dir: &std::path::Path)
 /// Puts the library modules first in the root package.
 fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap) -> Result<(), Vec<Diagnostic>> {
     use crate::project::Module;
-    use crate::syntax::{parse_module, Segment};
+    use crate::syntax::Segment;
     let mut modules = Vec::new();
     for (path, lib) in LIBRARY {
         let file = sources.add(format!("<spiral library>/{path}"), lib.to_string());
-        let parsed = parse_module(file, lib, Segment::BottomUp);
+        let parsed = crate::project::parse_static(file, lib, Segment::BottomUp);
         if !parsed.diagnostics.is_empty() {
             return Err(parsed.diagnostics);
         }
