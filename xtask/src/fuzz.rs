@@ -1,9 +1,10 @@
-//! `cargo xtask fuzz --seconds N`: libFuzzer over the tokenizer and parsers (`fuzz/`).
+//! `cargo xtask fuzz [--target parse|eval] --seconds N`: libFuzzer over the tokenizer and
+//! parsers (`parse`) or over the whole pipeline, evaluator and C backend included (`eval`).
 //!
 //! cargo-fuzz needs nightly features (`-Zsanitizer`); on stable they are enabled with
 //! `RUSTC_BOOTSTRAP=1`. `cargo install cargo-fuzz` runs first when it is missing. New corpus
-//! entries go to `target/fuzz-corpus/parse` (the committed seeds in `fuzz/seeds` are only
-//! read); crash inputs go to `target/fuzz-artifacts/parse/`.
+//! entries go to `target/fuzz-corpus/<target>` (the committed seeds in `fuzz/seeds` are only
+//! read); crash inputs go to `target/fuzz-artifacts/<target>/`.
 
 use std::process::Command;
 
@@ -13,6 +14,10 @@ pub struct Options {
     /// How long to fuzz.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Which target of `fuzz/fuzz_targets/`: `parse` (tokenizer, parsers) or `eval` (the
+    /// whole pipeline: loading, prepass, partial evaluator, C backend).
+    #[arg(long, default_value = "parse", value_parser = ["parse", "eval"])]
+    pub target: String,
     /// Parallel fuzzing jobs.
     #[arg(long, default_value_t = 1)]
     pub jobs: u32,
@@ -25,14 +30,14 @@ fn have_cargo_fuzz() -> bool {
     Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success())
 }
 
-/// Builds and runs the `parse` fuzz target; returns whether no crash was found.
+/// Builds and runs the chosen fuzz target; returns whether no crash was found.
 pub fn run(o: &Options) -> bool {
     if !have_cargo_fuzz() && !crate::run(crate::cargo().args(["install", "cargo-fuzz", "--locked"])) {
         return false;
     }
     let root = crate::workspace_root();
-    let corpus = root.join("target/fuzz-corpus/parse");
-    let artifacts = root.join("target/fuzz-artifacts/parse");
+    let corpus = root.join("target/fuzz-corpus").join(&o.target);
+    let artifacts = root.join("target/fuzz-artifacts").join(&o.target);
     for d in [&corpus, &artifacts] {
         if let Err(e) = std::fs::create_dir_all(d) {
             eprintln!("cannot create {}: {e}", d.display());
@@ -40,11 +45,16 @@ pub fn run(o: &Options) -> bool {
         }
     }
     let mut cmd = crate::cargo();
-    cmd.current_dir(root.join("fuzz")).env("RUSTC_BOOTSTRAP", "1").args(["fuzz", "run", "parse"]);
+    cmd.current_dir(root.join("fuzz")).env("RUSTC_BOOTSTRAP", "1").args(["fuzz", "run", &o.target]);
     if o.no_sanitizer {
         cmd.args(["--sanitizer", "none"]);
     }
-    cmd.arg(&corpus).arg(root.join("fuzz/seeds")).arg("--").arg(format!("-max_total_time={}", o.seconds));
+    cmd.arg(&corpus).arg(root.join("fuzz/seeds"));
+    if o.target == "eval" {
+        // Whole programs that compile make the best starting points for the evaluator.
+        cmd.arg(root.join("tests/conformance"));
+    }
+    cmd.arg("--").arg(format!("-max_total_time={}", o.seconds));
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display())).arg("-timeout=10").arg("-print_final_stats=1");
     if o.jobs > 1 {
         cmd.arg(format!("-fork={}", o.jobs));
