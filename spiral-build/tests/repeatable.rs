@@ -62,6 +62,7 @@ fn cached_parses_of_bundled_files_equal_fresh_parses() {
             let fresh = parse_module(file, text, Segment::BottomUp);
             let first = spiral_compiler::project::parse_static(file, text, Segment::BottomUp);
             let second = spiral_compiler::project::parse_static(file, text, Segment::BottomUp);
+            assert!(std::sync::Arc::ptr_eq(&first, &second), "{path}: the second parse comes from the cache");
             assert!(fresh.diagnostics.is_empty(), "{path}: {:?}", fresh.diagnostics);
             assert!(!fresh.module.items.is_empty(), "{path}");
             for p in [&first, &second] {

@@ -26,6 +26,7 @@ use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::{self, ParsedModule, Segment};
 use spiproj::{parse_spiproj, ModuleEntry, ProjectFile};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::path::{Component, Path, PathBuf};
 
 mod bundled {
@@ -55,13 +56,13 @@ pub fn bundled_file(path: &str) -> Option<&'static str> {
 /// Parses text that lives for the whole process (a bundled file), reusing an earlier parse of
 /// the same text under the same file id and segment.
 ///
-/// A parse is a pure function of (file id, text, segment), so the copy handed out is exactly
+/// A parse is a pure function of (file id, text, segment), so the shared result is exactly
 /// what [`syntax::parse_module`] would return. Every compilation loads `core` (and `spiral!`
 /// the library modules) into a fresh [`SourceMap`] in the same order, so they get the same file
 /// ids and a process that compiles many times (a proc macro expanding many `spiral!` calls, a
 /// build script with many units) parses them once.
-pub fn parse_static(file: FileId, text: &'static str, segment: Segment) -> ParsedModule {
-    use std::sync::{Arc, Mutex, OnceLock};
+pub fn parse_static(file: FileId, text: &'static str, segment: Segment) -> Arc<ParsedModule> {
+    use std::sync::{Mutex, OnceLock};
     type Key = (usize, usize, FileId, bool);
     /// Enough for the bundled files under a few different id layouts; past it, parse afresh.
     const MAX_ENTRIES: usize = 256;
@@ -70,12 +71,12 @@ pub fn parse_static(file: FileId, text: &'static str, segment: Segment) -> Parse
     let cache = CACHE.get_or_init(Default::default);
     let hit = cache.lock().ok().and_then(|m| m.get(&key).cloned());
     if let Some(p) = hit {
-        return (*p).clone();
+        return p;
     }
-    let parsed = syntax::parse_module(file, text, segment);
+    let parsed = Arc::new(syntax::parse_module(file, text, segment));
     if let Ok(mut m) = cache.lock() {
         if m.len() < MAX_ENTRIES {
-            m.insert(key, Arc::new(parsed.clone()));
+            m.insert(key, parsed.clone());
         }
     }
     parsed
@@ -156,8 +157,9 @@ pub struct Module {
     pub name: Option<String>,
     /// Enclosing folders listed in `modules:` (outermost first); each is a module namespace.
     pub scope: Vec<String>,
-    /// The parse result (its diagnostics are also in the load's diagnostics).
-    pub parsed: ParsedModule,
+    /// The parse result (its diagnostics are also in the load's diagnostics); shared, so
+    /// copies of a graph (one per `spiral!` export) and cached bundled parses cost no copy.
+    pub parsed: Arc<ParsedModule>,
 }
 
 /// A loaded graph together with every diagnostic found while loading and parsing it.
@@ -220,7 +222,7 @@ pub fn load_inline(name: &str, text: &str, segment: Segment, sources: &mut Sourc
     let parsed = syntax::parse_module(file, text, segment);
     l.diags.extend(parsed.diagnostics.iter().cloned());
     let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "main".into());
-    let module = Module { path: PathBuf::from(name), file, segment, name: Some(stem.clone()), scope: Vec::new(), parsed };
+    let module = Module { path: PathBuf::from(name), file, segment, name: Some(stem.clone()), scope: Vec::new(), parsed: Arc::new(parsed) };
     let dependencies = core
         .map(|i| vec![Dependency { package: i, name: "core".into(), include: true, span: Span::new(file, 0, 0) }])
         .unwrap_or_default();
@@ -468,9 +470,9 @@ impl<'s> Loader<'s> {
                     let parsed = match key {
                         PackageSource::Bundled(_) => match bundled_file(&path.to_string_lossy().replace('\\', "/")) {
                             Some(t) => parse_static(file, t, segment),
-                            None => syntax::parse_module(file, self.sources.text(file), segment),
+                            None => Arc::new(syntax::parse_module(file, self.sources.text(file), segment)),
                         },
-                        _ => syntax::parse_module(file, self.sources.text(file), segment),
+                        _ => Arc::new(syntax::parse_module(file, self.sources.text(file), segment)),
                     };
                     self.diags.extend(parsed.diagnostics.iter().cloned());
                     out.push(Module {

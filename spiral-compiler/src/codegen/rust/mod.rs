@@ -435,7 +435,7 @@ fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap
         let file = sources.add(format!("<spiral library>/{path}"), lib.to_string());
         let parsed = crate::project::parse_static(file, lib, Segment::BottomUp);
         if !parsed.diagnostics.is_empty() {
-            return Err(parsed.diagnostics);
+            return Err(parsed.diagnostics.clone());
         }
         let stem = std::path::Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         modules.push(Module { path: path.into(), file, segment: Segment::BottomUp, name: Some(stem), scope: Vec::new(), parsed });
@@ -500,7 +500,7 @@ pub fn with_entry(
         segment: Segment::BottomUp,
         name: Some("spiral_entry".into()),
         scope: Vec::new(),
-        parsed,
+        parsed: std::sync::Arc::new(parsed),
     });
     Ok(ProjectGraph { packages, root: base.root })
 }
