@@ -89,3 +89,24 @@ fn a_spiral_error_is_still_reported_after_cached_compilations() {
         other => panic!("expected a Spiral diagnostic, got {other:?}"),
     }
 }
+
+#[test]
+fn deep_nesting_inside_one_big_stack_compilation_is_a_diagnostic() {
+    // The parser runs in place on the compilation's big-stack thread; nesting past the
+    // parser's depth limit must still give a diagnostic, not a stack overflow.
+    let ex = exports();
+    let deep = format!("{}\ninl deep () = {}1i32{}\n", source(), "(".repeat(5000), ")".repeat(5000));
+    let mut sm = SourceMap::new();
+    let err = compile_exports(&mut sm, "quickstart.rs", &deep, &ex).expect_err("too deep");
+    match err {
+        spiral_compiler::codegen::rust::CompileError::Spiral(d) => {
+            let text = spiral_compiler::diagnostics::render(&sm, &d);
+            assert!(text.contains("quickstart.rs"), "{text}");
+            assert!(!text.contains("crashed"), "{text}");
+        }
+        other => panic!("expected a Spiral diagnostic, got {other:?}"),
+    }
+    // Just under the limit parses and compiles on the same thread.
+    let ok = format!("{}\ninl shallow () = {}1i32{}\n", source(), "(".repeat(400), ")".repeat(400));
+    compile_exports(&mut SourceMap::new(), "quickstart.rs", &ok, &ex).expect("400 nested parentheses compile");
+}

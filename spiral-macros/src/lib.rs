@@ -25,7 +25,7 @@
 //! form, otherwise the literal or the path), with `file:line:col` of the Spiral code and the
 //! rendered snippet and evaluation trace in the message.
 //!
-//! Set `SPIRAL_MACRO_TIMING=1` to print each expansion's duration to stderr, and
+//! Set `SPIRAL_MACRO_TIMING=1` to print each expansion's duration (and the compiler's part) to stderr, and
 //! `SPIRAL_MACRO_DUMP=1` to print the generated Rust.
 
 mod source;
@@ -79,7 +79,11 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         }
     }
     let mut sm = SourceMap::new();
+    let t = std::time::Instant::now();
     let compiled = backend::compile_exports(&mut sm, &inv.source.name, &inv.source.text, &exports);
+    if std::env::var_os("SPIRAL_MACRO_TIMING").is_some() {
+        eprintln!("spiral!: compiler {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
     let bodies = match compiled {
         Ok(b) => b,
         Err(backend::CompileError::Spiral(diags)) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
