@@ -103,6 +103,7 @@ fn deep_nesting_inside_one_big_stack_compilation_is_a_diagnostic() {
             let text = spiral_compiler::diagnostics::render(&sm, &d);
             assert!(text.contains("quickstart.rs"), "{text}");
             assert!(!text.contains("crashed"), "{text}");
+            assert!(text.contains("nesting is too deep"), "{text}");
         }
         other => panic!("expected a Spiral diagnostic, got {other:?}"),
     }
