@@ -335,3 +335,26 @@ fn functions_stored_into_closure_typed_slots_become_closures() {
     assert_eq!(s.matches("\nclosure").count() + usize::from(s.starts_with("closure")), 3, "{s}");
     assert!(s.contains("closure0 [v0 : i32] (v1 : i32) : (i32) as i32 -> i32"), "{s}");
 }
+
+/// Evaluates a top-down (`.spi`) program to its residual IR.
+fn ir_top_down(src: &str) -> String {
+    let mut sm = SourceMap::new();
+    let graph = load_inline("t.spi", src, Segment::TopDown, &mut sm).unwrap_or_else(|d| panic!("{}", render(&sm, &d)));
+    let p = compile_graph(&graph, Limits::default()).unwrap_or_else(|d| panic!("{}", render(&sm, &d)));
+    let problems = p.validate();
+    assert!(problems.is_empty(), "inconsistent residual program: {problems:?}\n{p}");
+    p.to_string()
+}
+
+#[test]
+fn array_literals_and_patterns_test_the_length_once_and_read_each_element_once() {
+    // `;[1; b]` needs a runtime test on element 0; re-matching the clause after that test must
+    // reuse the read (it used not to terminate), and both clauses share one length test.
+    let src = "inl main () =\n    match ;[dyn 1i32; 9] with\n    | ;[1; b] => b\n    | ;[a; _] => a\n    | _ => 0";
+    let s = ir_top_down(src);
+    assert!(s.contains("array_lit<array (i32)>[(v0); (9i32)]"), "{s}");
+    assert_eq!(s.matches("arraylength(").count(), 1, "{s}");
+    assert_eq!(s.matches("[0i32]").count(), 1, "{s}");
+    assert_eq!(s.matches("[1i32]").count(), 1, "{s}");
+    assert!(s.contains("eq(v2, 2i32)") && s.contains("eq(v4, 1i32)"), "{s}");
+}

@@ -61,6 +61,9 @@ enum Known {
 #[derive(Default)]
 struct Scope {
     cse: HashMap<(PrimOp, Vec<Atom>), Atom>,
+    /// Array elements read by array patterns, by (match number, array variable, index): a
+    /// clause that is matched again after a runtime test sees the same reads.
+    elem_reads: HashMap<(u64, u32, i32), Value>,
     known: HashMap<u32, Known>,
 }
 
@@ -118,6 +121,10 @@ pub(crate) struct PE<'a> {
     limits: Limits,
     pub(crate) out: ir::Program,
     union_intern: HashMap<(u32, Vec<Ty>), Ty>,
+    /// The number of the `match` being evaluated (keys the array-pattern element reads).
+    cur_match: u64,
+    /// How many `match`es were started.
+    match_count: u64,
     methods: HashMap<(u32, Vec<Tok>), MethodState>,
     method_ids: HashMap<(u32, Vec<Tok>), u32>,
     closures: HashMap<(u32, Vec<Tok>, Ty), u32>,
@@ -140,6 +147,8 @@ impl<'a> PE<'a> {
             limits,
             out: ir::Program::default(),
             union_intern: HashMap::new(),
+            cur_match: 0,
+            match_count: 0,
             methods: HashMap::new(),
             method_ids: HashMap::new(),
             closures: HashMap::new(),
@@ -777,7 +786,11 @@ impl<'a> PE<'a> {
             }
             Expr::Match(x, clauses, s) => {
                 let x = self.eval(x, f)?;
-                self.match_clauses(&x, clauses, 0, *s, f)
+                self.match_count += 1;
+                let saved = std::mem::replace(&mut self.cur_match, self.match_count);
+                let r = self.match_clauses(&x, clauses, 0, *s, f);
+                self.cur_match = saved;
+                r
             }
             Expr::TypeCase(t, clauses, s) => {
                 let t = self.eval_ty(t, f, *s)?;
@@ -1832,6 +1845,51 @@ impl<'a> PE<'a> {
                     } else {
                         Outcome::No
                     }
+                }
+                _ => Outcome::No,
+            },
+            Pat::Array(ps) => match &x {
+                Value::Var(v) => {
+                    let Ty::Array(et) = &v.ty else { return Ok(Outcome::No) };
+                    let et = (**et).clone();
+                    // The length test first (a runtime literal test on the length, which is
+                    // shared by every clause through CSE), then the elements in order.
+                    let Ok(n) = i32::try_from(ps.len()) else { return Ok(Outcome::No) };
+                    let want = Lit::I32(n);
+                    let len = self.emit_prim(PrimOp::ArrayLength, vec![Atom::Var(v.clone())], Ty::i32());
+                    match self.resolve_known(len) {
+                        Value::Lit(l) if l == want => {}
+                        Value::Var(lv) => {
+                            if let Some(Known::Not(ls)) = self.known(&lv) {
+                                if ls.contains(&want) {
+                                    return Ok(Outcome::No);
+                                }
+                            }
+                            return Ok(Outcome::LitTest(lv, want));
+                        }
+                        _ => return Ok(Outcome::No),
+                    }
+                    for (i, p) in ps.iter().enumerate() {
+                        if matches!(p, Pat::Wildcard) {
+                            continue;
+                        }
+                        let key = (self.cur_match, v.id, i as i32);
+                        let cached = self.body.scopes.iter().rev().find_map(|sc| sc.elem_reads.get(&key).cloned());
+                        let el = match cached {
+                            Some(el) => el,
+                            None => {
+                                let index = Atom::Lit(Lit::I32(i as i32));
+                                let el = self.emit_typed(IExpr::ArrayGet { array: Atom::Var(v.clone()), index }, &et);
+                                self.body.scopes.last_mut().expect("scope").elem_reads.insert(key, el.clone());
+                                el
+                            }
+                        };
+                        match self.match_pat(p, &el, f, s)? {
+                            Outcome::Yes => {}
+                            o => return Ok(o),
+                        }
+                    }
+                    Outcome::Yes
                 }
                 _ => Outcome::No,
             },

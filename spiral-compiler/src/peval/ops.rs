@@ -738,6 +738,30 @@ impl PE<'_> {
                 let t = Ty::Array(Arc::new(et));
                 Ok(self.emit_value(IExpr::ArrayNew { ty: t.clone(), len }, &t))
             }
+            // An array literal `;[a; b]` (top-down syntax): the element type is the first
+            // element's; every element must have it.
+            "ArrayLiteral" => {
+                let v = self.args(args, args.len(), name, s, f)?;
+                let Some(first) = v.first() else {
+                    return self.err(s, "cannot infer the element type of an empty array literal; use `array_create` with a type");
+                };
+                let et = self.ty_of(first, s)?;
+                let mut elems = Vec::with_capacity(v.len());
+                for (i, x) in v.iter().enumerate() {
+                    let x = self.coerce(x.clone(), &et, s)?;
+                    let xt = self.ty_of(&x, s)?;
+                    if xt != et {
+                        let (a, b) = (self.out.types.show(&xt), self.out.types.show(&et));
+                        return self.err(
+                            s,
+                            format!("the elements of an array literal must have one type: element {i} differs\nGot: {a}\nExpected: {b}"),
+                        );
+                    }
+                    elems.push(self.abstract_atoms(&x, s)?);
+                }
+                let t = Ty::Array(Arc::new(et));
+                Ok(self.emit_value(IExpr::ArrayLit { ty: t.clone(), elems }, &t))
+            }
             "ArrayLength" => {
                 let v = self.args(args, 1, name, s, f)?;
                 match &v[0] {

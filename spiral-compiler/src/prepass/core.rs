@@ -258,6 +258,8 @@ pub enum Pat {
     Nominal(u32, Box<Pat>),
     /// `p when cond`.
     When(Box<Pat>, Box<Expr>),
+    /// `;[p0; p1; ...]`: an array of exactly this length whose elements match the patterns.
+    Array(Vec<Pat>),
 }
 
 /// A type expression (evaluated by the partial evaluator).

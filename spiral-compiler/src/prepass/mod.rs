@@ -676,6 +676,12 @@ impl Prepass {
                 b
             }
             ExprKind::Apply(a, b) => {
+                // an array literal `;[a; b]` arrives as `array` applied to the elements
+                if let (ExprKind::Var { name: f, .. }, ExprKind::Array(_)) = (&a.kind, &b.kind) {
+                    if f == "array" && self.lookup(f).is_none() {
+                        return self.expr(b);
+                    }
+                }
                 // module member access: `m.x`
                 if let (ExprKind::Var { name: m, .. }, ExprKind::Symbol(x)) = (&a.kind, &b.kind) {
                     if let Some(Bind::Module(mi)) = self.lookup(m) {
@@ -739,10 +745,8 @@ impl Prepass {
                     .collect();
                 Expr::Macro(ps, None, s)
             }
-            ExprKind::Array(_) => {
-                self.error(s, "array literals are not allowed in the bottom-up segment; use `array_create` and `<-`");
-                Expr::Unit(s)
-            }
+            // The parser produces array literals only in the top-down segment.
+            ExprKind::Array(xs) => Expr::Op(name("ArrayLiteral"), xs.iter().map(|x| self.expr(x)).collect(), s),
             ExprKind::MissingBody => {
                 self.error(s, "missing body");
                 Expr::Unit(s)
@@ -917,10 +921,7 @@ impl Prepass {
                     Pat::Wildcard
                 }
             },
-            PatternKind::Array(_) => {
-                self.error(s, "array patterns are not supported");
-                Pat::Wildcard
-            }
+            PatternKind::Array(ps) => Pat::Array(ps.iter().map(|p| self.pat(p, binds)).collect()),
         }
     }
 
