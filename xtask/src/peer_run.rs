@@ -72,6 +72,7 @@ pub const TESTS: &[PeerTest] = &[
     PeerTest { name: "test28", main: "test.spi", exit: 0, stdout: "", group: Group::Portable },
     PeerTest { name: "test53", main: "test.spi", exit: 3, stdout: "", group: Group::Portable },
     PeerTest { name: "test54", main: "test.spi", exit: 3, stdout: "", group: Group::Portable },
+    PeerTest { name: "test61", main: "test.spi", exit: 6, stdout: "", group: Group::Portable },
     PeerTest { name: "test65", main: "test.spi", exit: 0, stdout: "", group: Group::Portable },
     PeerTest { name: "test70", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
     PeerTest { name: "test72", main: "main.spi", exit: 0, stdout: "", group: Group::Portable },
