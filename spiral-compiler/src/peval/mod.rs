@@ -18,14 +18,18 @@
 //!   and union cases of runtime unions become `if`s and `match`es; a value that no clause
 //!   matches is a compile error;
 //! - annotating a function with a function type turns it into a runtime closure;
-//! - `join_backend B e` produces `(kernel id, tuple of runtime free variables)`.
+//! - `join_backend B e` produces `(kernel id, tuple of runtime free variables)`;
+//! - a top-down array literal `;[a; b]` takes its element type from its first element (so `;[]`
+//!   is an error); an array pattern `;[p; q]` tests the length (one CSE'd `arraylength` shared by
+//!   the clauses) and then reads the elements it needs, once per `match`, even when a clause is
+//!   matched again after a runtime test.
 //!
 //! The residual IR that backends consume is in [`ir`].
 //!
 //! Not supported (each gives a diagnostic): the top-down segment's type inference (`.spi`
 //! files are evaluated as bottom-up code, which works for programs whose annotations are
-//! concrete), prototypes and instances, `exists`/`forall` types in annotations, array
-//! literals and patterns, the compile-time hash map/set operations, `UnionUntag`, and
+//! concrete), prototypes and instances, `exists`/`forall` types in annotations, the
+//! compile-time hash map/set operations, `UnionUntag`, and
 //! runtime closures that are not created through an annotation.
 pub mod eval;
 pub mod ir;
