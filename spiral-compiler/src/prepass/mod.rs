@@ -22,7 +22,8 @@ use crate::peval::ir::{self, LayoutKind, Lit, PrimTy};
 use crate::peval::Limits;
 use crate::project::{PackageSource, ProjectGraph};
 use crate::syntax::ast::{self, ExprKind, PatternKind, TopKind, TypeKind};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -522,7 +523,7 @@ impl Prepass {
         let mut out = Vec::new();
         for (p, b) in clauses {
             let mark = self.scope.len();
-            let mut binds = HashMap::new();
+            let mut binds = HashMap::default();
             let pat = self.pat(p, &mut binds);
             let body = self.expr_named(b, n);
             self.scope.truncate(mark);
