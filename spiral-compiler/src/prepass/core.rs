@@ -26,7 +26,7 @@ pub enum Slot {
 }
 
 /// A core expression. Every variant that can fail at evaluation carries a span.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Expr {
     /// A literal.
     Lit(Lit, Span),
@@ -133,7 +133,7 @@ pub enum Expr {
 
 /// A prepared program: the nominal declarations and an expression that evaluates every
 /// module in order and yields the value of `main`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Program {
     /// Nominal and union declarations, indexed by their id.
     pub nominals: Vec<NominalDecl>,
@@ -147,7 +147,7 @@ pub struct Program {
 }
 
 /// A record literal field.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum RecordField {
     /// `key = value` (key may be injected with `$var`).
     Set(RecordKey, Expr),
@@ -167,7 +167,7 @@ pub enum RecordKey {
 }
 
 /// A macro part in a term macro.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum MacroPartE {
     /// Verbatim text.
     Text(Name),
@@ -180,7 +180,7 @@ pub enum MacroPartE {
 }
 
 /// A function.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Lambda {
     /// The slots of the creating frame captured; `Cap(i)` in the body reads `captures[i]`.
     /// For a member of a [`RecGroup`], a capture of `Local(first + j)` (a group member) is
@@ -201,7 +201,7 @@ pub struct Lambda {
 }
 
 /// A group of mutually recursive functions (`inl rec f ... and g ...`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RecGroup {
     /// The members (each a function or a type function).
     pub members: Vec<Rc<Lambda>>,
@@ -210,7 +210,7 @@ pub struct RecGroup {
 }
 
 /// A match clause.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Clause {
     /// The pattern (guards are [`Pat::When`] inside it).
     pub pat: Pat,
@@ -219,7 +219,7 @@ pub struct Clause {
 }
 
 /// A typecase clause.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TypeClause {
     /// The type pattern (metavariables bind slots).
     pub pat: TyExpr,
@@ -228,7 +228,7 @@ pub struct TypeClause {
 }
 
 /// A pattern.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Pat {
     /// `_`
     Wildcard,
@@ -309,7 +309,7 @@ pub enum TyMacroPart {
 }
 
 /// A nominal or union declaration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NominalDecl {
     /// Unique id.
     pub id: u32,
@@ -325,7 +325,7 @@ pub struct NominalDecl {
 }
 
 /// A nominal's body.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum NominalBody {
     /// `nominal t = body`.
     Type(TyExpr),

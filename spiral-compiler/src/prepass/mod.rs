@@ -52,12 +52,13 @@ enum Bind {
     TyExpr(TyExpr),
 }
 
+#[derive(Clone)]
 struct Tracker {
     start: u32,
     free: BTreeSet<Slot>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct FnCtx {
     caps: Vec<Slot>,
     cap_map: HashMap<Slot, u32>,
@@ -66,7 +67,7 @@ struct FnCtx {
 }
 
 /// The lexical scope: a stack of bindings with an index by name, so lookups are O(1).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Scope {
     stack: Vec<(String, Bind)>,
     index: HashMap<String, Vec<usize>>,
@@ -110,6 +111,7 @@ impl Scope {
     }
 }
 
+#[derive(Clone)]
 struct Prepass {
     scope: Scope,
     fns: Vec<FnCtx>,
@@ -154,72 +156,72 @@ fn lit(l: &ast::Literal) -> Lit {
     }
 }
 
+/// The prepass's state after the leading packages of a graph (the bundled core and library):
+/// graphs that share those packages, like the per-export graphs of one `spiral!` call, can be
+/// translated from it without redoing them ([`prepare_library`], [`prepare_from`]).
+#[derive(Clone)]
+pub struct Prefix {
+    p: Prepass,
+    steps: Vec<Step>,
+    package_exports: Vec<Vec<(String, Bind)>>,
+    /// The files of the translated packages' modules, package by package: a graph whose leading
+    /// packages have other files does not share them.
+    files: Vec<Vec<crate::diagnostics::FileId>>,
+}
+
+impl Prefix {
+    fn empty() -> Prefix {
+        Prefix {
+            p: Prepass {
+                scope: Scope::default(),
+                fns: vec![FnCtx::default()],
+                nominals: Vec::new(),
+                modules: Vec::new(),
+                diags: Vec::new(),
+                next_id: 0,
+            },
+            steps: Vec::new(),
+            package_exports: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Whether `graph`'s leading packages are the ones this state was built from.
+    fn fits(&self, graph: &ProjectGraph) -> bool {
+        self.files.len() <= graph.root
+            && self.files.iter().zip(&graph.packages).all(|(f, pk)| pk.modules.len() == f.len() && pk.modules.iter().zip(f).all(|(m, id)| m.file == *id))
+    }
+}
+
+/// Translates the packages of `graph` before its root package (which is the last one): the
+/// state to pass to [`prepare_from`] for any graph with the same leading packages.
+pub fn prepare_library(graph: &ProjectGraph) -> Prefix {
+    let mut st = Prefix::empty();
+    let mut entry = None;
+    run_packages(&mut st, graph, graph.root, &mut entry);
+    st
+}
+
+/// Like [`prepare`], starting from `prefix` (see [`prepare_library`]); a prefix that does not
+/// fit `graph` is ignored, so the result is always that of [`prepare`].
+pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Program, Vec<Diagnostic>> {
+    if prefix.fits(graph) {
+        prepare_rest(graph, prefix.clone())
+    } else {
+        prepare(graph)
+    }
+}
+
 /// Translates a loaded program to the core IR.
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
-    let mut p = Prepass {
-        scope: Scope::default(),
-        fns: vec![FnCtx::default()],
-        nominals: Vec::new(),
-        modules: Vec::new(),
-        diags: Vec::new(),
-        next_id: 0,
-    };
-    // Each top-level binding becomes a step; the body is built right to left at the end.
-    let mut steps: Vec<Step> = Vec::new();
-    let lone = matches!(graph.root_package().source, PackageSource::Synthetic(_));
-    // visible module names per package index, and what a package exports to dependents
-    let mut package_exports: Vec<Vec<(String, Bind)>> = Vec::new();
+    prepare_rest(graph, Prefix::empty())
+}
+
+/// Translates the packages after those already in `st`, then builds the program.
+fn prepare_rest(graph: &ProjectGraph, mut st: Prefix) -> Result<core::Program, Vec<Diagnostic>> {
     let mut entry: Option<(u32, Span)> = None;
-    for (pi, pkg) in graph.packages.iter().enumerate() {
-        let mut base: Vec<(String, Bind)> = Vec::new();
-        for dep in &pkg.dependencies {
-            if let Some(exp) = package_exports.get(dep.package) {
-                if dep.include {
-                    base.extend(exp.iter().cloned());
-                } else {
-                    // `name` without `-`: reachable as a module path; approximate by exposing
-                    // the modules under their names too.
-                    base.extend(exp.iter().cloned());
-                }
-                if lone && pi == graph.root && dep.name == "core" {
-                    for (_, b) in exp.iter() {
-                        if let Bind::Module(m) = b {
-                            base.extend(p.modules[*m].clone());
-                        }
-                    }
-                }
-            }
-        }
-        let mut exports = Vec::new();
-        for m in &pkg.modules {
-            p.scope = Scope::from_vec(base.clone());
-            let own_start = p.scope.len();
-            p.top_items(&m.parsed.module.items, &mut steps);
-            let own: Vec<(String, Bind)> = p.scope.since(own_start);
-            if pi == graph.root {
-                if let Some((_, Bind::Val { local, .. })) = own.iter().rev().find(|(n, _)| n == "main") {
-                    let span = m.parsed.module.items.iter().rev().find_map(|it| match &it.kind {
-                        TopKind::Inl { name, .. } if name.name == "main" => Some(name.span),
-                        _ => None,
-                    });
-                    entry = Some((*local, span.unwrap_or_else(|| Span::new(m.file, 0, 0))));
-                }
-            }
-            let mid = p.modules.len();
-            p.modules.push(own.clone());
-            match &m.name {
-                Some(n) => {
-                    exports.push((n.clone(), Bind::Module(mid)));
-                    base.push((n.clone(), Bind::Module(mid)));
-                }
-                None => {
-                    exports.extend(own.iter().cloned());
-                    base.extend(own);
-                }
-            }
-        }
-        package_exports.push(exports);
-    }
+    run_packages(&mut st, graph, graph.packages.len(), &mut entry);
+    let Prefix { mut p, steps, .. } = st;
     let (main_local, entry_span) = match entry {
         Some(e) => e,
         None => {
@@ -250,6 +252,64 @@ pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
     Ok(core::Program { nominals: p.nominals, body, entry_span, library_files })
 }
 
+/// Translates the packages of `graph` from the first one not yet in `st` up to (not including)
+/// `end`; the root package's `main` goes to `entry`.
+fn run_packages(st: &mut Prefix, graph: &ProjectGraph, end: usize, entry: &mut Option<(u32, Span)>) {
+    let lone = matches!(graph.root_package().source, PackageSource::Synthetic(_));
+    for (pi, pkg) in graph.packages.iter().enumerate().take(end).skip(st.files.len()) {
+        let mut base: Vec<(String, Bind)> = Vec::new();
+        for dep in &pkg.dependencies {
+            if let Some(exp) = st.package_exports.get(dep.package) {
+                if dep.include {
+                    base.extend(exp.iter().cloned());
+                } else {
+                    // `name` without `-`: reachable as a module path; approximate by exposing
+                    // the modules under their names too.
+                    base.extend(exp.iter().cloned());
+                }
+                if lone && pi == graph.root && dep.name == "core" {
+                    for (_, b) in exp.iter() {
+                        if let Bind::Module(m) = b {
+                            base.extend(st.p.modules[*m].clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut exports = Vec::new();
+        for m in &pkg.modules {
+            st.p.scope = Scope::from_vec(base.clone());
+            let own_start = st.p.scope.len();
+            st.p.top_items(&m.parsed.module.items, &mut st.steps);
+            let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
+            if pi == graph.root {
+                if let Some((_, Bind::Val { local, .. })) = own.iter().rev().find(|(n, _)| n == "main") {
+                    let span = m.parsed.module.items.iter().rev().find_map(|it| match &it.kind {
+                        TopKind::Inl { name, .. } if name.name == "main" => Some(name.span),
+                        _ => None,
+                    });
+                    *entry = Some((*local, span.unwrap_or_else(|| Span::new(m.file, 0, 0))));
+                }
+            }
+            let mid = st.p.modules.len();
+            st.p.modules.push(own.clone());
+            match &m.name {
+                Some(n) => {
+                    exports.push((n.clone(), Bind::Module(mid)));
+                    base.push((n.clone(), Bind::Module(mid)));
+                }
+                None => {
+                    exports.extend(own.iter().cloned());
+                    base.extend(own);
+                }
+            }
+        }
+        st.package_exports.push(exports);
+        st.files.push(pkg.modules.iter().map(|m| m.file).collect());
+    }
+}
+
+#[derive(Clone)]
 enum Step {
     Let(u32, Expr),
     Rec(Rc<RecGroup>),

@@ -299,9 +299,14 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         return Err(CompileError::MissingExport(i));
     }
     let mut bodies = Vec::new();
+    // The exports' graphs differ only in the root package: core and the library are
+    // translated by the prepass once. This runs on a big stack already (`on_big_stack`).
+    let mut library: Option<crate::prepass::Prefix> = None;
     for e in exports {
         let graph = with_entry(&base, sources, e)?;
-        let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
+        let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
+        let core_prog = crate::prepass::prepare_from(&graph, library)?;
+        let prog = crate::peval::compile_program(&core_prog, crate::peval::Limits::default())?;
         let span = export_span(&graph, e);
         let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
         bodies.push(body);
