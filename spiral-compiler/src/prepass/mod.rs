@@ -277,8 +277,10 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, end: usize, entry: &mut O
             }
         }
         let mut exports = Vec::new();
+        // The scope is built once per package and kept equal to `base` at each module's start
+        // (a named module's own bindings are dropped for its name; an unnamed one's stay).
+        st.p.scope = Scope::from_vec(base);
         for m in &pkg.modules {
-            st.p.scope = Scope::from_vec(base.clone());
             let own_start = st.p.scope.len();
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
             let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
@@ -296,12 +298,10 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, end: usize, entry: &mut O
             match &m.name {
                 Some(n) => {
                     exports.push((n.clone(), Bind::Module(mid)));
-                    base.push((n.clone(), Bind::Module(mid)));
+                    st.p.scope.truncate(own_start);
+                    st.p.scope.push((n.clone(), Bind::Module(mid)));
                 }
-                None => {
-                    exports.extend(own.iter().cloned());
-                    base.extend(own);
-                }
+                None => exports.extend(own),
             }
         }
         st.package_exports.push(exports);
