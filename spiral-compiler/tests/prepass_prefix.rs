@@ -1,4 +1,4 @@
-//! The prepass's shared-library prefix (`prepare_library` / `prepare_from`): translating the
+//! The prepass's shared prefix (`prepare_library` / `prepare_from`): translating the
 //! per-export graphs of one `spiral!` call from a prefix gives exactly what a full `prepare`
 //! gives, and a prefix from unrelated packages is ignored.
 

@@ -156,21 +156,35 @@ fn lit(l: &ast::Literal) -> Lit {
     }
 }
 
-/// The prepass's state after the leading packages of a graph (the bundled core and library):
-/// graphs that share those packages, like the per-export graphs of one `spiral!` call, can be
-/// translated from it without redoing them ([`prepare_library`], [`prepare_from`]).
+/// The prepass's state after the leading modules of a graph (the bundled core, the library and
+/// the user's module): graphs that share those modules, like the per-export graphs of one
+/// `spiral!` call, are translated from it without redoing them ([`prepare_library`],
+/// [`prepare_from`]).
 #[derive(Clone)]
 pub struct Prefix {
     p: Prepass,
     steps: Vec<Step>,
     package_exports: Vec<Vec<(String, Bind)>>,
-    /// The files of the translated packages' modules, package by package: a graph whose leading
-    /// packages have other files does not share them.
+    /// The module files of the finished packages, package by package: a graph whose leading
+    /// modules are other files does not share them.
     files: Vec<Vec<crate::diagnostics::FileId>>,
+    /// The package under way (the next one after `files`), if its first modules are done.
+    partial: Option<Partial>,
+    /// The root package's `main`, once seen.
+    entry: Option<(u32, Span)>,
+    /// The graph's root package index and whether it is a lone file.
+    root: (usize, bool),
+}
+
+/// The finished leading modules of a package under way.
+#[derive(Clone, Default)]
+struct Partial {
+    exports: Vec<(String, Bind)>,
+    files: Vec<crate::diagnostics::FileId>,
 }
 
 impl Prefix {
-    fn empty() -> Prefix {
+    fn empty(graph: &ProjectGraph) -> Prefix {
         Prefix {
             p: Prepass {
                 scope: Scope::default(),
@@ -183,22 +197,37 @@ impl Prefix {
             steps: Vec::new(),
             package_exports: Vec::new(),
             files: Vec::new(),
+            partial: None,
+            entry: None,
+            root: root_of(graph),
         }
     }
 
-    /// Whether `graph`'s leading packages are the ones this state was built from.
+    /// Whether `graph`'s leading modules are the ones this state was built from.
     fn fits(&self, graph: &ProjectGraph) -> bool {
-        self.files.len() <= graph.root
-            && self.files.iter().zip(&graph.packages).all(|(f, pk)| pk.modules.len() == f.len() && pk.modules.iter().zip(f).all(|(m, id)| m.file == *id))
+        let starts_with = |pk: &crate::project::Package, f: &[crate::diagnostics::FileId]| {
+            pk.modules.len() >= f.len() && pk.modules.iter().zip(f).all(|(m, id)| m.file == *id)
+        };
+        self.root == root_of(graph)
+            && self.files.len() <= graph.packages.len()
+            && self.files.iter().zip(&graph.packages).all(|(f, pk)| pk.modules.len() == f.len() && starts_with(pk, f))
+            && match &self.partial {
+                None => true,
+                Some(part) => graph.packages.get(self.files.len()).is_some_and(|pk| starts_with(pk, &part.files)),
+            }
     }
 }
 
-/// Translates the packages of `graph` before its root package (which is the last one): the
-/// state to pass to [`prepare_from`] for any graph with the same leading packages.
+fn root_of(graph: &ProjectGraph) -> (usize, bool) {
+    (graph.root, matches!(graph.root_package().source, PackageSource::Synthetic(_)))
+}
+
+/// Translates every module of `graph` but the last module of its root package (the root is the
+/// last package): the state to pass to [`prepare_from`] for any graph that differs only there.
 pub fn prepare_library(graph: &ProjectGraph) -> Prefix {
-    let mut st = Prefix::empty();
-    let mut entry = None;
-    run_packages(&mut st, graph, graph.root, &mut entry);
+    let mut st = Prefix::empty(graph);
+    let last = graph.root_package().modules.len().saturating_sub(1);
+    run_packages(&mut st, graph, (graph.root, last));
     st
 }
 
@@ -214,14 +243,13 @@ pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Progr
 
 /// Translates a loaded program to the core IR.
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
-    prepare_rest(graph, Prefix::empty())
+    prepare_rest(graph, Prefix::empty(graph))
 }
 
 /// Translates the packages after those already in `st`, then builds the program.
 fn prepare_rest(graph: &ProjectGraph, mut st: Prefix) -> Result<core::Program, Vec<Diagnostic>> {
-    let mut entry: Option<(u32, Span)> = None;
-    run_packages(&mut st, graph, graph.packages.len(), &mut entry);
-    let Prefix { mut p, steps, .. } = st;
+    run_packages(&mut st, graph, (usize::MAX, 0));
+    let Prefix { mut p, steps, entry, .. } = st;
     let (main_local, entry_span) = match entry {
         Some(e) => e,
         None => {
@@ -252,35 +280,47 @@ fn prepare_rest(graph: &ProjectGraph, mut st: Prefix) -> Result<core::Program, V
     Ok(core::Program { nominals: p.nominals, body, entry_span, library_files })
 }
 
-/// Translates the packages of `graph` from the first one not yet in `st` up to (not including)
-/// `end`; the root package's `main` goes to `entry`.
-fn run_packages(st: &mut Prefix, graph: &ProjectGraph, end: usize, entry: &mut Option<(u32, Span)>) {
-    let lone = matches!(graph.root_package().source, PackageSource::Synthetic(_));
-    for (pi, pkg) in graph.packages.iter().enumerate().take(end).skip(st.files.len()) {
-        let mut base: Vec<(String, Bind)> = Vec::new();
-        for dep in &pkg.dependencies {
-            if let Some(exp) = st.package_exports.get(dep.package) {
-                if dep.include {
-                    base.extend(exp.iter().cloned());
-                } else {
-                    // `name` without `-`: reachable as a module path; approximate by exposing
-                    // the modules under their names too.
-                    base.extend(exp.iter().cloned());
+/// Translates the modules of `graph` after those already in `st`, up to (not including) module
+/// `stop.1` of package `stop.0`.
+fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
+    let lone = st.root.1;
+    while st.files.len() < graph.packages.len() {
+        let pi = st.files.len();
+        let pkg = &graph.packages[pi];
+        let mut part = match st.partial.take() {
+            Some(part) => part,
+            None => {
+                if (pi, 0) >= stop {
+                    return;
                 }
-                if lone && pi == graph.root && dep.name == "core" {
-                    for (_, b) in exp.iter() {
-                        if let Bind::Module(m) = b {
-                            base.extend(st.p.modules[*m].clone());
+                let mut base: Vec<(String, Bind)> = Vec::new();
+                for dep in &pkg.dependencies {
+                    if let Some(exp) = st.package_exports.get(dep.package) {
+                        // `name` without `-` is reachable as a module path; approximated, like
+                        // an include, by exposing the modules under their names too.
+                        base.extend(exp.iter().cloned());
+                        if lone && pi == graph.root && dep.name == "core" {
+                            for (_, b) in exp.iter() {
+                                if let Bind::Module(m) = b {
+                                    base.extend(st.p.modules[*m].clone());
+                                }
+                            }
                         }
                     }
                 }
+                // The scope is built once per package and kept equal to `base` plus the
+                // finished modules at each module's start (a named module's own bindings are
+                // dropped for its name; an unnamed one's stay).
+                st.p.scope = Scope::from_vec(base);
+                Partial::default()
             }
-        }
-        let mut exports = Vec::new();
-        // The scope is built once per package and kept equal to `base` at each module's start
-        // (a named module's own bindings are dropped for its name; an unnamed one's stay).
-        st.p.scope = Scope::from_vec(base);
-        for m in &pkg.modules {
+        };
+        while part.files.len() < pkg.modules.len() {
+            if (pi, part.files.len()) >= stop {
+                st.partial = Some(part);
+                return;
+            }
+            let m = &pkg.modules[part.files.len()];
             let own_start = st.p.scope.len();
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
             let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
@@ -290,22 +330,23 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, end: usize, entry: &mut O
                         TopKind::Inl { name, .. } if name.name == "main" => Some(name.span),
                         _ => None,
                     });
-                    *entry = Some((*local, span.unwrap_or_else(|| Span::new(m.file, 0, 0))));
+                    st.entry = Some((*local, span.unwrap_or_else(|| Span::new(m.file, 0, 0))));
                 }
             }
             let mid = st.p.modules.len();
             st.p.modules.push(own.clone());
             match &m.name {
                 Some(n) => {
-                    exports.push((n.clone(), Bind::Module(mid)));
+                    part.exports.push((n.clone(), Bind::Module(mid)));
                     st.p.scope.truncate(own_start);
                     st.p.scope.push((n.clone(), Bind::Module(mid)));
                 }
-                None => exports.extend(own),
+                None => part.exports.extend(own),
             }
+            part.files.push(m.file);
         }
-        st.package_exports.push(exports);
-        st.files.push(pkg.modules.iter().map(|m| m.file).collect());
+        st.package_exports.push(part.exports);
+        st.files.push(part.files);
     }
 }
 

@@ -299,8 +299,9 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         return Err(CompileError::MissingExport(i));
     }
     let mut bodies = Vec::new();
-    // The exports' graphs differ only in the root package: core and the library are
-    // translated by the prepass once. This runs on a big stack already (`on_big_stack`).
+    // The exports' graphs differ only in their last module (the entry point): core, the
+    // library and the user's module are translated by the prepass once. This runs on a big
+    // stack already (`on_big_stack`).
     let mut library: Option<crate::prepass::Prefix> = None;
     for e in exports {
         let graph = with_entry(&base, sources, e)?;
