@@ -77,8 +77,9 @@ pub fn emit_c(program: &Program) -> Result<String, Vec<Diagnostic>> {
     Ok(g.finish())
 }
 
-/// The C spelling of a primitive type.
-fn prim_cty(p: PrimTy) -> &'static str {
+/// The C spelling of a primitive type (shared with the CPU-kernel printer in
+/// `codegen/rust/c_kernel.rs`).
+pub(crate) fn prim_cty(p: PrimTy) -> &'static str {
     match p {
         PrimTy::I8 => "int8_t",
         PrimTy::I16 => "int16_t",

@@ -13,23 +13,12 @@ use super::Unsupported;
 use crate::peval::ir::{Atom, Block, Expr, Kernel, Lit, MacroPart, PrimOp, PrimTy, Stmt, Ty, Types, Var};
 use std::fmt::Write;
 
-/// The C name of a primitive.
+/// The C name of a primitive: the C backend's spelling; strings have no kernel representation.
 fn c_prim(p: PrimTy) -> Result<&'static str, Unsupported> {
-    Ok(match p {
-        PrimTy::I8 => "int8_t",
-        PrimTy::I16 => "int16_t",
-        PrimTy::I32 => "int32_t",
-        PrimTy::I64 => "int64_t",
-        PrimTy::U8 => "uint8_t",
-        PrimTy::U16 => "uint16_t",
-        PrimTy::U32 => "uint32_t",
-        PrimTy::U64 => "uint64_t",
-        PrimTy::F32 => "float",
-        PrimTy::F64 => "double",
-        PrimTy::Bool => "bool",
-        PrimTy::Char => "uint32_t",
-        PrimTy::String => return Err(Unsupported("strings are not supported inside a CPU kernel".into())),
-    })
+    match p {
+        PrimTy::String => Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+        _ => Ok(crate::codegen::c::prim_cty(p)),
+    }
 }
 
 fn c_ty(types: &Types, t: &Ty) -> Result<String, Unsupported> {
