@@ -47,8 +47,10 @@ pub fn build(args: &BuildArgs) -> ExitCode {
     };
     let out = args.output.clone().unwrap_or_else(|| args.file.with_extension("c"));
     if out.as_os_str() == "-" {
-        print!("{c}");
-        return ExitCode::SUCCESS;
+        return match crate::stdout::write(&c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        };
     }
     if let Err(e) = std::fs::write(&out, c) {
         return fail(&format!("error: cannot write `{}`: {e}\n", out.display()));

@@ -21,7 +21,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     match pipeline::compile_file_to_ir(&args.file) {
         Ok(p) => {
             if args.ir {
-                print!("{p}");
+                if let Err(code) = crate::stdout::write(&p.to_string()) {
+                    return code;
+                }
             }
             ExitCode::SUCCESS
         }

@@ -42,7 +42,9 @@ pub fn parse(a: &ParseArgs) -> ExitCode {
     let id = sm.add(a.path.display().to_string(), text.clone());
     let parsed = parse_module(id, &text, seg);
     if a.dump {
-        print!("{}", dump_module(&parsed.module));
+        if let Err(code) = crate::stdout::write(&dump_module(&parsed.module)) {
+            return code;
+        }
     }
     if parsed.diagnostics.is_empty() {
         ExitCode::SUCCESS
@@ -66,8 +68,10 @@ fn parse_dir(a: &ParseArgs, sm: &mut SourceMap) -> ExitCode {
     if a.dump {
         let modules = loaded.graph.packages.get(loaded.graph.root).map(|p| p.modules.as_slice()).unwrap_or(&[]);
         for m in modules {
-            println!(";; {}", m.path.display());
-            print!("{}", dump_module(&m.parsed.module));
+            let text = format!(";; {}\n{}", m.path.display(), dump_module(&m.parsed.module));
+            if let Err(code) = crate::stdout::write(&text) {
+                return code;
+            }
         }
     }
     if loaded.diagnostics.is_empty() {

@@ -7,6 +7,7 @@ mod cmd_build;
 mod cmd_check;
 mod cmd_parse;
 mod pipeline;
+mod stdout;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
