@@ -41,12 +41,24 @@ pub struct RunArgs {
 
 /// Runs `spiral build`.
 pub fn build(args: &BuildArgs) -> ExitCode {
-    let c = match pipeline::compile_file_to_c(&args.file) {
+    let out = args.output.clone().unwrap_or_else(|| args.file.with_extension("c"));
+    let to_stdout = out.as_os_str() == "-";
+    // Checked before compiling too, so that `spiral build prog.c` says what is wrong instead
+    // of reporting C as Spiral syntax errors.
+    if !to_stdout && pipeline::same_file(&out, &args.file) {
+        return fail(&pipeline::output_is_input(&out, &args.file, "-o"));
+    }
+    let compiled = match pipeline::compile_file_to_c(&args.file) {
         Ok(c) => c,
         Err(rendered) => return fail(&rendered),
     };
-    let out = args.output.clone().unwrap_or_else(|| args.file.with_extension("c"));
-    if out.as_os_str() == "-" {
+    let c = compiled.text;
+    if !to_stdout {
+        if let Some(input) = compiled.inputs.iter().find(|i| pipeline::same_file(&out, i)) {
+            return fail(&pipeline::output_is_input(&out, input, "-o"));
+        }
+    }
+    if to_stdout {
         return match crate::stdout::write(&c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(code) => code,
@@ -68,8 +80,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 fn run_inner(args: &RunArgs) -> Result<i32, String> {
-    let c = pipeline::compile_file_to_c(&args.file)?;
     if let Some(p) = &args.emit_c {
+        if pipeline::same_file(p, &args.file) {
+            return Err(pipeline::output_is_input(p, &args.file, "--emit-c"));
+        }
+    }
+    let compiled = pipeline::compile_file_to_c(&args.file)?;
+    let c = compiled.text;
+    if let Some(p) = &args.emit_c {
+        if let Some(input) = compiled.inputs.iter().find(|i| pipeline::same_file(p, i)) {
+            return Err(pipeline::output_is_input(p, input, "--emit-c"));
+        }
         std::fs::write(p, &c).map_err(|e| format!("error: cannot write `{}`: {e}\n", p.display()))?;
     }
     let dir = ScratchDir::new("run").map_err(|e| format!("error: cannot create a temporary directory: {e}\n"))?;

@@ -12,19 +12,29 @@ pub fn find_package_root(file: &Path) -> Option<PathBuf> {
     project::owning_package_dir(file)
 }
 
+/// A compiled program: the backend's output and the files on disk it was compiled from.
+pub struct Compiled {
+    /// The generated source text.
+    pub text: String,
+    /// Every file read from disk: the `package.spiproj` and module files of each package that
+    /// is a folder, or the lone source file (never the bundled packages).
+    pub inputs: Vec<PathBuf>,
+}
+
 /// Compiles the program whose `main` lives in `file` to C source text.
-pub fn compile_file_to_c(file: &Path) -> Result<String, String> {
+pub fn compile_file_to_c(file: &Path) -> Result<Compiled, String> {
     compile_file(file, "c")
 }
 
 /// Compiles the program whose `main` lives in `file` with the backend named `backend`.
-pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
+pub fn compile_file(file: &Path, backend: &str) -> Result<Compiled, String> {
     let mut sources = SourceMap::new();
+    let mut inputs = Vec::new();
     let result = (|| {
         let Some(be) = backend_by_name(backend) else {
             return Err(no_span(&mut sources, file, format!("unknown backend `{backend}`")));
         };
-        let (program, entry) = evaluate(file, &mut sources)?;
+        let (program, entry) = evaluate(file, &mut sources, &mut inputs)?;
         print_compile_log(&program);
         // Backends recurse on nesting depth (e.g. a match with thousands of arms), so they run
         // on the evaluator's big stack too.
@@ -37,14 +47,40 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<String, String> {
             ds.into_iter().map(|d| if d.span == Span::default() { Diagnostic { span: entry, ..d } } else { d }).collect()
         })
     })();
-    result.map_err(|d| render(&sources, &d))
+    result.map(|text| Compiled { text, inputs }).map_err(|d| render(&sources, &d))
+}
+
+/// Whether `a` and `b` are the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ca), Ok(cb)) = (std::fs::canonicalize(a), std::fs::canonicalize(b)) else { return false };
+    if ca == cb {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(&ca), std::fs::metadata(&cb)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    false
+}
+
+/// The error for an output path that would overwrite the input `input`.
+pub fn output_is_input(output: &Path, input: &Path, flag: &str) -> String {
+    format!(
+        "error: the output `{}` is the input file `{}`; writing it would overwrite the source\n  \
+         = help: pass `{flag}` a path that is not one of the program's source files\n",
+        output.display(),
+        input.display(),
+    )
 }
 
 /// Runs the front end and the partial evaluator on the program whose `main` lives in `file`:
 /// the residual program, or the rendered diagnostics.
 pub fn compile_file_to_ir(file: &Path) -> Result<spiral_compiler::peval::ir::Program, String> {
     let mut sources = SourceMap::new();
-    let r = evaluate(file, &mut sources).map(|(p, _)| p);
+    let r = evaluate(file, &mut sources, &mut Vec::new()).map(|(p, _)| p);
     if let Ok(p) = &r {
         print_compile_log(p);
     }
@@ -64,8 +100,13 @@ fn no_span(sources: &mut SourceMap, file: &Path, msg: String) -> Vec<Diagnostic>
     vec![Diagnostic::error(Span::new(f, 0, 0), msg)]
 }
 
-/// Loads the package (or lone file) and evaluates it; also returns the start of the entry module.
-fn evaluate(file: &Path, sources: &mut SourceMap) -> Result<(spiral_compiler::peval::ir::Program, Span), Vec<Diagnostic>> {
+/// Loads the package (or lone file) and evaluates it; also returns the start of the entry
+/// module. The files read from disk are pushed onto `inputs`.
+fn evaluate(
+    file: &Path,
+    sources: &mut SourceMap,
+    inputs: &mut Vec<PathBuf>,
+) -> Result<(spiral_compiler::peval::ir::Program, Span), Vec<Diagnostic>> {
     if !file.is_file() {
         return Err(no_span(sources, file, format!("cannot read `{}`: no such file", file.display())));
     }
@@ -73,6 +114,17 @@ fn evaluate(file: &Path, sources: &mut SourceMap) -> Result<(spiral_compiler::pe
         Some(dir) => project::load_package_dir(&dir, sources)?,
         None => project::load_single_file(file, sources)?,
     };
+    inputs.push(file.to_path_buf());
+    for p in &graph.packages {
+        match &p.source {
+            project::PackageSource::Dir(dir) => {
+                inputs.push(dir.join("package.spiproj"));
+                inputs.extend(p.modules.iter().map(|m| m.path.clone()));
+            }
+            project::PackageSource::Synthetic(_) => inputs.extend(p.modules.iter().map(|m| m.path.clone())),
+            project::PackageSource::Bundled(_) => {}
+        }
+    }
     let entry = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
     let program = lower_and_evaluate(&graph, sources)?;
     Ok((program, entry))

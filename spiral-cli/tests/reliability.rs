@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -43,5 +43,50 @@ fn writing_to_a_closed_pipe_ends_quietly() {
         assert_ne!(code, Some(101), "{args:?}: {stderr}");
         assert_eq!(code, Some(0), "{args:?}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_output_path_that_is_an_input_is_refused() {
+    let d = scratch("out-is-in");
+    let src = "inl main () = dyn 3i32 + 4\n";
+    let f = d.join("a.spir");
+    std::fs::write(&f, src).unwrap();
+    let dot = format!("{}/./a.spir", d.display());
+    let cases: Vec<Vec<String>> = vec![
+        vec!["build".into(), f.display().to_string(), "-o".into(), f.display().to_string()],
+        vec!["build".into(), f.display().to_string(), "-o".into(), dot.clone()],
+        vec!["run".into(), f.display().to_string(), "--emit-c".into(), dot.clone()],
+    ];
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = spiral(&args, &[], LIMIT);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("a.spir") && out.stderr.contains("overwrite"), "{args:?}: {}", out.stderr);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), src, "{args:?} overwrote its input");
+    }
+    // `spiral build prog.c`: the default output (`prog.c`) is the input.
+    let c = d.join("prog.c");
+    std::fs::write(&c, src).unwrap();
+    let out = spiral(&["build", c.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&c).unwrap(), src);
+    // Another module of the package, spelled relative to the current directory.
+    let p = d.join("pkg");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("package.spiproj"), "packages: |core-\nmodules:\n    helpers*\n    main*\n").unwrap();
+    let helpers = "open real_core\ninl twice x = x + x\n";
+    std::fs::write(p.join("helpers.spir"), helpers).unwrap();
+    std::fs::write(p.join("main.spir"), "open real_core\ninl main () = helpers.twice (dyn 21i32)\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_spiral"))
+        .args(["build", "main.spir", "-o", "../pkg/helpers.spir"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("helpers.spir"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(p.join("helpers.spir")).unwrap(), helpers);
     let _ = std::fs::remove_dir_all(&d);
 }
