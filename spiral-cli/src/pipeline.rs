@@ -13,6 +13,7 @@ pub fn find_package_root(file: &Path) -> Option<PathBuf> {
 }
 
 /// A compiled program: the backend's output and the files on disk it was compiled from.
+#[derive(Debug)]
 pub struct Compiled {
     /// The generated source text.
     pub text: String,
