@@ -17,8 +17,9 @@ pub enum BackendArg {
 /// Arguments of `spiral build`.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// The `.spir`/`.spi` file holding `main`. A file inside a package (a directory with
-    /// `package.spiproj` above it) is compiled with its package.
+    /// The `.spir`/`.spi` file holding `main`. A file inside a package
+    /// (a directory with `package.spiproj` above it) must be one of its modules and is compiled
+    /// with its package, whose last module holds `main`.
     pub file: PathBuf,
     /// The backend to print.
     #[arg(long, value_enum, default_value = "c")]

@@ -108,14 +108,10 @@ fn evaluate(
     sources: &mut SourceMap,
     inputs: &mut Vec<PathBuf>,
 ) -> Result<(spiral_compiler::peval::ir::Program, Span), Vec<Diagnostic>> {
-    if !file.is_file() {
-        return Err(no_span(sources, file, format!("cannot read `{}`: no such file", file.display())));
+    let graph = load(file, sources)?;
+    if file.is_file() {
+        inputs.push(file.to_path_buf());
     }
-    let graph = match find_package_root(file) {
-        Some(dir) => project::load_package_dir(&dir, sources)?,
-        None => project::load_single_file(file, sources)?,
-    };
-    inputs.push(file.to_path_buf());
     for p in &graph.packages {
         match &p.source {
             project::PackageSource::Dir(dir) => {
@@ -129,6 +125,45 @@ fn evaluate(
     let entry = graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)).unwrap_or_default();
     let program = lower_and_evaluate(&graph, sources)?;
     Ok((program, entry))
+}
+
+/// Loads what `file` names: a file that is
+/// a module of the package owning it (compiled with the package, whose last module holds
+/// `main`), or a lone file. A file inside a package's folder that the package does not list
+/// is refused: compiling the package would run another file's `main`.
+fn load(file: &Path, sources: &mut SourceMap) -> Result<project::ProjectGraph, Vec<Diagnostic>> {
+    if !file.is_file() {
+        return Err(no_span(sources, file, format!("cannot read `{}`: no such file", file.display())));
+    }
+    let Some(dir) = find_package_root(file) else { return project::load_single_file(file, sources) };
+    let graph = project::load_package_dir(&dir, sources)?;
+    let listed = graph.root_package().modules.iter().any(|m| same_file(&m.path, file));
+    if !listed {
+        let spiproj = dir.join("package.spiproj");
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let entry = if project::segment_of_path(file) == spiral_compiler::syntax::Segment::BottomUp {
+            format!("{stem}*")
+        } else {
+            stem
+        };
+        return Err(vec![no_span1(
+            sources,
+            file,
+            format!("`{}` is not a module of the package `{}`", file.display(), spiproj.display()),
+            &format!(
+                "a file inside a package's folder is compiled with its package; add `{entry}` (with its folders, \
+                 relative to the package) to the `modules:` of `{}`, or move the file out of `{}`",
+                spiproj.display(),
+                dir.display()
+            ),
+        )]);
+    }
+    Ok(graph)
+}
+
+fn no_span1(sources: &mut SourceMap, file: &Path, msg: String, note: &str) -> Diagnostic {
+    let f = sources.add(file.display().to_string(), "");
+    Diagnostic::error(Span::new(f, 0, 0), msg).with_note(note.to_string())
 }
 
 /// Prepass and partial evaluation of a loaded program.

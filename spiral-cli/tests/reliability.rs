@@ -90,3 +90,33 @@ fn an_output_path_that_is_an_input_is_refused() {
     assert_eq!(std::fs::read_to_string(p.join("helpers.spir")).unwrap(), helpers);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A package `pkg` whose only module `main.spir` returns 42, and a stray `b.spir` beside it.
+fn package_with_a_stray_file(tag: &str) -> PathBuf {
+    let d = scratch(tag);
+    let p = d.join("pkg");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("package.spiproj"), "packages: |core-\nmodules:\n    main*\n").unwrap();
+    std::fs::write(p.join("main.spir"), "inl main () = dyn 42i32\n").unwrap();
+    std::fs::write(p.join("b.spir"), "inl main () = dyn 5i32\n").unwrap();
+    d
+}
+
+#[test]
+fn a_file_in_a_package_folder_that_the_package_does_not_list_is_refused() {
+    let d = package_with_a_stray_file("stray");
+    let b = d.join("pkg").join("b.spir");
+    let b = b.to_str().unwrap();
+    for args in [vec!["run", b], vec!["build", b, "-o", "-"], vec!["check", b]] {
+        let out = spiral(&args, &[], LIMIT);
+        assert_eq!(out.code, Some(1), "{args:?} ran another module's main: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("b.spir") && out.stderr.contains("is not a module of the package"), "{}", out.stderr);
+        assert!(out.stderr.contains("package.spiproj") && out.stderr.contains("move the file out"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    // A listed module still runs the package.
+    let out = spiral(&["run", d.join("pkg").join("main.spir").to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(42), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&d);
+}
