@@ -17,7 +17,7 @@ pub enum BackendArg {
 /// Arguments of `spiral build`.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// The `.spir`/`.spi` file holding `main`. A file inside a package
+    /// The `.spir`/`.spi` file holding `main`, or a package directory. A file inside a package
     /// (a directory with `package.spiproj` above it) must be one of its modules and is compiled
     /// with its package, whose last module holds `main`.
     pub file: PathBuf,
@@ -33,7 +33,7 @@ pub struct BuildArgs {
 /// Arguments of `spiral run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The `.spir`/`.spi` file holding `main`.
+    /// The `.spir`/`.spi` file holding `main`, or a package directory (as for `build`).
     pub file: PathBuf,
     /// Also write the generated C here (for inspection).
     #[arg(long = "emit-c")]

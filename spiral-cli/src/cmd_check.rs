@@ -9,7 +9,8 @@ use std::process::ExitCode;
 /// Arguments of `spiral check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The `.spir`/`.spi` file holding `main` (compiled with its package, if it is in one).
+    /// The `.spir`/`.spi` file holding `main` (compiled with its package, if it is in one), or a
+    /// package directory.
     pub file: PathBuf,
     /// Print the residual program (the partial evaluator's output) to stdout.
     #[arg(long)]

@@ -127,11 +127,22 @@ fn evaluate(
     Ok((program, entry))
 }
 
-/// Loads what `file` names: a file that is
+/// Loads what `file` names: a package directory (its last module holds `main`), a file that is
 /// a module of the package owning it (compiled with the package, whose last module holds
 /// `main`), or a lone file. A file inside a package's folder that the package does not list
 /// is refused: compiling the package would run another file's `main`.
 fn load(file: &Path, sources: &mut SourceMap) -> Result<project::ProjectGraph, Vec<Diagnostic>> {
+    if file.is_dir() {
+        if !file.join("package.spiproj").is_file() {
+            return Err(vec![no_span1(
+                sources,
+                file,
+                format!("`{}` is a directory with no package.spiproj", file.display()),
+                "pass the `.spir`/`.spi` file that holds `main`, or a package directory (one with a `package.spiproj`)",
+            )]);
+        }
+        return project::load_package_dir(file, sources);
+    }
     if !file.is_file() {
         return Err(no_span(sources, file, format!("cannot read `{}`: no such file", file.display())));
     }

@@ -120,3 +120,30 @@ fn a_file_in_a_package_folder_that_the_package_does_not_list_is_refused() {
     assert_eq!(out.code, Some(42), "{}", out.stderr);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_package_directory_runs_the_package() {
+    let d = package_with_a_stray_file("dir");
+    let p = d.join("pkg");
+    let out = spiral(&["run", p.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(42), "{}", out.stderr);
+    let out = spiral(&["check", p.to_str().unwrap()], &[], LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = spiral(&["build", p.to_str().unwrap(), "-o", "-"], &[], LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("int main(void)"), "{}", out.stdout);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_directory_without_a_package_is_a_clear_error() {
+    let d = scratch("plain-dir");
+    for cmd in ["run", "build", "check"] {
+        let out = spiral(&[cmd, d.to_str().unwrap()], &[], LIMIT);
+        assert_eq!(out.code, Some(1), "{cmd}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{cmd}: {}", out.stderr);
+        assert!(out.stderr.contains("is a directory with no package.spiproj"), "{cmd}: {}", out.stderr);
+        assert!(!out.stderr.contains("no such file"), "{cmd}: {}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
