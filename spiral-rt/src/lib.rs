@@ -93,6 +93,12 @@ mod device;
 mod error;
 mod inverse;
 pub mod pack;
+#[doc(hidden)]
+pub mod __private {
+    //! Support for generated wrappers; not a public API.
+    pub use crate::private::*;
+}
+mod private;
 mod scalar;
 
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, Iter};

@@ -2,10 +2,16 @@
 //! one folder per backend. A backend implements [`Backend`] and is listed in [`backend_by_name`].
 
 pub mod c;
+pub mod c_family;
 pub mod rust;
 
 use crate::diagnostics::Diagnostic;
 use crate::peval::ir::Program;
+
+/// The deepest indentation a printer writes (in levels): deeper blocks stay at this column, so
+/// the size of the output grows linearly with the program, not with its nesting depth squared
+/// (a `match` of 10,000 arms nests 10,000 `else` blocks).
+pub const MAX_INDENT: usize = 16;
 
 /// A code generator: prints one residual program as target-language source text.
 ///

@@ -37,7 +37,11 @@ use std::fmt::Write as _;
 use super::Backend;
 
 /// The runtime support pasted at the top of every generated file.
-pub const PRELUDE: &str = include_str!("prelude.h");
+pub const PRELUDE: &str = concat!(
+    "#if !defined(_XOPEN_SOURCE) && !defined(__cplusplus)\n#define _XOPEN_SOURCE 700\n#endif\n",
+    include_str!("../prims.h"),
+    include_str!("prelude.h")
+);
 
 /// The C backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,126 +81,8 @@ pub fn emit_c(program: &Program) -> Result<String, Vec<Diagnostic>> {
     Ok(g.finish())
 }
 
-/// The C spelling of a primitive type (shared with the CPU-kernel printer in
-/// `codegen/rust/c_kernel.rs`).
-pub(crate) fn prim_cty(p: PrimTy) -> &'static str {
-    match p {
-        PrimTy::I8 => "int8_t",
-        PrimTy::I16 => "int16_t",
-        PrimTy::I32 => "int32_t",
-        PrimTy::I64 => "int64_t",
-        PrimTy::U8 => "uint8_t",
-        PrimTy::U16 => "uint16_t",
-        PrimTy::U32 => "uint32_t",
-        PrimTy::U64 => "uint64_t",
-        PrimTy::F32 => "float",
-        PrimTy::F64 => "double",
-        PrimTy::Bool => "bool",
-        PrimTy::Char => "uint32_t",
-        PrimTy::String => "SpiString *",
-    }
-}
-
-/// The unsigned type of the same width, used for wrapping arithmetic.
-fn unsigned_of(p: PrimTy) -> &'static str {
-    match p {
-        PrimTy::I64 | PrimTy::U64 => "uint64_t",
-        _ => "uint32_t",
-    }
-}
-
-fn bit_width(p: PrimTy) -> u32 {
-    match p {
-        PrimTy::I8 | PrimTy::U8 => 8,
-        PrimTy::I16 | PrimTy::U16 => 16,
-        PrimTy::I64 | PrimTy::U64 => 64,
-        _ => 32,
-    }
-}
-
-/// Escapes bytes for a C string literal (octal escapes for anything unusual, `?` escaped
-/// against trigraphs).
-fn c_string_literal(s: &str) -> String {
-    let mut out = String::from("\"");
-    for &b in s.as_bytes() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'?' => out.push_str("\\?"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\{:03o}", b);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn float_lit(x: f64, single: bool) -> String {
-    if x.is_nan() {
-        return if single { "((float)NAN)".into() } else { "((double)NAN)".into() };
-    }
-    if x.is_infinite() {
-        let s = if x > 0.0 { "INFINITY" } else { "(-INFINITY)" };
-        return if single { format!("((float){s})") } else { format!("((double){s})") };
-    }
-    let mut s = if single { format!("{:?}", x as f32) } else { format!("{x:?}") };
-    if !s.contains('.') && !s.contains('e') {
-        s.push_str(".0");
-    }
-    if single {
-        s.push('f');
-    }
-    if s.starts_with('-') {
-        format!("({s})")
-    } else {
-        s
-    }
-}
-
-/// The C expression of a non-string literal.
-fn lit_c(l: &Lit) -> String {
-    match l {
-        Lit::I8(x) => format!("((int8_t){x})"),
-        Lit::I16(x) => format!("((int16_t){x})"),
-        Lit::I32(x) => {
-            if *x == i32::MIN {
-                "INT32_MIN".into()
-            } else if *x < 0 {
-                format!("({x})")
-            } else {
-                format!("{x}")
-            }
-        }
-        Lit::I64(x) => {
-            if *x == i64::MIN {
-                "INT64_MIN".into()
-            } else {
-                format!("INT64_C({x})")
-            }
-        }
-        Lit::U8(x) => format!("((uint8_t){x}u)"),
-        Lit::U16(x) => format!("((uint16_t){x}u)"),
-        Lit::U32(x) => format!("{x}u"),
-        Lit::U64(x) => format!("UINT64_C({x})"),
-        Lit::F32(x) => float_lit(*x as f64, true),
-        Lit::F64(x) => float_lit(*x, false),
-        Lit::Bool(b) => (if *b { "true" } else { "false" }).into(),
-        Lit::Char(c) => {
-            let c = *c;
-            if c.is_ascii_graphic() && c != '\'' && c != '\\' || c == ' ' {
-                format!("((uint32_t)'{c}')")
-            } else {
-                format!("{}u", c as u32)
-            }
-        }
-        Lit::String(s) => format!("spi_string_lit({}, {})", s.len(), c_string_literal(s)),
-    }
-}
+pub(crate) use crate::codegen::c_family::prim_cty;
+use crate::codegen::c_family::{lit_c, c_string_literal, prim_expr, DivByZero};
 
 /// Method names: the hint made into a C identifier, with the id appended after `_`, so a name
 /// can never collide with a local (`vN`, `tN`), a generated type or a C keyword.
@@ -249,7 +135,7 @@ impl FnCtx {
         FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new(), remaining: Vec::new() }
     }
     fn line(&mut self, s: &str) {
-        for _ in 0..self.indent {
+        for _ in 0..self.indent.min(crate::codegen::MAX_INDENT) {
             self.out.push_str("    ");
         }
         self.out.push_str(s);
@@ -515,14 +401,18 @@ impl<'p> Gen<'p> {
         for (i, l) in leaves.iter().enumerate() {
             if let Some(rc) = self.info(l).rc {
                 let field = if leaves.len() == 1 { String::new() } else { format!(".f{i}") };
-                let _ = writeln!(body, "            {rc}_decref(x->ptr[i]{field});");
+                let _ = writeln!(body, "        {rc}_decref(x->ptr[i]{field});");
             }
         }
-        let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
-        if !body.is_empty() {
-            let _ = write!(h, "        for (uint32_t i = 0; i < x->len; i++) {{\n{body}        }}\n");
+        if body.is_empty() {
+            let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n        spi_free(x);\n    }}\n}}\n");
+        } else {
+            let _ = write!(
+                h,
+                "static void {name}_release(void * p){{\n    {name} * x = ({name} *)p;\n    for (uint32_t i = 0; i < x->len; i++) {{\n{body}    }}\n    spi_free(x);\n}}\n"
+            );
+            let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ spi_release_later(x, {name}_release); }}\n}}\n");
         }
-        h.push_str("        spi_free(x);\n    }\n}\n");
         self.helpers.push_str(&h);
     }
 
@@ -547,13 +437,13 @@ impl<'p> Gen<'p> {
         }
         h.push_str("    return x;\n}\n");
         let _ = write!(h, "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
-        let _ = write!(h, "SPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
+        let mut body = String::new();
         for (i, f) in infos.iter().enumerate() {
             if let Some(rc) = &f.rc {
-                let _ = writeln!(h, "        {rc}_decref(x->f{i});");
+                let _ = writeln!(body, "    {rc}_decref(x->f{i});");
             }
         }
-        h.push_str("        spi_free(x);\n    }\n}\n");
+        release_helpers(&mut h, name, &format!("{name} *"), &body);
         self.helpers.push_str(&h);
     }
 
@@ -576,7 +466,7 @@ impl<'p> Gen<'p> {
         self.proto(&format!("SPI_FN void {name}_decref({name} * x)"));
         let _ = write!(
             self.helpers,
-            "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\nSPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ x->release(x); }}\n}}\n"
+            "SPI_FN void {name}_incref({name} * x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\nstatic void {name}_release(void * p){{\n    {name} * x = ({name} *)p;\n    x->release(x);\n}}\nSPI_FN void {name}_decref({name} * x){{\n    if (x != NULL && --(x->refc) == 0) {{ spi_release_later(x, {name}_release); }}\n}}\n"
         );
     }
 
@@ -640,18 +530,17 @@ impl<'p> Gen<'p> {
                 }
             }
             if !arm.is_empty() {
-                let _ = writeln!(release, "        case {ci}:{arm} break;");
+                let _ = writeln!(release, "{}case {ci}:{arm} break;", if heap { "    " } else { "        " });
             }
         }
         if heap {
             self.proto(&format!("SPI_FN void {name}_incref({ty} x)"));
             self.proto(&format!("SPI_FN void {name}_decref({ty} x)"));
             let _ = write!(self.helpers, "SPI_FN void {name}_incref({ty} x){{\n    if (x != NULL) {{ x->refc++; }}\n}}\n");
-            let _ = write!(self.helpers, "SPI_FN void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{\n");
-            if !release.is_empty() {
-                let _ = write!(self.helpers, "        switch (x->tag) {{\n{release}        default: break;\n        }}\n");
-            }
-            self.helpers.push_str("        spi_free(x);\n    }\n}\n");
+            let body = if release.is_empty() { String::new() } else { format!("    switch (x->tag) {{\n{release}    default: break;\n    }}\n") };
+            let mut h = String::new();
+            release_helpers(&mut h, name, &ty, &body);
+            self.helpers.push_str(&h);
         } else if !release.is_empty() {
             let mut acquire = String::new();
             for (ci, c) in cases.iter().enumerate() {
@@ -838,7 +727,7 @@ impl<'p> Gen<'p> {
             ));
         }
         self.block(&mut f, &self.prog.main, Dest::MainReturn);
-        let _ = write!(self.main_fn, "int main(void){{\n{}}}\n", f.out);
+        let _ = write!(self.main_fn, "int main(void){{\n    spi_install_stack_guard();\n{}}}\n", f.out);
     }
 
     // ---------------------------------------------------------------- blocks
@@ -1289,46 +1178,12 @@ impl<'p> Gen<'p> {
         };
         let res_c = res.map(|t| self.cty(t)).unwrap_or_else(|| "int".into());
         let arg = |i: usize| xs.get(i).cloned().unwrap_or_else(|| "0".into());
-        let bin = |sym: &str| format!("({} {sym} {})", arg(0), arg(1));
-        // Wrapping integer arithmetic: compute in the unsigned type, convert back.
-        let wrap = |sym: &str, p: PrimTy| {
-            let u = unsigned_of(p);
-            format!("(({})(({u}){} {sym} ({u}){}))", prim_cty(p), arg(0), arg(1))
+        let res_p = match res {
+            Some(Ty::Prim(p)) => Some(*p),
+            _ => None,
         };
         match op {
-            PrimOp::Add | PrimOp::Sub | PrimOp::Mul => {
-                let sym = match op {
-                    PrimOp::Add => "+",
-                    PrimOp::Sub => "-",
-                    _ => "*",
-                };
-                match p0 {
-                    Some(p) if p.is_int() => wrap(sym, p),
-                    _ => bin(sym),
-                }
-            }
-            PrimOp::Div => match p0 {
-                Some(p) if p.is_int() => format!("(({})({} / {}))", prim_cty(p), arg(0), arg(1)),
-                _ => bin("/"),
-            },
-            PrimOp::Rem => match p0 {
-                Some(PrimTy::F32) => format!("fmodf({}, {})", arg(0), arg(1)),
-                Some(PrimTy::F64) => format!("fmod({}, {})", arg(0), arg(1)),
-                Some(p) => format!("(({})({} % {}))", prim_cty(p), arg(0), arg(1)),
-                None => bin("%"),
-            },
-            PrimOp::Pow => match p0 {
-                Some(PrimTy::F32) => format!("powf({}, {})", arg(0), arg(1)),
-                _ => format!("pow({}, {})", arg(0), arg(1)),
-            },
-            PrimOp::Neg => match p0 {
-                Some(p) if p.is_int() => {
-                    let u = unsigned_of(p);
-                    format!("(({})(0u - ({u}){}))", prim_cty(p), arg(0))
-                }
-                _ => format!("(-{})", arg(0)),
-            },
-            PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge => {
+            PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge if !matches!(&t0, Some(Ty::Prim(p)) if *p != PrimTy::String) => {
                 let sym = match op {
                     PrimOp::Eq => "==",
                     PrimOp::Ne => "!=",
@@ -1343,47 +1198,39 @@ impl<'p> Gen<'p> {
                         self.error("the C backend cannot compare stack union values with a primitive operator".into());
                         "false".into()
                     }
-                    _ => bin(sym),
+                    _ => format!("({} {sym} {})", arg(0), arg(1)),
                 }
             }
-            PrimOp::Not => format!("(!{})", arg(0)),
-            PrimOp::BitAnd => format!("(({res_c})({} & {}))", arg(0), arg(1)),
-            PrimOp::BitOr => format!("(({res_c})({} | {}))", arg(0), arg(1)),
-            PrimOp::BitXor => format!("(({res_c})({} ^ {}))", arg(0), arg(1)),
-            // `~` on a C `bool` is a warning (and not a logical complement).
-            PrimOp::BitNot if p0 == Some(PrimTy::Bool) => format!("(!{})", arg(0)),
-            PrimOp::BitNot => format!("(({res_c})(~{}))", arg(0)),
-            PrimOp::Shl | PrimOp::Shr => {
-                let p = p0.unwrap_or(PrimTy::I32);
-                let w = bit_width(p);
-                let amount = format!("((uint32_t){} & {}u)", arg(1), w - 1);
-                if matches!(op, PrimOp::Shl) {
-                    let u = unsigned_of(p);
-                    format!("(({})(({u}){} << {amount}))", prim_cty(p), arg(0))
-                } else {
-                    format!("(({})({} >> {amount}))", prim_cty(p), arg(0))
-                }
-            }
-            PrimOp::Conv(t) => format!("(({}){})", prim_cty(*t), arg(0)),
-            PrimOp::FloatFn(name) => {
-                let single = p0 == Some(PrimTy::F32);
-                let base = match &**name {
-                    "abs" => "fabs",
-                    "sqrt" | "log" | "exp" | "sin" | "cos" | "tan" | "tanh" | "floor" | "ceil" | "round" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "log10" | "log2" | "trunc" => name,
-                    other => {
-                        self.error(format!("the C backend does not know the float function `{other}`"));
-                        "fabs"
-                    }
-                };
-                format!("{base}{}({})", if single { "f" } else { "" }, arg(0))
-            }
-            PrimOp::IsNan => format!("(isnan({}) != 0)", arg(0)),
             PrimOp::StringLength => format!("(({res_c})spi_string_len({}))", arg(0)),
             PrimOp::StringIndex => format!("spi_string_index({}, (int64_t){})", arg(0), arg(1)),
             PrimOp::StringSlice => format!("spi_string_slice({}, (int64_t){}, (int64_t){})", arg(0), arg(1), arg(2)),
             PrimOp::StringConcat => format!("spi_string_concat({}, {})", arg(0), arg(1)),
             PrimOp::ArrayLength => format!("(({res_c}){}->len)", arg(0)),
+            PrimOp::Conv(PrimTy::String) => {
+                self.error("the C backend cannot convert a value to a string".into());
+                "NULL".into()
+            }
+            _ => match prim_expr(op, &xs, p0, res_p, DivByZero::RuntimeError) {
+                Ok(e) => e,
+                Err(msg) => {
+                    self.error(msg);
+                    "0".into()
+                }
+            },
         }
+    }
+}
+
+/// The `_decref` of a heap type `name` (C type `ty`, a pointer): with no counted fields it frees
+/// the object at once; otherwise a `_release` function runs `body` (which decrements the fields
+/// through `x`) and frees it, queued on the runtime's release worklist (`spi_release_later`), so
+/// freeing a long chain takes constant C stack.
+fn release_helpers(h: &mut String, name: &str, ty: &str, body: &str) {
+    if body.is_empty() {
+        let _ = write!(h, "SPI_FN void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{\n        spi_free(x);\n    }}\n}}\n");
+    } else {
+        let _ = write!(h, "static void {name}_release(void * p){{\n    {ty} x = ({ty})p;\n{body}    spi_free(x);\n}}\n");
+        let _ = write!(h, "SPI_FN void {name}_decref({ty} x){{\n    if (x != NULL && --(x->refc) == 0) {{ spi_release_later(x, {name}_release); }}\n}}\n");
     }
 }
 

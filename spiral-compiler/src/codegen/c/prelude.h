@@ -37,11 +37,81 @@ SPI_NORETURN SPI_FN void spi_panic(const char * msg){
     fprintf(stderr, "spiral: %s\n", msg);
     exit(1);
 }
+/* Integer division and remainder: a divisor of 0 stops the program; otherwise they wrap
+   (prims.h). */
+#define SPI_DIV_CHECKED(T, N) \
+    SPI_FN T spi_div_##N(T a, T b){ if (b == 0) { spi_panic("integer division by zero"); } return spi_divw_##N(a, b); } \
+    SPI_FN T spi_rem_##N(T a, T b){ if (b == 0) { spi_panic("integer division by zero"); } return spi_remw_##N(a, b); }
+SPI_DIV_CHECKED(int8_t, i8)
+SPI_DIV_CHECKED(int16_t, i16)
+SPI_DIV_CHECKED(int32_t, i32)
+SPI_DIV_CHECKED(int64_t, i64)
+SPI_DIV_CHECKED(uint8_t, u8)
+SPI_DIV_CHECKED(uint16_t, u16)
+SPI_DIV_CHECKED(uint32_t, u32)
+SPI_DIV_CHECKED(uint64_t, u64)
 SPI_FN void * spi_alloc(size_t size){
     void * p = calloc(1, size);
     if (p == NULL) { spi_panic("out of memory"); }
     return p;
 }
+/* Releasing an object whose count reached zero goes through one worklist, so that freeing a
+   long chain (a list of a million cells) takes constant C stack: a release function that drops
+   a child's last reference queues the child instead of recursing into it. */
+typedef void (*SpiRelease)(void *);
+typedef struct SpiPending { void * obj; SpiRelease release; } SpiPending;
+static SpiPending * spi_pending = NULL;
+static size_t spi_pending_len = 0, spi_pending_cap = 0;
+static bool spi_releasing = false;
+static SPI_OUTLINE void spi_release_later(void * obj, SpiRelease release){
+    if (spi_pending_len == spi_pending_cap) {
+        size_t cap = spi_pending_cap == 0 ? 64 : spi_pending_cap * 2;
+        SpiPending * p = (SpiPending *)realloc(spi_pending, cap * sizeof(SpiPending));
+        if (p == NULL) { spi_panic("out of memory"); }
+        spi_pending = p;
+        spi_pending_cap = cap;
+    }
+    spi_pending[spi_pending_len].obj = obj;
+    spi_pending[spi_pending_len].release = release;
+    spi_pending_len++;
+    if (spi_releasing) { return; }
+    spi_releasing = true;
+    while (spi_pending_len > 0) {
+        spi_pending_len--;
+        SpiPending next = spi_pending[spi_pending_len];
+        next.release(next.obj);
+    }
+    spi_releasing = false;
+}
+/* Deep recursion at run time ends with a message rather than a bare SIGSEGV: the handler runs
+   on its own stack (not under AddressSanitizer, which reports stack overflows itself). */
+#if defined(__unix__) && !defined(__SANITIZE_ADDRESS__) && !defined(SPI_NO_STACK_GUARD) && !defined(__cplusplus)
+#include <signal.h>
+#include <unistd.h>
+static void spi_on_segv(int sig){
+    static const char msg[] = "spiral: the program crashed (segmentation fault), most likely a stack overflow from deep recursion\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+SPI_FN void spi_install_stack_guard(void){
+    static char stack[1 << 16];
+    stack_t ss;
+    ss.ss_sp = stack;
+    ss.ss_size = sizeof stack;
+    ss.ss_flags = 0;
+    if (sigaltstack(&ss, NULL) != 0) { return; }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = spi_on_segv;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+#else
+SPI_FN void spi_install_stack_guard(void){}
+#endif
 SPI_FN void spi_bounds(int64_t i, uint32_t len){
     if (i < 0 || i >= (int64_t)len) { spi_panic("array index out of bounds"); }
 }
@@ -78,8 +148,10 @@ SPI_FN int spi_string_cmp(SpiString * a, SpiString * b){
     if (c != 0) { return c; }
     return la < lb ? -1 : (la > lb ? 1 : 0);
 }
+/* Strings are at most INT32_MAX bytes long (`string_length` is an i32). */
 SPI_FN SpiString * spi_string_concat(SpiString * a, SpiString * b){
     uint32_t la = spi_string_len(a), lb = spi_string_len(b);
+    if ((uint64_t)la + (uint64_t)lb > (uint64_t)INT32_MAX) { spi_panic("string too long: a concatenation would exceed 2147483647 bytes"); }
     SpiString * s = spi_string_new(la + lb);
     memcpy(s->ptr, spi_cstr(a), la);
     memcpy(s->ptr + la, spi_cstr(b), lb);
@@ -87,9 +159,7 @@ SPI_FN SpiString * spi_string_concat(SpiString * a, SpiString * b){
 }
 SPI_FN SpiString * spi_string_slice(SpiString * a, int64_t from, int64_t near_to){
     int64_t len = spi_string_len(a);
-    if (from < 0) { from = 0; }
-    if (near_to > len) { near_to = len; }
-    if (near_to < from) { near_to = from; }
+    if (from < 0 || near_to > len || near_to < from) { spi_panic("string_slice: the range is out of bounds of the string"); }
     SpiString * s = spi_string_new((uint32_t)(near_to - from));
     memcpy(s->ptr, spi_cstr(a) + from, (size_t)(near_to - from));
     return s;

@@ -10,6 +10,7 @@
 //! anything else is reported as [`Unsupported`].
 
 use super::Unsupported;
+use crate::codegen::c_family;
 use crate::peval::ir::{Atom, Block, Expr, Kernel, Lit, MacroPart, PrimOp, PrimTy, Stmt, Ty, Types, Var};
 use std::fmt::Write;
 
@@ -17,7 +18,7 @@ use std::fmt::Write;
 fn c_prim(p: PrimTy) -> Result<&'static str, Unsupported> {
     match p {
         PrimTy::String => Err(Unsupported("strings are not supported inside a CPU kernel".into())),
-        _ => Ok(crate::codegen::c::prim_cty(p)),
+        _ => Ok(c_family::prim_cty(p)),
     }
 }
 
@@ -33,21 +34,10 @@ fn c_ty(types: &Types, t: &Ty) -> Result<String, Unsupported> {
 }
 
 fn c_lit(l: &Lit) -> Result<String, Unsupported> {
-    Ok(match l {
-        Lit::I8(x) => format!("((int8_t){x})"),
-        Lit::I16(x) => format!("((int16_t){x})"),
-        Lit::I32(x) => format!("((int32_t){x})"),
-        Lit::I64(x) => format!("((int64_t){x}LL)"),
-        Lit::U8(x) => format!("((uint8_t){x}u)"),
-        Lit::U16(x) => format!("((uint16_t){x}u)"),
-        Lit::U32(x) => format!("((uint32_t){x}u)"),
-        Lit::U64(x) => format!("((uint64_t){x}ull)"),
-        Lit::F32(x) => format!("({:?}f)", x),
-        Lit::F64(x) => format!("({x:?})"),
-        Lit::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
-        Lit::Char(c) => format!("((uint32_t){})", *c as u32),
-        Lit::String(_) => return Err(Unsupported("strings are not supported inside a CPU kernel".into())),
-    })
+    match l {
+        Lit::String(_) => Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+        l => Ok(c_family::lit_c(l)),
+    }
 }
 
 struct CPrinter<'a> {
@@ -58,7 +48,7 @@ struct CPrinter<'a> {
 
 impl CPrinter<'_> {
     fn line(&mut self, ind: usize, s: &str) {
-        for _ in 0..ind {
+        for _ in 0..ind.min(crate::codegen::MAX_INDENT) {
             self.out.push_str("    ");
         }
         self.out.push_str(s);
@@ -79,63 +69,35 @@ impl CPrinter<'_> {
     fn decl(&self, v: &Var) -> Result<String, Unsupported> {
         Ok(format!("{} v{}", c_ty(self.types, &v.ty)?, v.id))
     }
-    fn prim(op: &PrimOp, xs: &[Atom], res: &Var) -> Result<String, Unsupported> {
+    fn arg_prim(xs: &[Atom]) -> Option<PrimTy> {
+        match xs.first() {
+            Some(Atom::Var(Var { ty: Ty::Prim(p), .. })) => Some(*p),
+            Some(Atom::Lit(l)) => Some(l.ty()),
+            _ => None,
+        }
+    }
+    /// A primitive operation through the shared C-family table; an integer division first
+    /// checks its divisor (status [`c_family::STATUS_DIV_ZERO`]).
+    fn prim(&mut self, op: &PrimOp, xs: &[Atom], res: &Var, ind: usize) -> Result<String, Unsupported> {
         let a: Vec<String> = xs.iter().map(Self::atom).collect::<Result<_, _>>()?;
-        let g = |i: usize| a.get(i).cloned().unwrap_or_default();
-        let arg_ty = xs.first().map(|x| match x {
-            Atom::Var(v) => v.ty.clone(),
-            Atom::Lit(l) => Ty::Prim(l.ty()),
-        });
-        let signed = matches!(arg_ty, Some(Ty::Prim(p)) if p.is_signed_int());
-        // Signed overflow is undefined in C: compute in the unsigned type of the same width.
-        let wrap = |o: &str| -> String {
-            match &arg_ty {
-                Some(Ty::Prim(p)) if signed => {
-                    let u = match p {
-                        PrimTy::I8 => "uint8_t",
-                        PrimTy::I16 => "uint16_t",
-                        PrimTy::I32 => "uint32_t",
-                        _ => "uint64_t",
-                    };
-                    format!("({})(({u}){} {o} ({u}){})", c_prim(*p).unwrap_or("int"), g(0), g(1))
-                }
-                _ => format!("({} {o} {})", g(0), g(1)),
-            }
+        let arg_ty = Self::arg_prim(xs);
+        let res_p = match res.ty {
+            Ty::Prim(p) => Some(p),
+            _ => None,
         };
-        Ok(match op {
-            PrimOp::Add => wrap("+"),
-            PrimOp::Sub => wrap("-"),
-            PrimOp::Mul => wrap("*"),
-            PrimOp::Div => format!("({} / {})", g(0), g(1)),
-            PrimOp::Rem => format!("({} % {})", g(0), g(1)),
-            PrimOp::Neg => format!("(-{})", g(0)),
-            PrimOp::Eq => format!("({} == {})", g(0), g(1)),
-            PrimOp::Ne => format!("({} != {})", g(0), g(1)),
-            PrimOp::Lt => format!("({} < {})", g(0), g(1)),
-            PrimOp::Le => format!("({} <= {})", g(0), g(1)),
-            PrimOp::Gt => format!("({} > {})", g(0), g(1)),
-            PrimOp::Ge => format!("({} >= {})", g(0), g(1)),
-            PrimOp::Not => format!("(!{})", g(0)),
-            PrimOp::BitNot => format!("(~{})", g(0)),
-            PrimOp::BitAnd => format!("({} & {})", g(0), g(1)),
-            PrimOp::BitOr => format!("({} | {})", g(0), g(1)),
-            PrimOp::BitXor => format!("({} ^ {})", g(0), g(1)),
-            PrimOp::Shl => format!("({} << {})", g(0), g(1)),
-            PrimOp::Shr => format!("({} >> {})", g(0), g(1)),
-            PrimOp::Conv(t) => format!("(({}){})", c_prim(*t)?, g(0)),
-            PrimOp::FloatFn(n) => {
-                let f32 = matches!(res.ty, Ty::Prim(PrimTy::F32));
-                let n = if &**n == "abs" { "fabs" } else { n };
-                format!("{n}{}({})", if f32 { "f" } else { "" }, g(0))
-            }
-            PrimOp::Pow => format!("pow({}, {})", g(0), g(1)),
-            PrimOp::IsNan => format!("isnan({})", g(0)),
-            PrimOp::ArrayLength => match xs.first() {
+        if let PrimOp::ArrayLength = op {
+            return Ok(match xs.first() {
                 Some(Atom::Var(v)) => format!("(({})v{}_len)", c_ty(&Types::default(), &res.ty)?, v.id),
                 _ => "0".into(),
-            },
-            other => return Err(Unsupported(format!("`{}` is not supported inside a CPU kernel", other.name()))),
-        })
+            });
+        }
+        let nonzero_lit = matches!(xs.get(1), Some(Atom::Lit(l)) if c_family::lit_c(l) != c_family::lit_c(&zero_of(l)));
+        if let Some(d) = c_family::divisor_to_check(op, arg_ty, &a, nonzero_lit) {
+            let d = d.to_string();
+            self.line(ind, &format!("if ({d} == 0) return {};", c_family::STATUS_DIV_ZERO));
+        }
+        c_family::prim_expr(op, &a, arg_ty, res_p, c_family::DivByZero::CheckedByCaller)
+            .map_err(|m| Unsupported(format!("{m} (inside a CPU kernel)")))
     }
     fn block(&mut self, b: &Block, ind: usize, result: Option<&[Var]>) -> Result<(), Unsupported> {
         for s in &b.stmts {
@@ -169,7 +131,7 @@ impl CPrinter<'_> {
             }
             Expr::Prim(op, xs) => {
                 let v = one(st)?;
-                let e = Self::prim(op, xs, &v)?;
+                let e = self.prim(op, xs, &v, ind)?;
                 let d = self.decl(&v)?;
                 self.line(ind, &format!("{d} = {e};"));
             }
@@ -225,7 +187,14 @@ impl CPrinter<'_> {
                     _ => return Err(Unsupported("a macro with several results".into())),
                 }
             }
-            Expr::Failwith(_) => self.line(ind, "return 2;"),
+            Expr::Failwith(_) => {
+                self.line(ind, "return 2;");
+                // The statement's results are never read, but later code names them.
+                for v in &st.vars {
+                    let d = self.decl(v)?;
+                    self.line(ind, &format!("{d};"));
+                }
+            }
             _ => return Err(Unsupported("unions, closures, layouts, calls and allocation are not supported inside a CPU kernel".into())),
         }
         Ok(())
@@ -258,6 +227,7 @@ pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<
     p.line(0, "#include <stddef.h>");
     p.line(0, "#include <stdlib.h>");
     p.line(0, "#include <math.h>");
+    p.out.push_str(c_family::PRIMS_H);
     for (i, k) in kernels.iter().enumerate() {
         if &*k.backend != super::CPU_KERNEL_BACKEND {
             return Err(Unsupported(format!(
@@ -270,7 +240,7 @@ pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<
             return Err(Unsupported("a CPU kernel body must return `()`".into()));
         }
         let ps = params(types, k)?;
-        p.line(0, "// Returns 0, or 1 when an index is out of bounds, 2 on failwith.");
+        p.line(0, "// Returns 0, or 1 when an index is out of bounds, 2 on failwith, 3 on an integer division by zero.");
         p.line(0, &format!("int32_t {}({}) {{", kernel_symbol(unit, i), ps.join(", ")));
         p.bounds = super::bounds::kernel_bounds(k);
         for a in p.bounds.hoisted.clone() {
@@ -309,4 +279,19 @@ pub fn print_extern_decls(types: &Types, kernels: &[Kernel], unit: &str) -> Resu
     }
     s.push_str("}\n");
     Ok(s)
+}
+
+/// The zero of a literal's type (to tell a literal divisor of 0 from a non-zero one).
+fn zero_of(l: &Lit) -> Lit {
+    match l {
+        Lit::I8(_) => Lit::I8(0),
+        Lit::I16(_) => Lit::I16(0),
+        Lit::I32(_) => Lit::I32(0),
+        Lit::I64(_) => Lit::I64(0),
+        Lit::U8(_) => Lit::U8(0),
+        Lit::U16(_) => Lit::U16(0),
+        Lit::U32(_) => Lit::U32(0),
+        Lit::U64(_) => Lit::U64(0),
+        other => other.clone(),
+    }
 }

@@ -519,7 +519,10 @@ pub fn export_body(prog: &Program, e: &Export) -> Result<String, Unsupported> {
 /// [`export_body`] with the kernels where `mode` says.
 pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result<String, Unsupported> {
     let (items, stmts, result) = print_program_with(prog, &e.device, mode)?;
-    let mut s = String::new();
+    // The whole body runs under `catch_host`: a failure inside a join point or closure, or an
+    // index out of bounds on the host, becomes `Err(Error::KernelFailed)` instead of a panic
+    // escaping the function.
+    let mut s = format!("::spiral::__private::catch_host({:?}, || {{\n", e.name);
     s.push_str(&items);
     s.push_str("#[allow(dead_code)] fn __spiral_take_array<T: Clone>(a: ::std::rc::Rc<::std::cell::RefCell<Vec<T>>>) -> Vec<T> { match ::std::rc::Rc::try_unwrap(a) { Ok(c) => c.into_inner(), Err(a) => a.borrow().clone() } }\n");
     s.push_str(&export_prelude_with(e, &readonly::readonly_inputs(prog).1));
@@ -527,6 +530,7 @@ pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result
     let mut it = result.into_iter();
     let r = result_expr(&e.ret, &mut it);
     let _ = writeln!(s, "Ok({r})");
+    s.push_str("})\n");
     Ok(s)
 }
 
@@ -790,7 +794,7 @@ impl RustPrinter<'_> {
     }
 
     fn line(&mut self, indent: usize, s: &str) {
-        for _ in 0..indent {
+        for _ in 0..indent.min(crate::codegen::MAX_INDENT) {
             self.out.push_str("    ");
         }
         self.out.push_str(s);
@@ -1088,8 +1092,9 @@ impl RustPrinter<'_> {
                         &format!("{lhs}return Err(::spiral::Error::KernelFailed {{ kernel: \"spiral program\".into(), message: {m}.to_string() }});"),
                     );
                 } else {
-                    // Inside a join point, closure or kernel: the device turns the panic into an error.
-                    self.line(ind, &format!("{lhs}::core::panic!(\"{{}}\", {m});"));
+                    // Inside a join point, closure or kernel: unwinds (without the panic hook's
+                    // message) to the device or to the wrapper's `catch_host`, which return `Err`.
+                    self.line(ind, &format!("{lhs}::spiral::__private::fail({m}.to_string());"));
                 }
             }
         }
@@ -1195,7 +1200,7 @@ impl RustPrinter<'_> {
                 if call_args.is_empty() { "" } else { ", " },
                 call_args.join(", "),
                 if self.c_kernels {
-                    "if __status != 0 { ::core::panic!(\"CPU kernel failed with status {} (1: index out of bounds, 2: failwith)\", __status) }"
+                    "if __status != 0 { ::spiral::__private::fail_status(__status) }"
                 } else {
                     "let () = __status;"
                 }
@@ -1426,7 +1431,12 @@ mod printer_tests {
 
     const SHIM: &str = r#"
 pub use std::ops::Range;
-#[derive(Debug)] pub enum Error { DeviceLimit { what: String, limit: u64, requested: u64 }, Shape }
+#[derive(Debug)] pub enum Error { DeviceLimit { what: String, limit: u64, requested: u64 }, KernelFailed { kernel: String, message: String }, Shape }
+pub mod __private {
+    pub fn fail(m: String) -> ! { std::panic::resume_unwind(Box::new(m)) }
+    pub fn fail_status(s: i32) -> ! { fail(format!("status {s}")) }
+    pub fn catch_host<T>(_: &str, f: impl FnOnce() -> Result<T, super::Error>) -> Result<T, super::Error> { f() }
+}
 pub struct InvArray<T>(pub T);
 impl<A: Clone, B: Clone, C: Clone> InvArray<(Vec<A>, Vec<B>, Vec<C>)> { pub fn len(&self) -> usize { self.0.0.len() } pub fn columns(&self) -> (&[A], &[B], &[C]) { (&self.0.0, &self.0.1, &self.0.2) } }
 impl<T> InvArray<T> { pub fn from_columns(c: T) -> Result<InvArray<T>, Error> { Ok(InvArray(c)) } }

@@ -1,0 +1,47 @@
+//! Support for generated code (`spiral!` and `spiral-build` wrappers). Not a public API: names
+//! and signatures here may change with any release.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::Error;
+
+/// A failure raised by Spiral code (`failwith`, a C kernel's status). Carried as a `String`
+/// panic payload, so the CPU device and [`catch_host`] report it as a message.
+///
+/// It unwinds with [`std::panic::resume_unwind`], which does not run the panic hook: nothing is
+/// printed to stderr, the caller gets an `Err`.
+pub fn fail(message: String) -> ! {
+    panic::resume_unwind(Box::new(message))
+}
+
+/// The failure of a C kernel that returned a non-zero status.
+pub fn fail_status(status: i32) -> ! {
+    let what = match status {
+        1 => "an array index is out of bounds",
+        2 => "failwith was called",
+        3 => "integer division by zero",
+        _ => "unknown status",
+    };
+    fail(format!("CPU kernel failed with status {status}: {what}"))
+}
+
+/// Runs an export's body. A panic or Spiral failure inside it (outside a device launch, which
+/// reports its own) becomes [`Error::KernelFailed`] naming the export, so a generated function
+/// returns `Err` instead of unwinding into its caller.
+pub fn catch_host<T>(export: &str, body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(payload) => Err(Error::KernelFailed { kernel: export.to_string(), message: payload_message(&*payload) }),
+    }
+}
+
+/// The message of a panic payload (`&str` or `String`).
+pub fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the Spiral program panicked with a non-string payload".to_string()
+    }
+}
