@@ -72,7 +72,8 @@ pub fn build(args: &BuildArgs) -> ExitCode {
 }
 
 /// Runs `spiral run`: build, compile with the system C compiler, run; the program's stdout
-/// passes through and its exit code becomes ours.
+/// passes through and its exit code becomes ours. SIGTERM, SIGINT or SIGHUP kill the program,
+/// remove the scratch directory and end `spiral` with 128 + the signal's number.
 pub fn run(args: &RunArgs) -> ExitCode {
     match run_inner(args) {
         Ok(code) => ExitCode::from((code & 0xff) as u8),
@@ -94,6 +95,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         }
         std::fs::write(p, &c).map_err(|e| format!("error: cannot write `{}`: {e}\n", p.display()))?;
     }
+    // From here on SIGTERM/SIGINT/SIGHUP only raise a flag, checked after each step, so the
+    // scratch directory is removed and the program killed instead of left behind. (Before
+    // this point there is nothing to clean up, and they end a long compilation at once.)
+    let stop = StopSignal::install();
     let dir = ScratchDir::new("run").map_err(|e| format!("error: cannot create a temporary directory: {e}\n"))?;
     let stem = args.file.file_stem().and_then(|s| s.to_str()).unwrap_or("main");
     let stem: String = stem.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
@@ -101,17 +106,73 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     std::fs::write(&c_file, &c).map_err(|e| format!("error: cannot write `{}`: {e}\n", c_file.display()))?;
     let exe = dir.path().join(stem);
     CToolchain::from_env().compile(&c_file, &exe).map_err(|m| format!("error: {m}\n"))?;
-    run_executable(&exe)
+    if let Some(code) = stop.exit_code() {
+        return Ok(code);
+    }
+    run_executable(&exe, &stop)
 }
 
-fn run_executable(exe: &Path) -> Result<i32, String> {
-    let status = Command::new(exe)
+/// Runs the compiled program and waits for it; if `spiral` is told to stop meanwhile, kills
+/// it and returns 128 + the signal's number (the caller then removes the scratch directory).
+fn run_executable(exe: &Path, stop: &StopSignal) -> Result<i32, String> {
+    let mut child = Command::new(exe)
         .stdin(Stdio::inherit())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
-        .status()
+        .spawn()
         .map_err(|e| format!("error: cannot run `{}`: {e}\n", exe.display()))?;
-    Ok(exit_code_of(status))
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(exit_code_of(status)),
+            Ok(None) => {}
+            Err(e) => return Err(format!("error: cannot wait for `{}`: {e}\n", exe.display())),
+        }
+        if let Some(code) = stop.exit_code() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(code);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP caught for the rest of the process: they set a flag instead of
+/// ending `spiral` at once (which would leave the program running and its scratch directory
+/// behind).
+struct StopSignal {
+    #[cfg(unix)]
+    caught: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StopSignal {
+    fn install() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            let caught = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            for sig in [SIGTERM, SIGINT, SIGHUP] {
+                // Failing to install leaves the default behaviour, which is no worse than before.
+                let _ = signal_hook::flag::register_usize(sig, caught.clone(), sig as usize);
+            }
+            StopSignal { caught }
+        }
+        #[cfg(not(unix))]
+        StopSignal {}
+    }
+
+    /// `Some(128 + signal)` once a signal has been caught.
+    fn exit_code(&self) -> Option<i32> {
+        #[cfg(unix)]
+        {
+            let sig = self.caught.load(std::sync::atomic::Ordering::SeqCst);
+            if sig != 0 {
+                return Some(128 + sig as i32);
+            }
+        }
+        None
+    }
 }
 
 fn fail(rendered: &str) -> ExitCode {

@@ -147,3 +147,84 @@ fn a_directory_without_a_package_is_a_clear_error() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Pids of the processes whose executable lies under `dir`.
+#[cfg(target_os = "linux")]
+fn processes_under(dir: &std::path::Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Ok(exe) = std::fs::read_link(e.path().join("exe")) {
+            if exe.starts_with(dir) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+/// SIGTERM or SIGINT to `spiral run` while the program runs: the program is killed, the
+/// scratch directory removed, and `spiral` exits with 128 + the signal.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_to_spiral_run_kills_the_program_and_removes_its_scratch_directory() {
+    let d = scratch("signal");
+    let f = d.join("forever.spir");
+    std::fs::write(
+        &f,
+        "inl main () =\n    inl acc = mut {i = dyn 0i32}\n    while (fun () => (*acc).i >= 0) (fun () =>\n        acc.i <- ((*acc).i + 1) % 1000\n        )\n    (*acc).i\n",
+    )
+    .unwrap();
+    for (name, number) in [("TERM", 15), ("INT", 2)] {
+        let tmp = d.join(format!("tmp-{name}"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let tmp = std::fs::canonicalize(&tmp).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+            .args(["run", f.to_str().unwrap()])
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the compiled program runs.
+        let start = std::time::Instant::now();
+        while processes_under(&tmp).is_empty() {
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("spiral ended before the program ran: {st}");
+            }
+            assert!(start.elapsed() < LIMIT, "the program never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let st = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+        assert!(st.success());
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break Some(st);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Give a killed program a moment to be reaped, then look for it (and end it: it holds
+        // the stderr pipe open).
+        std::thread::sleep(Duration::from_millis(200));
+        let left = processes_under(&tmp);
+        for pid in &left {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr);
+        let status = status.unwrap_or_else(|| panic!("SIG{name}: spiral did not exit"));
+        assert!(left.is_empty(), "SIG{name}: the program is still running: {left:?}");
+        assert!(!panicked(&stderr), "{stderr}");
+        assert_eq!(status.code(), Some(128 + number), "SIG{name}: {status} {stderr}");
+        let remaining: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(remaining.is_empty(), "SIG{name}: left behind {remaining:?}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
