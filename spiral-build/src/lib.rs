@@ -148,6 +148,16 @@ pub enum BuildError {
     },
     /// The C compiler failed on the generated kernels.
     Cc(String),
+    /// Two units would write the same outputs (`OUT_DIR/spiral/<name>.rs`, `.c`,
+    /// `libspiral_<name>.a`): their file or folder names give the same unit name.
+    NameClash {
+        /// The unit name both map to.
+        name: String,
+        /// The first unit's root (file or package folder).
+        first: PathBuf,
+        /// The second unit's root.
+        second: PathBuf,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -157,6 +167,14 @@ impl fmt::Display for BuildError {
             BuildError::Io(p, e) => write!(f, "spiral-build: {}: {e}", p.display()),
             BuildError::Spiral { unit, rendered } => write!(f, "spiral-build: Spiral errors in `{unit}`:\n{rendered}"),
             BuildError::Cc(m) => write!(f, "spiral-build: compiling the generated C failed: {m}"),
+            BuildError::NameClash { name, first, second } => write!(
+                f,
+                "error: spiral-build: `{}` and `{}` are both named unit `{name}`, so their outputs \
+                 (OUT_DIR/spiral/{name}.rs, {name}.c, libspiral_{name}.a) would overwrite each other; \
+                 rename one of them",
+                first.display(),
+                second.display()
+            ),
         }
     }
 }
@@ -248,7 +266,9 @@ impl Builder {
         self
     }
 
-    /// Finds the units under the source folders, in a stable order.
+    /// Finds the units under the source folders, in a stable order. Fails with
+    /// [`BuildError::NameClash`] when two units have the same name (e.g. `spiral/x/k.spir` and
+    /// `spiral/y/k.spir`), since their outputs would overwrite each other.
     pub fn discover(&self) -> Result<Vec<Unit>, BuildError> {
         let dirs = if self.source_dirs.is_empty() { vec![PathBuf::from("spiral")] } else { self.source_dirs.clone() };
         let mut units = Vec::new();
@@ -259,6 +279,13 @@ impl Builder {
             }
         }
         units.sort_by(|a, b| a.root.cmp(&b.root));
+        // Outputs are named by the unit name alone; refuse two units that share one.
+        let mut seen: std::collections::HashMap<&str, &Path> = std::collections::HashMap::new();
+        for u in &units {
+            if let Some(first) = seen.insert(&u.name, &u.root) {
+                return Err(BuildError::NameClash { name: u.name.clone(), first: first.to_path_buf(), second: u.root.clone() });
+            }
+        }
         Ok(units)
     }
 
