@@ -18,11 +18,15 @@
 //! For every compilation unit (a folder with a `package.spiproj`, or a lone `.spi`/`.spir` file
 //! under the source folder) the builder:
 //! 1. hashes the unit's sources (and the compiler version);
-//! 2. if the hash matches the one stored in `OUT_DIR/spiral/<unit>.hash` and the outputs exist,
-//!    does nothing more (the unit is *cached*);
-//! 3. otherwise runs the [`Pipeline`] (by default the Spiral compiler), writes the kernel C
-//!    source to `OUT_DIR/spiral/<unit>.c` and the typed Rust wrappers to
-//!    `OUT_DIR/spiral/<unit>.rs`, and compiles the C with `cc` into a static library;
+//! 2. if the hash matches the one stored in the stamp `OUT_DIR/spiral/<unit>.hash` and every
+//!    output the stamp lists still has the size and content hash it records, does nothing more
+//!    (the unit is *cached*);
+//! 3. otherwise deletes the stamp, runs the [`Pipeline`] (by default the Spiral compiler),
+//!    writes the kernel C source to `OUT_DIR/spiral/<unit>.c` and the typed Rust wrappers to
+//!    `OUT_DIR/spiral/<unit>.rs`, compiles the C with `cc` into the static library
+//!    `OUT_DIR/libspiral_<unit>.a`, and writes the stamp last. Every output is written to a
+//!    temporary file beside it and renamed into place, so an interrupted build leaves either
+//!    no stamp or intact outputs, and the next build redoes the unit;
 //! 4. in both cases prints `cargo:rerun-if-changed` for every source and the link directives.
 //!
 //! [`BuildReport`] says which units were compiled and which were cached, so a test can assert
@@ -311,24 +315,32 @@ impl Builder {
             let c_file = out.join(format!("{}.c", unit.name));
             let rs_file = out.join(format!("{}.rs", unit.name));
             let lib_name = format!("spiral_{}", unit.name);
-            let fresh = std::fs::read_to_string(&hash_file).map(|h| h.trim() == hash).unwrap_or(false)
-                && rs_file.exists()
-                && c_file.exists();
-            let has_kernels = if fresh {
+            let archive = self.out_dir.join(format!("lib{lib_name}.a"));
+            let cached = Stamp::read(&hash_file).filter(|st| st.inputs == hash).and_then(|st| st.validate(&self.out_dir));
+            let has_kernels = if let Some(has_archive) = cached {
                 report.cached.push(unit.name.clone());
-                std::fs::metadata(&c_file).map(|m| m.len() > 0).unwrap_or(false)
+                has_archive
             } else {
+                // The stamp goes first: an interrupted rebuild must not leave the old stamp
+                // beside new (or half-written) outputs.
+                match std::fs::remove_file(&hash_file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(BuildError::Io(hash_file, e)),
+                    _ => {}
+                }
                 let generated = self
                     .pipeline
                     .compile(&unit)
                     .map_err(|rendered| BuildError::Spiral { unit: unit.name.clone(), rendered })?;
-                write(&c_file, &generated.c_source)?;
-                write(&rs_file, &generated.rust_wrappers)?;
+                write_atomic(&c_file, generated.c_source.as_bytes())?;
+                write_atomic(&rs_file, generated.rust_wrappers.as_bytes())?;
                 let has = !generated.c_source.is_empty();
+                let mut outputs = vec![c_file.clone(), rs_file.clone()];
                 if has {
-                    self.compile_c(&c_file, &lib_name)?;
+                    self.compile_c(&c_file, &lib_name, &out)?;
+                    outputs.push(archive.clone());
                 }
-                write(&hash_file, &hash)?;
+                let stamp = Stamp::of(hash, &self.out_dir, &outputs)?;
+                write_atomic(&hash_file, stamp.to_string().as_bytes())?;
                 report.compiled.push(unit.name.clone());
                 has
             };
@@ -349,18 +361,143 @@ impl Builder {
         report.rerun_if_changed.push(p.to_path_buf());
     }
 
-    fn compile_c(&self, c_file: &Path, lib_name: &str) -> Result<(), BuildError> {
-        let mut b = cc::Build::new();
-        b.file(c_file).out_dir(&self.out_dir).cargo_metadata(false).warnings(false).flag_if_supported("-std=c11");
-        if let Some(s) = &self.cc_settings {
-            b.target(&s.target).host(&s.host).opt_level(s.opt_level);
-        }
-        b.try_compile(lib_name).map_err(|e| BuildError::Cc(e.to_string()))
+    /// Compiles `c_file` into `OUT_DIR/lib<lib_name>.a`. `cc` works in a fresh folder under
+    /// `scratch_parent`; the finished archive is then renamed into place, so an interrupted
+    /// compilation never leaves a partial archive under the final name.
+    fn compile_c(&self, c_file: &Path, lib_name: &str, scratch_parent: &Path) -> Result<(), BuildError> {
+        let staging = temp_path(scratch_parent, &format!("cc-{lib_name}"));
+        std::fs::create_dir_all(&staging).map_err(|e| BuildError::Io(staging.clone(), e))?;
+        let result = (|| {
+            let mut b = cc::Build::new();
+            b.file(c_file).out_dir(&staging).cargo_metadata(false).warnings(false).flag_if_supported("-std=c11");
+            if let Some(s) = &self.cc_settings {
+                b.target(&s.target).host(&s.host).opt_level(s.opt_level);
+            }
+            b.try_compile(lib_name).map_err(|e| BuildError::Cc(e.to_string()))?;
+            let built = staging.join(format!("lib{lib_name}.a"));
+            let dest = self.out_dir.join(format!("lib{lib_name}.a"));
+            sync(&built)?;
+            std::fs::rename(&built, &dest).map_err(|e| BuildError::Io(dest.clone(), e))
+        })();
+        let _ = std::fs::remove_dir_all(&staging);
+        result
     }
 }
 
-fn write(p: &Path, text: &str) -> Result<(), BuildError> {
-    std::fs::write(p, text).map_err(|e| BuildError::Io(p.to_path_buf(), e))
+/// A fresh path in `dir` (same file system, so a rename from it is atomic).
+fn temp_path(dir: &Path, tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{tag}.tmp-{}-{n}", std::process::id()))
+}
+
+fn sync(p: &Path) -> Result<(), BuildError> {
+    std::fs::File::open(p).and_then(|f| f.sync_all()).map_err(|e| BuildError::Io(p.to_path_buf(), e))
+}
+
+/// Writes `p` atomically: the bytes go to a temporary file in the same folder, which is then
+/// renamed over `p`. A reader (or the next build, after an interrupted one) sees the old
+/// content or the new, never a prefix.
+fn write_atomic(p: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    use std::io::Write;
+    let dir = p.parent().unwrap_or(Path::new("."));
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = temp_path(dir, &name);
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, p));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| BuildError::Io(p.to_path_buf(), e))
+}
+
+/// The cache stamp `OUT_DIR/spiral/<unit>.hash`, written last: the hash of the unit's
+/// inputs and, for every output (`.c`, `.rs`, the static library when there are kernels),
+/// its size and content hash. The unit is cached only when the inputs hash matches and every
+/// output still has the recorded size and hash.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    inputs: String,
+    /// (path relative to OUT_DIR, size, FNV-1a of the content)
+    outputs: Vec<(String, u64, String)>,
+}
+
+const STAMP_HEADER: &str = "spiral-build stamp 1";
+
+impl Stamp {
+    fn of(inputs: String, out_dir: &Path, outputs: &[PathBuf]) -> Result<Stamp, BuildError> {
+        let mut v = Vec::new();
+        for p in outputs {
+            let bytes = std::fs::read(p).map_err(|e| BuildError::Io(p.clone(), e))?;
+            let rel = p.strip_prefix(out_dir).unwrap_or(p).to_string_lossy().replace('\\', "/");
+            v.push((rel, bytes.len() as u64, fnv_hex(&bytes)));
+        }
+        Ok(Stamp { inputs, outputs: v })
+    }
+
+    /// `None` when missing or unreadable (an older format included).
+    fn read(p: &Path) -> Option<Stamp> {
+        let text = std::fs::read_to_string(p).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != STAMP_HEADER {
+            return None;
+        }
+        let inputs = lines.next()?.strip_prefix("inputs ")?.to_string();
+        let mut outputs = Vec::new();
+        for l in lines {
+            let mut parts = l.strip_prefix("output ")?.splitn(3, ' ');
+            let size = parts.next()?.parse().ok()?;
+            let hash = parts.next()?.to_string();
+            let rel = parts.next()?.to_string();
+            outputs.push((rel, size, hash));
+        }
+        Some(Stamp { inputs, outputs })
+    }
+
+    /// Whether every recorded output is intact: `Some(has_archive)` if so.
+    fn validate(&self, out_dir: &Path) -> Option<bool> {
+        let mut has_c = false;
+        let mut has_rs = false;
+        let mut has_archive = false;
+        for (rel, size, hash) in &self.outputs {
+            let p = out_dir.join(rel);
+            if std::fs::metadata(&p).ok()?.len() != *size || fnv_hex(&std::fs::read(&p).ok()?) != *hash {
+                return None;
+            }
+            match p.extension().and_then(|e| e.to_str()) {
+                Some("c") => has_c = true,
+                Some("rs") => has_rs = true,
+                Some("a") => has_archive = true,
+                _ => {}
+            }
+        }
+        (has_c && has_rs).then_some(has_archive)
+    }
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{STAMP_HEADER}")?;
+        writeln!(f, "inputs {}", self.inputs)?;
+        for (rel, size, hash) in &self.outputs {
+            writeln!(f, "output {size} {hash} {rel}")?;
+        }
+        Ok(())
+    }
+}
+
+fn fnv_hex(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 fn is_spiral(p: &Path) -> bool {
