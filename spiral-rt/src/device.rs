@@ -76,6 +76,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// The environment variable that sets [`Device::cpu`]'s thread count.
 pub const CPU_THREADS_VAR: &str = "SPIRAL_CPU_THREADS";
 
+/// The most threads a CPU device runs a kernel on. [`Device::cpu_with_threads`] and the
+/// [`CPU_THREADS_VAR`] override of [`Device::cpu`] clamp larger counts to it (a kernel runs
+/// one scoped thread per chunk, and spawning far more threads than any machine has cores only
+/// exhausts memory: `cpu_with_threads(usize::MAX)` used to abort the process).
+pub const MAX_CPU_THREADS: usize = 512;
+
 /// The kernel name [`Error::KernelFailed`] carries for closures run on the CPU device;
 /// generated wrappers replace it with [`Error::with_kernel`].
 pub const CPU_CLOSURE: &str = "<cpu closure>";
@@ -84,15 +90,17 @@ impl Device {
     /// The CPU device with one thread per available core (`std::thread::available_parallelism`,
     /// or 1 when that is unknown). A positive integer in the environment variable
     /// [`CPU_THREADS_VAR`] (`SPIRAL_CPU_THREADS`) overrides the count; any other value is ignored.
+    /// Either way the count is at most [`MAX_CPU_THREADS`].
     pub fn cpu() -> Device {
         let from_env = std::env::var(CPU_THREADS_VAR).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
         let threads = from_env.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
-        Device { backend: Backend::Cpu { threads, min_chunk: 1 } }
+        Device::cpu_with_threads(threads)
     }
 
-    /// The CPU device with exactly `threads` threads (0 is taken as 1).
+    /// The CPU device with `threads` threads: 0 is taken as 1, and counts above
+    /// [`MAX_CPU_THREADS`] as [`MAX_CPU_THREADS`].
     pub fn cpu_with_threads(threads: usize) -> Device {
-        Device { backend: Backend::Cpu { threads: threads.max(1), min_chunk: 1 } }
+        Device { backend: Backend::Cpu { threads: threads.clamp(1, MAX_CPU_THREADS), min_chunk: 1 } }
     }
 
     /// The same device, but never splitting a launch into chunks smaller than `min_chunk`

@@ -102,7 +102,7 @@ mod private;
 mod scalar;
 
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, Iter};
-pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR};
+pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};
 pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};

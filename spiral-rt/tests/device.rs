@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use spiral_rt::{Device, DeviceKind, Error, InvArray, Inverse, Split};
+use spiral_rt::{Device, DeviceKind, Error, InvArray, Inverse, Split, MAX_CPU_THREADS};
 
 #[derive(Inverse, Debug, Clone, Copy, PartialEq)]
 struct Xyz {
@@ -189,4 +189,20 @@ fn min_chunk_limits_the_number_of_chunks() {
     let inp = input(1_000);
     let out = dev.map(&inp, kernel).unwrap();
     assert_eq!(out.to_vec(), inp.iter().map(kernel).collect::<Vec<_>>());
+}
+
+/// A huge thread count is clamped to `MAX_CPU_THREADS` instead of spawning threads until the
+/// process aborts.
+#[test]
+fn a_huge_thread_count_is_capped_and_still_maps_correctly() {
+    let dev = Device::cpu_with_threads(usize::MAX);
+    assert!(dev.threads() <= MAX_CPU_THREADS, "{}", dev.threads());
+    assert_eq!(Device::cpu_with_threads(MAX_CPU_THREADS + 1).threads(), MAX_CPU_THREADS);
+    assert_eq!(Device::cpu_with_threads(3).threads(), 3);
+    assert_eq!(Device::cpu_with_threads(0).threads(), 1);
+    let inp = input(100_000);
+    let expected: Vec<(i32, i32)> = inp.iter().map(kernel).collect();
+    let out = dev.map(&inp, kernel).unwrap();
+    assert_eq!(out.to_vec(), expected);
+    assert!(dev.chunks(100_000).len() <= MAX_CPU_THREADS);
 }
