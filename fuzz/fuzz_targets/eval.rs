@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut sources = SourceMap::new();
     let Ok(graph) = load_inline("fuzz.spir", &text, Segment::BottomUp, &mut sources) else { return };
-    let limits = Limits { max_depth: 200, max_steps: 200_000 };
+    let limits = Limits::with_depth_and_steps(200, 200_000);
     if let Ok(program) = compile_graph(&graph, limits) {
         let _ = emit_c(&program);
     }

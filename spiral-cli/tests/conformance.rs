@@ -73,6 +73,11 @@ fn check_one(path: &std::path::Path, sanitize: bool) -> Verdict {
     if code != expected_exit {
         why.push(format!("exit code {code}, expected {expected_exit}"));
     }
+    for want in values(&h, "expect-stderr") {
+        if !out.stderr.contains(want) {
+            why.push(format!("stderr does not contain {want:?}"));
+        }
+    }
     if why.is_empty() {
         Verdict::Pass
     } else {

@@ -101,7 +101,7 @@ fn random_programs_never_crash_the_evaluator() {
                 continue;
             }
         };
-        let limits = Limits { max_depth: 2_000, max_steps: 2_000_000 };
+        let limits = Limits::with_depth_and_steps(2_000, 2_000_000);
         match compile_graph(&graph, limits) {
             Ok(p) => {
                 ok += 1;

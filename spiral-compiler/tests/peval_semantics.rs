@@ -211,7 +211,7 @@ fn compiling_twice_gives_identical_output() {
 #[test]
 fn step_limit_stops_divergent_specialisation() {
     let src = "inl main () =\n    inl rec f x : i32 = join f (x + 1)\n    f 0";
-    let e = match program(src, Limits { max_depth: 10_000, max_steps: 20_000 }) {
+    let e = match program(src, Limits::with_depth_and_steps(10_000, 20_000)) {
         Err(e) => e,
         Ok(_) => panic!("expected an error"),
     };

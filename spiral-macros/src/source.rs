@@ -36,7 +36,11 @@ pub struct SourceText {
 impl SourceText {
     /// Source from a string literal's content. `lit` is the literal token (for spans and position).
     pub fn from_literal(content: &str, lit_span: Span, prefix_len: usize) -> SourceText {
-        let (text, dedent) = dedent(content);
+        // The first line's code, when there is some, sits at this 0-based column of the Rust
+        // file; the lines below are indented relative to it.
+        let first = content.split('\n').next().unwrap_or("");
+        let first_code_col = (!first.trim().is_empty()).then(|| lit_span.column() + prefix_len + (first.len() - first.trim_start().len()));
+        let (text, dedent) = dedent(content, first_code_col);
         // Leading newlines make Spiral line numbers equal to the Rust file's.
         let text = format!("{}{text}", "\n".repeat(lit_span.line().saturating_sub(1)));
         SourceText {
@@ -158,15 +162,23 @@ fn rust_file_name(span: Span) -> String {
 
 /// Removes the common leading indentation of the non-blank lines (tabs count as one column), and a
 /// leading blank first line's worth of nothing: line numbers are preserved.
-fn dedent(content: &str) -> (String, usize) {
+///
+/// `first_code_col` is the Rust column of the code on the literal's first line, if any: the
+/// lines below are dedented by at most that much, so that a body indented under a first-line
+/// `inl f x =` stays indented.
+fn dedent(content: &str, first_code_col: Option<usize>) -> (String, usize) {
     let content = content.replace("\r\n", "\n");
-    let min = content
+    let rest = content
         .lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
-        .min()
-        .unwrap_or(0);
+        .min();
+    let min = match (rest, first_code_col) {
+        (Some(r), Some(c)) => r.min(c),
+        (Some(r), None) => r,
+        (None, _) => 0,
+    };
     let first_blank = content.lines().next().map(|l| l.trim().is_empty()).unwrap_or(true);
     // If the first line holds code, it starts right after the quote: do not dedent it.
     let mut out = String::with_capacity(content.len());
@@ -221,7 +233,7 @@ mod tests {
 
     #[test]
     fn dedent_removes_common_indentation_and_keeps_line_numbers() {
-        let (t, d) = dedent("\n    inl f x =\n        x\n\n    inl g = 1\n    ");
+        let (t, d) = dedent("\n    inl f x =\n        x\n\n    inl g = 1\n    ", None);
         assert_eq!(d, 4);
         assert_eq!(t, "\ninl f x =\n    x\n\ninl g = 1\n");
         assert_eq!(t.lines().count(), 5);
@@ -229,7 +241,18 @@ mod tests {
 
     #[test]
     fn dedent_keeps_code_on_the_first_line() {
-        let (t, d) = dedent("inl one () = 1i32");
+        let (t, d) = dedent("inl one () = 1i32", Some(8));
         assert_eq!((t.as_str(), d), ("inl one () = 1i32", 0));
+    }
+
+    #[test]
+    fn dedent_keeps_a_body_indented_under_first_line_code() {
+        // `    r#"inl f x =` puts the first line's code at column 7; the body is at column 8.
+        let (t, d) = dedent("inl f x =\n        x + 1i32\n", Some(7));
+        assert_eq!(d, 7);
+        assert_eq!(t, "inl f x =\n x + 1i32\n");
+        // A later top-level line at column 4 sets the dedent.
+        let (t, d) = dedent("inl f x =\n        x\n    inl g = 2i32", Some(7));
+        assert_eq!((t.as_str(), d), ("inl f x =\n    x\ninl g = 2i32", 4));
     }
 }

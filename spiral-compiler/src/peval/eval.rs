@@ -16,11 +16,26 @@ pub struct Limits {
     pub max_depth: u32,
     /// The most evaluation steps (expression nodes visited) in one compilation.
     pub max_steps: u64,
+    /// The largest value (in nodes: pairs, record fields, leaves...) a join point, kernel or
+    /// closure may be specialised for. A value that doubles at each recursive call reaches it
+    /// long before memory runs out.
+    pub max_value_nodes: usize,
+    /// The longest string built at compile time, in bytes.
+    pub max_string_bytes: usize,
+    /// The most residual statements (all methods, closures, kernels and `main` together).
+    pub max_statements: u64,
+}
+
+impl Limits {
+    /// The default limits with other depth and step limits (the fuzzers and tests use small ones).
+    pub fn with_depth_and_steps(max_depth: u32, max_steps: u64) -> Limits {
+        Limits { max_depth, max_steps, ..Limits::default() }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_depth: 10_000, max_steps: 50_000_000 }
+        Limits { max_depth: 10_000, max_steps: 50_000_000, max_value_nodes: 1_000_000, max_string_bytes: 1 << 24, max_statements: 2_000_000 }
     }
 }
 
@@ -55,16 +70,70 @@ enum Known {
     /// Its value (a literal or an unboxed union case).
     Val(Value),
     /// Literals it is known not to equal.
-    Not(Vec<Lit>),
+    Not(NotList),
 }
 
+/// Literals a variable is known not to equal: a persistent list, so that a nested scope adds
+/// one without copying the others (a `match` of 10,000 literal arms nests 10,000 scopes).
+#[derive(Clone, Default)]
+struct NotList(Option<Rc<(Lit, NotList)>>);
+
+impl NotList {
+    fn contains(&self, l: &Lit) -> bool {
+        let mut cur = &self.0;
+        while let Some(node) = cur {
+            if node.0 == *l {
+                return true;
+            }
+            cur = &node.1 .0;
+        }
+        false
+    }
+    fn with(&self, l: Lit) -> NotList {
+        NotList(Some(Rc::new((l, self.clone()))))
+    }
+}
+
+/// A map whose entries belong to the scope that inserted them: lookups see the innermost
+/// binding in O(1) whatever the nesting depth, and leaving a scope removes its entries.
+struct ScopedMap<K, V> {
+    map: rustc_hash::FxHashMap<K, Vec<V>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> Default for ScopedMap<K, V> {
+    fn default() -> Self {
+        ScopedMap { map: Default::default() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> ScopedMap<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k).and_then(|v| v.last())
+    }
+    /// Binds `k` in the innermost scope, whose key log is `log`.
+    fn insert(&mut self, k: K, v: V, log: &mut Vec<K>) {
+        self.map.entry(k.clone()).or_default().push(v);
+        log.push(k);
+    }
+    /// Removes the bindings a scope made (its key log).
+    fn undo(&mut self, log: Vec<K>) {
+        for k in log.into_iter().rev() {
+            if let Some(vs) = self.map.get_mut(&k) {
+                vs.pop();
+                if vs.is_empty() {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+/// The keys one scope bound in the [`Body`]'s scoped maps.
 #[derive(Default)]
 struct Scope {
-    cse: HashMap<(PrimOp, Vec<Atom>), Atom>,
-    /// Array elements read by array patterns, by (match number, array variable, index): a
-    /// clause that is matched again after a runtime test sees the same reads.
-    elem_reads: HashMap<(u64, u32, i32), Value>,
-    known: HashMap<u32, Known>,
+    cse: Vec<(PrimOp, Vec<Atom>)>,
+    elem_reads: Vec<(u64, u32, i32)>,
+    known: Vec<u32>,
 }
 
 /// The per-function-body state (saved and restored around join points and closures).
@@ -73,6 +142,28 @@ struct Body {
     blocks: Vec<Vec<Stmt>>,
     scopes: Vec<Scope>,
     next_var: u32,
+    /// Common subexpressions: a primitive operation already emitted in an enclosing scope.
+    cse: ScopedMap<(PrimOp, Vec<Atom>), Atom>,
+    /// Array elements read by array patterns, by (match number, array variable, index): a
+    /// clause that is matched again after a runtime test sees the same reads.
+    elem_reads: ScopedMap<(u64, u32, i32), Value>,
+    known: ScopedMap<u32, Known>,
+}
+
+impl Body {
+    fn new(next_var: u32) -> Body {
+        Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var, ..Body::default() }
+    }
+    fn push_scope(&mut self) {
+        self.scopes.push(Scope::default());
+    }
+    fn pop_scope(&mut self) {
+        if let Some(sc) = self.scopes.pop() {
+            self.cse.undo(sc.cse);
+            self.elem_reads.undo(sc.elem_reads);
+            self.known.undo(sc.known);
+        }
+    }
 }
 
 /// Key tokens for memoisation (a value with its runtime variables renamed positionally).
@@ -118,7 +209,7 @@ enum Outcome {
 /// The partial evaluator.
 pub(crate) struct PE<'a> {
     prog: &'a core::Program,
-    limits: Limits,
+    pub(crate) limits: Limits,
     pub(crate) out: ir::Program,
     union_intern: HashMap<(u32, Vec<Ty>), Ty>,
     /// The number of the `match` being evaluated (keys the array-pattern element reads).
@@ -132,6 +223,10 @@ pub(crate) struct PE<'a> {
     body: Body,
     trace: Vec<Span>,
     steps: u64,
+    /// Residual statements pushed so far (checked against [`Limits::max_statements`]).
+    statements: u64,
+    /// The metavariable slots bound so far by the typecase clause being matched.
+    ty_bound: Vec<u32>,
     depth: u32,
     backend: Name,
 }
@@ -153,9 +248,11 @@ impl<'a> PE<'a> {
             method_ids: HashMap::new(),
             closures: HashMap::new(),
             kernels: HashMap::new(),
-            body: Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: 0 },
+            body: Body::new(0),
             trace: Vec::new(),
             steps: 0,
+            statements: 0,
+            ty_bound: Vec::new(),
             depth: 0,
             backend: Arc::from("C"),
         }
@@ -234,39 +331,40 @@ impl<'a> PE<'a> {
     }
 
     fn push_stmt(&mut self, vars: Vec<Var>, expr: IExpr) {
+        self.statements += 1;
         self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr });
     }
 
     fn enter_block(&mut self) {
         self.body.blocks.push(Vec::new());
-        self.body.scopes.push(Scope::default());
+        self.body.push_scope();
     }
 
     fn leave_block(&mut self) -> Vec<Stmt> {
-        self.body.scopes.pop();
+        self.body.pop_scope();
         self.body.blocks.pop().unwrap_or_default()
     }
 
     fn known(&self, v: &Var) -> Option<&Known> {
-        self.body.scopes.iter().rev().find_map(|s| s.known.get(&v.id))
+        self.body.known.get(&v.id)
     }
 
     fn set_known(&mut self, v: &Var, k: Known) {
-        self.body.scopes.last_mut().expect("scope").known.insert(v.id, k);
+        let b = &mut self.body;
+        b.known.insert(v.id, k, &mut b.scopes.last_mut().expect("scope").known);
     }
 
     /// Emits a statement producing one leaf (or none when `ty` has no leaves) and returns it
     /// as a value. Pure operations go through CSE.
     fn emit_prim(&mut self, op: PrimOp, args: Vec<Atom>, ty: Ty) -> Value {
         let key = (op, args);
-        for s in self.body.scopes.iter().rev() {
-            if let Some(a) = s.cse.get(&key) {
-                return atom_value(a.clone());
-            }
+        if let Some(a) = self.body.cse.get(&key) {
+            return atom_value(a.clone());
         }
         let v = self.fresh(ty);
         self.push_stmt(vec![v.clone()], IExpr::Prim(key.0.clone(), key.1.clone()));
-        self.body.scopes.last_mut().expect("scope").cse.insert(key, Atom::Var(v.clone()));
+        let b = &mut self.body;
+        b.cse.insert(key, Atom::Var(v.clone()), &mut b.scopes.last_mut().expect("scope").cse);
         Value::Var(v)
     }
 
@@ -358,13 +456,20 @@ impl<'a> PE<'a> {
 
     /// Renames `vals` for a memo key: returns the key, the runtime arguments (in order of first
     /// occurrence) and the renamed values (with fresh parameter variables numbered from 0).
-    fn rename(&self, vals: &[Value]) -> (Vec<Tok>, Vec<Var>, Vec<Value>) {
+    ///
+    /// A value of more than [`Limits::max_value_nodes`] nodes is an error naming `what` (the
+    /// join point, kernel or closure being specialised) and the value's shape.
+    fn rename(&self, vals: &[Value], what: &str, span: Span) -> R<(Vec<Tok>, Vec<Var>, Vec<Value>)> {
         struct Ren {
             toks: Vec<Tok>,
             args: Vec<Var>,
             map: HashMap<u32, u32>,
+            limit: usize,
         }
         fn go(r: &mut Ren, v: &Value) -> Value {
+            if r.toks.len() > r.limit {
+                return v.clone();
+            }
             match v {
                 Value::Undef => {
                     r.toks.push(Tok::Undef);
@@ -452,9 +557,19 @@ impl<'a> PE<'a> {
                 }
             }
         }
-        let mut r = Ren { toks: Vec::new(), args: Vec::new(), map: HashMap::new() };
+        let mut r = Ren { toks: Vec::new(), args: Vec::new(), map: HashMap::new(), limit: self.limits.max_value_nodes };
         let out: Vec<Value> = vals.iter().map(|v| go(&mut r, v)).collect();
-        (r.toks, r.args, out)
+        if r.toks.len() > r.limit {
+            let shape: String = vals.iter().map(|v| value_shape(v, 3)).collect::<Vec<_>>().join(", ");
+            return self.err(
+                span,
+                format!(
+                    "{what} is specialised for a value of more than {} nodes (the limit); the value likely grows at every recursive call, e.g. `f (x, x)`. Its shape: {shape}",
+                    self.limits.max_value_nodes
+                ),
+            );
+        }
+        Ok((r.toks, r.args, out))
     }
 
     /// Abstraction: turns a value into a template whose every runtime leaf (literals
@@ -644,9 +759,9 @@ impl<'a> PE<'a> {
         for (stmts, v) in branches {
             // Abstraction may emit (boxing): do it inside the branch's block.
             self.body.blocks.push(stmts);
-            self.body.scopes.push(Scope::default());
+            self.body.push_scope();
             let r = self.abstract_value(&v, span);
-            self.body.scopes.pop();
+            self.body.pop_scope();
             let stmts = self.body.blocks.pop().unwrap_or_default();
             let (t, atoms) = r?;
             match &templ {
@@ -671,6 +786,15 @@ impl<'a> PE<'a> {
     // ---------------------------------------------------------------- evaluation
 
     fn tick(&mut self, span: Span) -> R<()> {
+        if self.statements > self.limits.max_statements {
+            return self.err(
+                span,
+                format!(
+                    "the residual program grew past the limit of {} statements; the specialisation likely unrolls a loop or a recursion at compile time that should stay at run time (use `dyn` or a join point)",
+                    self.limits.max_statements
+                ),
+            );
+        }
         self.steps += 1;
         if self.steps > self.limits.max_steps {
             return self.err(
@@ -795,6 +919,7 @@ impl<'a> PE<'a> {
             Expr::TypeCase(t, clauses, s) => {
                 let t = self.eval_ty(t, f, *s)?;
                 for c in clauses {
+                    self.ty_bound.clear();
                     if self.ty_match(&c.pat, &t, f, *s)? {
                         return self.eval(&c.body, f);
                     }
@@ -1358,7 +1483,7 @@ impl<'a> PE<'a> {
             Ty::Fun(a, b) => ((**a).clone(), (**b).clone()),
             _ => return self.err(s, "internal error: closure conversion without a function type"),
         };
-        let (toks, args, renamed) = self.rename(std::slice::from_ref(&v));
+        let (toks, args, renamed) = self.rename(std::slice::from_ref(&v), "this closure", s)?;
         let lam_id = match &v {
             Value::Closure(l, _) => l.id,
             Value::Rec(g, i) => g.group.members[*i as usize].id,
@@ -1379,7 +1504,7 @@ impl<'a> PE<'a> {
                 self.closures.insert(key, cid);
                 let saved = std::mem::replace(
                     &mut self.body,
-                    Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+                    Body::new(args.len() as u32),
                 );
                 let captured: Vec<Var> =
                     args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
@@ -1425,7 +1550,7 @@ impl<'a> PE<'a> {
     #[allow(clippy::too_many_arguments)]
     fn join_inner(&mut self, id: u32, body: &Expr, free: &[Slot], ret: Option<&TyExpr>, name: &Name, s: Span, f: &mut Frame) -> R<Value> {
         let vals: Vec<Value> = free.iter().map(|sl| f.get(*sl)).collect();
-        let (mut toks, args, renamed) = self.rename(&vals);
+        let (mut toks, args, renamed) = self.rename(&vals, &if &**name == "join" { "this join point".to_string() } else { format!("the join point `{name}`") }, s)?;
         toks.push(Tok::Sym(self.backend.clone()));
         let key = (id, toks);
         let arg_atoms: Vec<Atom> = args.iter().cloned().map(Atom::Var).collect();
@@ -1464,7 +1589,7 @@ impl<'a> PE<'a> {
         // evaluate the body in a fresh context
         let saved = std::mem::replace(
             &mut self.body,
-            Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+            Body::new(args.len() as u32),
         );
         let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
         let mut frame_locals: Vec<Value> = Vec::new();
@@ -1545,7 +1670,7 @@ impl<'a> PE<'a> {
         }
         self.enter(s)?;
         let vals: Vec<Value> = free.iter().map(|sl| f.get(*sl)).collect();
-        let (toks, args, renamed) = self.rename(&vals);
+        let (toks, args, renamed) = self.rename(&vals, &format!("the kernel (`join_backend {backend}`)"), s)?;
         let key = (id, backend.clone(), toks);
         let kid = match self.kernels.get(&key) {
             Some(k) => *k,
@@ -1556,7 +1681,7 @@ impl<'a> PE<'a> {
                 let saved_backend = std::mem::replace(&mut self.backend, backend.clone());
                 let saved = std::mem::replace(
                     &mut self.body,
-                    Body { blocks: vec![Vec::new()], scopes: vec![Scope::default()], next_var: args.len() as u32 },
+                    Body::new(args.len() as u32),
                 );
                 let mut caps: Vec<Value> = f.caps.iter().map(|_| Value::Undef).collect();
                 let mut nf = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
@@ -1647,11 +1772,10 @@ impl<'a> PE<'a> {
                     })?;
                     let fb = &mut *f;
                     let rb = self.in_block(|pe| {
-                        let mut nots = match pe.known(&v) {
-                            Some(Known::Not(n)) => n.clone(),
-                            _ => Vec::new(),
+                        let nots = match pe.known(&v) {
+                            Some(Known::Not(n)) => n.with(l),
+                            _ => NotList::default().with(l),
                         };
-                        nots.push(l);
                         pe.set_known(&v, Known::Not(nots));
                         pe.match_clauses(x, clauses, i, s, fb)
                     })?;
@@ -1874,13 +1998,14 @@ impl<'a> PE<'a> {
                             continue;
                         }
                         let key = (self.cur_match, v.id, i as i32);
-                        let cached = self.body.scopes.iter().rev().find_map(|sc| sc.elem_reads.get(&key).cloned());
+                        let cached = self.body.elem_reads.get(&key).cloned();
                         let el = match cached {
                             Some(el) => el,
                             None => {
                                 let index = Atom::Lit(Lit::I32(i as i32));
                                 let el = self.emit_typed(IExpr::ArrayGet { array: Atom::Var(v.clone()), index }, &et);
-                                self.body.scopes.last_mut().expect("scope").elem_reads.insert(key, el.clone());
+                                let b = &mut self.body;
+                                b.elem_reads.insert(key, el.clone(), &mut b.scopes.last_mut().expect("scope").elem_reads);
                                 el
                             }
                         };
@@ -2009,8 +2134,14 @@ impl<'a> PE<'a> {
         Ok(match p {
             TyExpr::Wildcard => true,
             TyExpr::Var(Slot::Local(i), true) => {
-                f.set(*i, Value::Type(t.clone()));
-                true
+                // A metavariable that occurs twice (`~t * ~t`) matches only the same type twice.
+                if self.ty_bound.contains(i) {
+                    matches!(f.get(Slot::Local(*i)), Value::Type(prev) if prev == *t)
+                } else {
+                    self.ty_bound.push(*i);
+                    f.set(*i, Value::Type(t.clone()));
+                    true
+                }
             }
             TyExpr::Pair(a, b) => match t {
                 Ty::Pair(x, y) => self.ty_match(a, x, f, s)? && self.ty_match(b, y, f, s)?,
@@ -2358,5 +2489,26 @@ pub(crate) fn span_of(e: &Expr) -> Span {
         Expr::LetRec { body, .. } => span_of(body),
         Expr::Let(_, _, b) => span_of(b),
         Expr::Seq(a, _) => span_of(a),
+    }
+}
+
+/// A short picture of a value's shape for diagnostics: pairs and records down to `depth`
+/// levels, `..` below.
+fn value_shape(v: &Value, depth: u32) -> String {
+    if depth == 0 {
+        return "..".into();
+    }
+    match v {
+        Value::Pair(a, b) => format!("({}, {})", value_shape(a, depth - 1), value_shape(b, depth - 1)),
+        Value::Record(m) => {
+            let fs: Vec<String> = m.iter().take(4).map(|(k, v)| format!("{k} = {}", value_shape(v, depth - 1))).collect();
+            format!("{{{}{}}}", fs.join("; "), if m.len() > 4 { "; .." } else { "" })
+        }
+        Value::Var(x) => match &x.ty {
+            Ty::Prim(p) => p.name().to_string(),
+            _ => "_".into(),
+        },
+        Value::Lit(l) => l.ty().name().to_string(),
+        _ => "_".into(),
     }
 }

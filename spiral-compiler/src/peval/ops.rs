@@ -269,6 +269,18 @@ impl PE<'_> {
         if !ok {
             return self.err(s, format!("`{}` is not defined on {}", op.name(), pa.name()));
         }
+        if let (Value::Lit(Lit::String(x)), Value::Lit(Lit::String(y))) = (&a, &b) {
+            let len = x.len() + y.len();
+            if op == PrimOp::Add && len > self.limits.max_string_bytes {
+                return self.err(
+                    s,
+                    format!(
+                        "a string built at compile time would be {len} bytes long, past the limit of {} bytes; make one operand dynamic (`dyn`) to build it at run time",
+                        self.limits.max_string_bytes
+                    ),
+                );
+            }
+        }
         if let (Value::Lit(x), Value::Lit(y)) = (&a, &b) {
             match fold_arith(&op, x, y) {
                 Ok(Some(l)) => return Ok(Value::Lit(l)),

@@ -119,6 +119,9 @@ struct Prepass {
     modules: Vec<Vec<(String, Bind)>>,
     diags: Vec<Diagnostic>,
     next_id: u32,
+    /// While translating a typecase pattern: its metavariables so far, so that a repeated
+    /// one (`~t * ~t`) names the same slot.
+    meta_pattern: Option<Vec<(String, u32)>>,
 }
 
 fn name(s: &str) -> Name {
@@ -193,6 +196,7 @@ impl Prefix {
                 modules: Vec::new(),
                 diags: Vec::new(),
                 next_id: 0,
+                meta_pattern: None,
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -763,7 +767,9 @@ impl Prepass {
                 let mut cs = Vec::new();
                 for (p, b) in clauses {
                     let mark = self.scope.len();
+                    let saved = self.meta_pattern.replace(Vec::new());
                     let pat = self.ty(p);
+                    self.meta_pattern = saved;
                     let body = self.expr(b);
                     self.scope.truncate(mark);
                     cs.push(TypeClause { pat, body });
@@ -1035,7 +1041,13 @@ impl Prepass {
             TypeKind::Wildcard => TyExpr::Wildcard,
             TypeKind::Unit => TyExpr::Unit,
             TypeKind::MetaVar(n) => {
+                if let Some(l) = self.meta_pattern.as_ref().and_then(|m| m.iter().find(|(k, _)| k == n).map(|(_, l)| *l)) {
+                    return TyExpr::Var(Slot::Local(l), true);
+                }
                 let l = self.bind(n);
+                if let Some(m) = &mut self.meta_pattern {
+                    m.push((n.to_string(), l));
+                }
                 TyExpr::Var(Slot::Local(l), true)
             }
             TypeKind::Lit(l) => TyExpr::Lit(lit(l)),

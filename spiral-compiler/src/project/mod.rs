@@ -299,6 +299,9 @@ fn join(base: &Path, rel: &str) -> PathBuf {
     out
 }
 
+/// The deepest chain of package dependencies the loader follows (it recurses once per level).
+pub const MAX_PACKAGE_DEPTH: usize = 200;
+
 struct Loader<'s> {
     sources: &'s mut SourceMap,
     diags: Vec<Diagnostic>,
@@ -413,6 +416,13 @@ impl<'s> Loader<'s> {
                 self.diags.push(
                     Diagnostic::error(r.span, format!("package cycle: `{}` is already being loaded", r.name))
                         .with_note(format!("cycle: {}", cycle.join(" -> "))),
+                );
+                continue;
+            }
+            if self.stack.len() >= MAX_PACKAGE_DEPTH && !self.done.contains_key(&dep_key) {
+                self.diags.push(
+                    Diagnostic::error(r.span, format!("package dependencies nest deeper than {MAX_PACKAGE_DEPTH} levels at `{}`", r.name))
+                        .with_note(format!("the chain starts at `{}`; flatten it by depending on the packages directly", self.stack[0].1)),
                 );
                 continue;
             }

@@ -562,7 +562,10 @@ impl<'a> Lexer<'a> {
                     None => return Err(self.err(self.pos, "expected an escaped character")),
                     Some(e) => {
                         self.pos += 1;
-                        unescape(e)
+                        match self.code_escape(e)? {
+                            Some(c) => c,
+                            None => unescape(e),
+                        }
                     }
                 }
             }
@@ -609,6 +612,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     let kind = match e {
                         'n' | 'r' | 't' | 'b' => TokenKind::EscapedChar(unescape(e)),
+                        'u' | 'x' => TokenKind::EscapedChar(self.code_escape(e)?.unwrap_or(e)),
                         c => TokenKind::UnescapedChar(c),
                     };
                     self.push(kind, s, self.pos);
@@ -619,6 +623,59 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
             }
+        }
+    }
+
+    /// After `\u` or `\x` (with `e` consumed): the character of `\u{1F600}` (1 to 6 hex
+    /// digits, a Unicode scalar value) or `\x41` (two hex digits, at most `\x7F`). `None`
+    /// for any other escape.
+    fn code_escape(&mut self, e: char) -> LexResult<Option<char>> {
+        let esc_start = self.pos - 2;
+        let hex = |this: &mut Self, max: usize| -> String {
+            let mut h = String::new();
+            while h.len() < max {
+                match this.peek() {
+                    Some(c) if c.is_ascii_hexdigit() => {
+                        h.push(c);
+                        this.pos += 1;
+                    }
+                    _ => break,
+                }
+            }
+            h
+        };
+        match e {
+            'u' => {
+                if self.peek() != Some('{') {
+                    return Err(self.err(self.pos, "expected `{` after `\\u` (write a Unicode escape as `\\u{e9}`)"));
+                }
+                self.pos += 1;
+                let h = hex(self, 6);
+                if h.is_empty() || self.peek() != Some('}') {
+                    return Err(self.err(self.pos, "expected 1 to 6 hex digits and `}` in a `\\u{..}` escape"));
+                }
+                self.pos += 1;
+                let code = u32::from_str_radix(&h, 16).unwrap_or(u32::MAX);
+                match char::from_u32(code) {
+                    Some(c) => Ok(Some(c)),
+                    None => Err(Diagnostic::error(self.span(esc_start, self.pos), format!("`\\u{{{h}}}` is not a Unicode scalar value"))),
+                }
+            }
+            'x' => {
+                let h = hex(self, 2);
+                if h.len() != 2 {
+                    return Err(self.err(self.pos, "expected two hex digits in a `\\x..` escape (e.g. `\\x41`)"));
+                }
+                let code = u32::from_str_radix(&h, 16).unwrap_or(0);
+                if code > 0x7f {
+                    return Err(Diagnostic::error(
+                        self.span(esc_start, self.pos),
+                        format!("`\\x{h}` is past `\\x7F`; strings are UTF-8, so write the character as `\\u{{{code:x}}}`"),
+                    ));
+                }
+                Ok(char::from_u32(code))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -127,12 +127,17 @@ struct FnCtx {
     scopes: Vec<Vec<(String, String)>>,
     /// Per open block: how many reads of each variable are still to come in that block after
     /// the statement being printed (nested blocks and the result included).
-    remaining: Vec<HashMap<u32, u32>>,
+    /// For every variable of the function: the index, in the block that declares it, of the
+    /// last statement that reads it (nested reads count for their enclosing statement; the
+    /// block's result counts as index `stmts.len()`). Computed once per function body.
+    last_use: HashMap<u32, usize>,
+    /// The index of the statement being printed, per block being printed (innermost last).
+    cur: Vec<usize>,
 }
 
 impl FnCtx {
     fn new(used: HashSet<u32>) -> FnCtx {
-        FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new(), remaining: Vec::new() }
+        FnCtx { out: String::new(), indent: 1, temps: 0, used, scopes: Vec::new(), last_use: HashMap::new(), cur: Vec::new() }
     }
     fn line(&mut self, s: &str) {
         for _ in 0..self.indent.min(crate::codegen::MAX_INDENT) {
@@ -146,7 +151,7 @@ impl FnCtx {
     /// removes it from the block's owned list.
     fn take_if_dead(&mut self, v: &Var) -> bool {
         let name = format!("v{}", v.id);
-        let dead = self.remaining.last().is_some_and(|r| r.get(&v.id).copied().unwrap_or(0) == 0);
+        let dead = self.cur.last().is_some_and(|&i| self.last_use.get(&v.id).is_none_or(|&u| u <= i));
         let Some(scope) = self.scopes.last_mut() else { return false };
         match scope.iter().position(|(n, _)| *n == name) {
             Some(i) if dead => {
@@ -734,19 +739,18 @@ impl<'p> Gen<'p> {
 
     fn block(&mut self, f: &mut FnCtx, b: &Block, dest: Dest) {
         f.scopes.push(Vec::new());
-        let mut remaining: HashMap<u32, u32> = HashMap::new();
-        visit_block(b, &mut |id| *remaining.entry(id).or_insert(0) += 1);
-        f.remaining.push(remaining);
-        for st in &b.stmts {
-            let r = f.remaining.last_mut().unwrap();
-            visit_stmt(st, &mut |id| {
-                if let Some(n) = r.get_mut(&id) {
-                    *n = n.saturating_sub(1);
-                }
-            });
+        if f.cur.is_empty() {
+            // A function's body: one pass finds every variable's last use (linear in the
+            // body, however deeply its blocks nest).
+            f.last_use.clear();
+            last_uses(b, &mut Vec::new(), &mut HashMap::new(), &mut f.last_use);
+        }
+        f.cur.push(0);
+        for (i, st) in b.stmts.iter().enumerate() {
+            *f.cur.last_mut().unwrap() = i;
             self.stmt(f, st);
         }
-        f.remaining.pop();
+        f.cur.pop();
         // Results: moved out of owned variables when possible, otherwise new references.
         let mut moved: HashSet<String> = HashSet::new();
         let mut exprs = Vec::new();
@@ -1300,6 +1304,65 @@ fn visit_stmt(st: &Stmt, f: &mut dyn FnMut(u32)) {
             }
         }
         Expr::Failwith(m) => visit_atoms(std::slice::from_ref(m), f),
+    }
+}
+
+/// Fills `last` (see `FnCtx::last_use`) for block `b`, whose enclosing statements are at the
+/// indices in `path` (one per enclosing block), with `decl` the depth each variable was
+/// declared at (function parameters: 0).
+fn last_uses(b: &Block, path: &mut Vec<usize>, decl: &mut HashMap<u32, usize>, last: &mut HashMap<u32, usize>) {
+    let depth = path.len();
+    let note = |path: &Vec<usize>, decl: &HashMap<u32, usize>, last: &mut HashMap<u32, usize>, id: u32| {
+        let d = decl.get(&id).copied().unwrap_or(0).min(path.len() - 1);
+        let at = path[d];
+        let e = last.entry(id).or_insert(at);
+        *e = (*e).max(at);
+    };
+    for (i, st) in b.stmts.iter().enumerate() {
+        path.push(i);
+        let mut direct = Vec::new();
+        let nested = stmt_parts(st, &mut |id| direct.push(id));
+        for id in direct {
+            note(path, decl, last, id);
+        }
+        for nb in nested {
+            last_uses(nb, path, decl, last);
+        }
+        path.pop();
+        for v in &st.vars {
+            decl.insert(v.id, depth);
+        }
+    }
+    path.push(b.stmts.len());
+    let mut direct = Vec::new();
+    visit_atoms(&b.result, &mut |id| direct.push(id));
+    for id in direct {
+        note(path, decl, last, id);
+    }
+    path.pop();
+}
+
+/// Calls `f` with the variables a statement reads itself (not inside its nested blocks) and
+/// returns its nested blocks. Together they cover exactly what [`visit_stmt`] visits.
+fn stmt_parts<'a>(st: &'a Stmt, f: &mut dyn FnMut(u32)) -> Vec<&'a Block> {
+    match &st.expr {
+        Expr::If { cond, then, els } => {
+            visit_atoms(std::slice::from_ref(cond), f);
+            vec![then, els]
+        }
+        Expr::While { cond, body } => vec![cond, body],
+        Expr::Match { scrut, arms, default } => {
+            visit_atoms(std::slice::from_ref(scrut), f);
+            let mut bs: Vec<&Block> = arms.iter().map(|a| &a.body).collect();
+            if let Some(d) = default {
+                bs.push(d);
+            }
+            bs
+        }
+        _ => {
+            visit_stmt(st, f);
+            Vec::new()
+        }
     }
 }
 
