@@ -53,6 +53,8 @@ pub fn run(o: &Options) -> bool {
     if o.target == "eval" {
         // Whole programs that compile make the best starting points for the evaluator.
         cmd.arg(root.join("tests/conformance"));
+        // Kernel programs (inv/kernel library) and the C backend's runtime programs.
+        cmd.arg(root.join("tests/kernels")).arg(root.join("spiral-cli/tests/c_programs")).arg(root.join("examples/build-demo/spiral"));
     }
     cmd.arg("--").arg(format!("-max_total_time={}", o.seconds));
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display())).arg("-timeout=10").arg("-print_final_stats=1");
