@@ -166,3 +166,56 @@ fn unions_join_points_and_strings_on_the_host() {
     assert_eq!(classify(&dev, 3).unwrap(), (6, 5));
     assert_eq!(classify(&dev, -5).unwrap(), (-1, 5));
 }
+
+// Failures that used to panic out of the generated function: an index out of bounds on the host,
+// `failwith` inside a join point and inside a closure, an integer division by zero.
+spiral! {
+    fn first(dev: &Device, input: &InvArray<i32>) -> Result<i32, Error>;
+    fn checked_half(dev: &Device, x: i32) -> Result<i32, Error>;
+    fn via_closure(dev: &Device, x: i32) -> Result<i32, Error>;
+    fn divide(dev: &Device, input: &InvArray<(i32, i32)>) -> Result<InvArray<i32>, Error>;
+    r#"
+open inv
+open kernel
+inl first input = inv_index input 0i32
+let half (x : i32) : i32 = if x % 2i32 = 0i32 then x / 2i32 else failwith `i32 "odd"
+inl checked_half x = half x
+inl via_closure x =
+    inl f : i32 -> i32 = fun y => if y < 0i32 then failwith `i32 "negative" else y + 1i32
+    f x
+inl divide input = map (fun a, b => a / b) input
+    "#
+}
+
+#[test]
+fn host_failures_are_errors_not_panics() {
+    let dev = Device::cpu_with_threads(2);
+    let empty: InvArray<i32> = InvArray::zeroed(0);
+    assert!(matches!(first(&dev, &empty), Err(Error::KernelFailed { ref kernel, .. }) if kernel == "first"));
+    let one: InvArray<i32> = std::iter::once(7).collect();
+    assert_eq!(first(&dev, &one).unwrap(), 7);
+    assert_eq!(checked_half(&dev, 8).unwrap(), 4);
+    match checked_half(&dev, 7) {
+        Err(Error::KernelFailed { kernel, message }) => assert_eq!((kernel.as_str(), message.as_str()), ("checked_half", "odd")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(via_closure(&dev, 1).unwrap(), 2);
+    assert!(matches!(via_closure(&dev, -1), Err(Error::KernelFailed { ref message, .. }) if message == "negative"));
+    let ok: InvArray<(i32, i32)> = vec![(7, 2), (i32::MIN, -1)].into_iter().collect();
+    assert_eq!(divide(&dev, &ok).unwrap().to_vec(), vec![3, i32::MIN]);
+    let zero: InvArray<(i32, i32)> = vec![(7, 2), (1, 0)].into_iter().collect();
+    assert!(matches!(divide(&dev, &zero), Err(Error::KernelFailed { .. })));
+}
+
+// Code on the raw string's first line, with the body indented below it (as rustfmt leaves it).
+spiral! {
+    fn first_line(dev: &Device, x: i32) -> Result<i32, Error>;
+    r#"inl first_line x =
+        inl y = x + 1i32
+        y * 2i32"#
+}
+
+#[test]
+fn code_on_the_raw_strings_first_line_keeps_the_body_indented() {
+    assert_eq!(first_line(&Device::cpu(), 4).unwrap(), 10);
+}

@@ -37,9 +37,10 @@ impl SourceText {
     /// Source from a string literal's content. `lit` is the literal token (for spans and position).
     pub fn from_literal(content: &str, lit_span: Span, prefix_len: usize) -> SourceText {
         // The first line's code, when there is some, sits at this 0-based column of the Rust
-        // file; the lines below are indented relative to it.
+        // file (`Span::column` is 1-based); the lines below are indented relative to it.
         let first = content.split('\n').next().unwrap_or("");
-        let first_code_col = (!first.trim().is_empty()).then(|| lit_span.column() + prefix_len + (first.len() - first.trim_start().len()));
+        let first_code_col =
+            (!first.trim().is_empty()).then(|| lit_span.column().saturating_sub(1) + prefix_len + (first.len() - first.trim_start().len()));
         let (text, dedent) = dedent(content, first_code_col);
         // Leading newlines make Spiral line numbers equal to the Rust file's.
         let text = format!("{}{text}", "\n".repeat(lit_span.line().saturating_sub(1)));

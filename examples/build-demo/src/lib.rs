@@ -5,6 +5,13 @@ use spiral::{Device, Error, InvArray};
 
 include!(concat!(env!("OUT_DIR"), "/spiral/map.rs"));
 
+/// Kernels over the edge cases of Spiral's primitive operations (`spiral/edges.spir`), compiled
+/// as C; `tests/edges.rs` compares them with the same kernels compiled by `spiral!`.
+pub mod edges {
+    use spiral::{Device, Error, InvArray};
+    include!(concat!(env!("OUT_DIR"), "/spiral/edges.rs"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
