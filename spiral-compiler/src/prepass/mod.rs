@@ -275,11 +275,18 @@ fn prepare_rest(graph: &ProjectGraph, mut st: Prefix) -> Result<core::Program, V
             }
         };
     }
+    // Bundled packages, and bundled library modules added to the user's package (`inv` and
+    // `kernel` for spiral!): errors raised inside them are reported at the user's call.
     let library_files = graph
         .packages
         .iter()
-        .filter(|pk| matches!(pk.source, PackageSource::Bundled(_)))
-        .flat_map(|pk| pk.modules.iter().map(|m| m.file))
+        .flat_map(|pk| {
+            let bundled = matches!(pk.source, PackageSource::Bundled(_));
+            pk.modules
+                .iter()
+                .filter(move |m| bundled || (m.path.is_relative() && crate::project::bundled_file(&m.path.to_string_lossy()).is_some()))
+                .map(|m| m.file)
+        })
         .collect();
     Ok(core::Program { nominals: p.nominals, body, entry_span, library_files })
 }
