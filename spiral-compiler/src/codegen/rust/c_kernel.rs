@@ -242,6 +242,13 @@ pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<
         let ps = params(types, k)?;
         p.line(0, "// Returns 0, or 1 when an index is out of bounds, 2 on failwith, 3 on an integer division by zero.");
         p.line(0, &format!("int32_t {}({}) {{", kernel_symbol(unit, i), ps.join(", ")));
+        // A kernel may not read every free variable it is given (a length, a scalar).
+        for prm in &k.params {
+            p.line(1, &format!("(void)v{};", prm.id));
+            if matches!(prm.ty, Ty::Array(_)) {
+                p.line(1, &format!("(void)v{}_len;", prm.id));
+            }
+        }
         p.bounds = super::bounds::kernel_bounds(k);
         for a in p.bounds.hoisted.clone() {
             p.line(1, &format!("if (__chunk_from < __chunk_to && (__chunk_from < 0 || (size_t)__chunk_to > v{a}_len)) return 1;"));
