@@ -330,6 +330,16 @@ impl<'a> PE<'a> {
         Var { id, ty }
     }
 
+    /// Whether evaluation is in host code (not inside a `join_backend` body).
+    pub(crate) fn in_host_code(&self) -> bool {
+        &*self.backend == "C"
+    }
+
+    /// Emits a statement that produces nothing.
+    pub(crate) fn push_stmt_effect(&mut self, expr: IExpr) {
+        self.push_stmt(Vec::new(), expr);
+    }
+
     fn push_stmt(&mut self, vars: Vec<Var>, expr: IExpr) {
         self.statements += 1;
         self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr });
@@ -575,7 +585,7 @@ impl<'a> PE<'a> {
     /// Abstraction: turns a value into a template whose every runtime leaf (literals
     /// included, known union cases boxed) is a placeholder variable numbered from 0, plus the
     /// atoms for those placeholders. Used at join-point returns and dynamic branch merges.
-    fn abstract_value(&mut self, v: &Value, span: Span) -> R<(Value, Vec<Atom>)> {
+    pub(crate) fn abstract_value(&mut self, v: &Value, span: Span) -> R<(Value, Vec<Atom>)> {
         let mut atoms = Vec::new();
         let t = self.abs_go(v, &mut atoms, span)?;
         Ok((t, atoms))

@@ -714,6 +714,102 @@ pub enum Expr {
     /// Aborts the program with a message (a string atom); produces the leaves of the
     /// expected type, which the backend may fill with anything since it never returns.
     Failwith(Atom),
+    /// Inside a kernel body: the index the body runs for (one `i32` leaf). The kernel
+    /// backend decides where it comes from (a CPU chunk loop, a grid-stride loop...).
+    KernelIndex,
+    /// On the host: runs kernel `kernel` (an index into [`Program::kernels`]) for every index
+    /// in `0..len`, passing `args`, the leaves of the kernel's runtime free variables in the
+    /// order of its `params`. Produces nothing.
+    KernelLaunch {
+        /// The kernel.
+        kernel: u32,
+        /// The number of indices (an `i32`).
+        len: Atom,
+        /// One atom per kernel parameter.
+        args: Vec<Atom>,
+    },
+}
+
+impl Expr {
+    /// Calls `f` with every atom the expression reads itself, in order, not those inside its
+    /// nested blocks (see [`Expr::nested_blocks`]). Every traversal of the IR goes through
+    /// these two functions, which match every variant: a new node cannot be skipped silently.
+    pub fn for_each_atom<'a>(&'a self, f: &mut dyn FnMut(&'a Atom)) {
+        match self {
+            Expr::Atoms(xs) | Expr::Prim(_, xs) => xs.iter().for_each(f),
+            Expr::If { cond, .. } => f(cond),
+            Expr::While { .. } => {}
+            Expr::Call { args, .. } | Expr::Box { args, .. } | Expr::LayoutNew { args, .. } => args.iter().for_each(f),
+            Expr::Match { scrut, .. } => f(scrut),
+            Expr::LayoutGet { layout, .. } => f(layout),
+            Expr::LayoutSet { layout, value, .. } => {
+                f(layout);
+                f(value);
+            }
+            Expr::ArrayNew { len, .. } => f(len),
+            Expr::ArrayLit { elems, .. } => elems.iter().flatten().for_each(f),
+            Expr::ArrayGet { array, index } => {
+                f(array);
+                f(index);
+            }
+            Expr::ArraySet { array, index, value } => {
+                f(array);
+                f(index);
+                value.iter().for_each(f);
+            }
+            Expr::ClosureNew { captured, .. } => captured.iter().for_each(f),
+            Expr::ClosureCall { fun, args } => {
+                f(fun);
+                args.iter().for_each(f);
+            }
+            Expr::Macro(parts) => {
+                for p in parts {
+                    if let MacroPart::Atom(a) = p {
+                        f(a);
+                    }
+                }
+            }
+            Expr::Failwith(m) => f(m),
+            Expr::KernelIndex => {}
+            Expr::KernelLaunch { len, args, .. } => {
+                f(len);
+                args.iter().for_each(f);
+            }
+        }
+    }
+
+    /// The atoms [`Expr::for_each_atom`] visits, collected.
+    pub fn atoms(&self) -> Vec<&Atom> {
+        let mut v = Vec::new();
+        self.for_each_atom(&mut |a| v.push(a));
+        v
+    }
+
+    /// The blocks nested in the expression (branches, loop parts, match arms).
+    pub fn nested_blocks(&self) -> Vec<&Block> {
+        match self {
+            Expr::If { then, els, .. } => vec![then, els],
+            Expr::While { cond, body } => vec![cond, body],
+            Expr::Match { arms, default, .. } => arms.iter().map(|a| &a.body).chain(default.iter()).collect(),
+            Expr::Atoms(_)
+            | Expr::Prim(..)
+            | Expr::Call { .. }
+            | Expr::Box { .. }
+            | Expr::LayoutNew { .. }
+            | Expr::LayoutGet { .. }
+            | Expr::LayoutSet { .. }
+            | Expr::ArrayNew { .. }
+            | Expr::ArrayLit { .. }
+            | Expr::ArrayGet { .. }
+            | Expr::ArraySet { .. }
+            | Expr::ClosureNew { .. }
+            | Expr::ClosureCall { .. }
+            | Expr::Macro(_)
+            | Expr::Failwith(_)
+            | Expr::KernelIndex
+            | Expr::KernelLaunch { .. } => Vec::new(),
+        }
+    }
 }
 
 /// One arm of [`Expr::Match`].
@@ -916,6 +1012,8 @@ impl Printer<'_> {
                 self.line(indent, &format!("{lhs}{m}"))
             }
             Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
+            Expr::KernelIndex => self.line(indent, &format!("{lhs}kernel_index")),
+            Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
         }
     }
     fn tys(&self, ts: &[Ty]) -> String {
@@ -1228,6 +1326,13 @@ impl Validator<'_> {
             }
             Expr::Failwith(msg) => {
                 self.atom_ty(msg);
+            }
+            Expr::KernelIndex => {}
+            Expr::KernelLaunch { len, args, .. } => {
+                self.atom_ty(len);
+                for a in args {
+                    self.atom_ty(a);
+                }
             }
         }
         self.bind(&st.vars);

@@ -595,6 +595,40 @@ impl PE<'_> {
                 };
                 Ok(self.emit_value(IExpr::Failwith(msg), &t))
             }
+            "KernelIndex" => {
+                if !args.is_empty() {
+                    return self.err(s, "`KernelIndex` takes no arguments");
+                }
+                if self.in_host_code() {
+                    return self.err(s, "`KernelIndex` is only meaningful inside a kernel (`join_backend`)");
+                }
+                Ok(self.emit_value(IExpr::KernelIndex, &Ty::i32()))
+            }
+            "KernelLaunch" => {
+                let v = self.args(args, 3, name, s, f)?;
+                let kernel = match &v[0] {
+                    Value::Lit(Lit::I32(k)) if *k >= 0 && (*k as usize) < self.out.kernels.len() => *k as u32,
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`KernelLaunch` expects the kernel id that `join_backend` returned\nGot: {shown}"));
+                    }
+                };
+                let len = match &v[1] {
+                    Value::Lit(l @ Lit::I32(_)) => Atom::Lit(l.clone()),
+                    Value::Var(x) if x.ty == Ty::i32() => Atom::Var(x.clone()),
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`KernelLaunch` expects an i32 length\nGot: {shown}"));
+                    }
+                };
+                let (_, args) = self.abstract_value(&v[2], s)?;
+                let want = self.out.kernels[kernel as usize].params.len();
+                if args.len() != want {
+                    return self.err(s, format!("`KernelLaunch` passes {} arguments, but kernel {kernel} takes {want}", args.len()));
+                }
+                self.push_stmt_effect(IExpr::KernelLaunch { kernel, len, args });
+                Ok(Value::Unit)
+            }
             "Global" => {
                 let v = self.args(args, 1, name, s, f)?;
                 let g = self.string_lit(&v[0], s)?;

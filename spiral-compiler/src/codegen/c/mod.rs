@@ -1154,6 +1154,10 @@ impl<'p> Gen<'p> {
                     ));
                 }
             }
+            Expr::KernelIndex | Expr::KernelLaunch { .. } => {
+                self.error("the C backend cannot run kernels (`join_backend`): compile kernels through spiral! or spiral-build".into());
+                self.declare(f, &st.vars);
+            }
             Expr::Failwith(msg) => {
                 let m = self.atom(f, msg, &mut post);
                 f.line(&format!("spi_failwith({m});"));
@@ -1250,61 +1254,23 @@ fn visit_atoms(xs: &[Atom], f: &mut dyn FnMut(u32)) {
 /// Calls `f` with the id of every variable read by a statement (nested blocks included), once
 /// per occurrence.
 fn visit_stmt(st: &Stmt, f: &mut dyn FnMut(u32)) {
-    match &st.expr {
-        Expr::Atoms(xs) | Expr::Prim(_, xs) => visit_atoms(xs, f),
-        Expr::If { cond, then, els } => {
-            visit_atoms(std::slice::from_ref(cond), f);
-            visit_block(then, f);
-            visit_block(els, f);
-        }
-        Expr::While { cond, body } => {
-            visit_block(cond, f);
-            visit_block(body, f);
-        }
-        Expr::Call { args, .. } | Expr::Box { args, .. } | Expr::LayoutNew { args, .. } => visit_atoms(args, f),
-        Expr::Match { scrut, arms, default } => {
-            visit_atoms(std::slice::from_ref(scrut), f);
-            for a in arms {
-                visit_block(&a.body, f);
-            }
-            if let Some(d) = default {
-                visit_block(d, f);
-            }
-        }
-        Expr::LayoutGet { layout, .. } => visit_atoms(std::slice::from_ref(layout), f),
-        Expr::LayoutSet { layout, value, .. } => {
-            visit_atoms(std::slice::from_ref(layout), f);
-            visit_atoms(std::slice::from_ref(value), f);
-        }
-        Expr::ArrayNew { len, .. } => visit_atoms(std::slice::from_ref(len), f),
-        Expr::ArrayLit { elems, .. } => {
-            for e in elems {
-                visit_atoms(e, f);
-            }
-        }
-        Expr::ArrayGet { array, index } => {
-            visit_atoms(std::slice::from_ref(array), f);
-            visit_atoms(std::slice::from_ref(index), f);
-        }
-        Expr::ArraySet { array, index, value } => {
-            visit_atoms(std::slice::from_ref(array), f);
-            visit_atoms(std::slice::from_ref(index), f);
-            visit_atoms(value, f);
-        }
-        Expr::ClosureNew { captured, .. } => visit_atoms(captured, f),
-        Expr::ClosureCall { fun, args } => {
-            visit_atoms(std::slice::from_ref(fun), f);
-            visit_atoms(args, f);
-        }
-        Expr::Macro(parts) => {
-            for p in parts {
-                if let MacroPart::Atom(Atom::Var(v)) = p {
-                    f(v.id);
-                }
-            }
-        }
-        Expr::Failwith(m) => visit_atoms(std::slice::from_ref(m), f),
+    for id in stmt_parts_ids(st) {
+        f(id);
     }
+    for b in st.expr.nested_blocks() {
+        visit_block(b, f);
+    }
+}
+
+/// The variables a statement reads itself (not inside its nested blocks).
+fn stmt_parts_ids(st: &Stmt) -> Vec<u32> {
+    let mut v = Vec::new();
+    st.expr.for_each_atom(&mut |a| {
+        if let Atom::Var(x) = a {
+            v.push(x.id);
+        }
+    });
+    v
 }
 
 /// Fills `last` (see `FnCtx::last_use`) for block `b`, whose enclosing statements are at the
@@ -1320,12 +1286,10 @@ fn last_uses(b: &Block, path: &mut Vec<usize>, decl: &mut HashMap<u32, usize>, l
     };
     for (i, st) in b.stmts.iter().enumerate() {
         path.push(i);
-        let mut direct = Vec::new();
-        let nested = stmt_parts(st, &mut |id| direct.push(id));
-        for id in direct {
+        for id in stmt_parts_ids(st) {
             note(path, decl, last, id);
         }
-        for nb in nested {
+        for nb in st.expr.nested_blocks() {
             last_uses(nb, path, decl, last);
         }
         path.pop();
@@ -1340,30 +1304,6 @@ fn last_uses(b: &Block, path: &mut Vec<usize>, decl: &mut HashMap<u32, usize>, l
         note(path, decl, last, id);
     }
     path.pop();
-}
-
-/// Calls `f` with the variables a statement reads itself (not inside its nested blocks) and
-/// returns its nested blocks. Together they cover exactly what [`visit_stmt`] visits.
-fn stmt_parts<'a>(st: &'a Stmt, f: &mut dyn FnMut(u32)) -> Vec<&'a Block> {
-    match &st.expr {
-        Expr::If { cond, then, els } => {
-            visit_atoms(std::slice::from_ref(cond), f);
-            vec![then, els]
-        }
-        Expr::While { cond, body } => vec![cond, body],
-        Expr::Match { scrut, arms, default } => {
-            visit_atoms(std::slice::from_ref(scrut), f);
-            let mut bs: Vec<&Block> = arms.iter().map(|a| &a.body).collect();
-            if let Some(d) = default {
-                bs.push(d);
-            }
-            bs
-        }
-        _ => {
-            visit_stmt(st, f);
-            Vec::new()
-        }
-    }
 }
 
 fn visit_block(b: &Block, f: &mut dyn FnMut(u32)) {

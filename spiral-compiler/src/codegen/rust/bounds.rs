@@ -1,15 +1,15 @@
 //! Bounds checks for CPU kernels. Kernels index raw pointers, so every access is checked
-//! against the array's length, except accesses at the loop index `__i` of an array whose length
+//! against the array's length, except accesses at the loop index of an array whose length
 //! is checked once, before the loop, against the chunk's end (the common `map` case, which then
 //! vectorises like hand-written code).
 
-use crate::peval::ir::{Atom, Block, Expr, Kernel, MacroPart};
+use crate::peval::ir::{Atom, Block, Expr, Kernel};
 use std::collections::BTreeSet;
 
 /// What the printers need to place bounds checks in one kernel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelBounds {
-    /// Variables bound to the loop index (`$"__i"`).
+    /// Variables bound to the loop index (`KernelIndex`).
     pub loop_vars: BTreeSet<u32>,
     /// Array parameters indexed by a loop variable somewhere: checked once per chunk.
     pub hoisted: BTreeSet<u32>,
@@ -34,23 +34,12 @@ pub fn kernel_bounds(k: &Kernel) -> KernelBounds {
     b
 }
 
-fn nested(e: &Expr) -> Vec<&Block> {
-    match e {
-        Expr::If { then, els, .. } => vec![then, els],
-        Expr::While { cond, body } => vec![cond, body],
-        Expr::Match { arms, default, .. } => arms.iter().map(|a| &a.body).chain(default.iter()).collect(),
-        _ => vec![],
-    }
-}
-
 fn collect_loop_vars(b: &Block, out: &mut BTreeSet<u32>) {
     for st in &b.stmts {
-        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
-            if matches!(parts.as_slice(), [MacroPart::Text(t)] if &**t == "__i") {
-                out.insert(v.id);
-            }
+        if let (Expr::KernelIndex, [v]) = (&st.expr, st.vars.as_slice()) {
+            out.insert(v.id);
         }
-        for n in nested(&st.expr) {
+        for n in st.expr.nested_blocks() {
             collect_loop_vars(n, out);
         }
     }
@@ -67,7 +56,7 @@ fn collect_hoisted(b: &Block, loop_vars: &BTreeSet<u32>, params: &BTreeSet<u32>,
                 out.insert(a.id);
             }
         }
-        for n in nested(&st.expr) {
+        for n in st.expr.nested_blocks() {
             collect_hoisted(n, loop_vars, params, out);
         }
     }

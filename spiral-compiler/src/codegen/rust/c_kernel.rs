@@ -187,6 +187,11 @@ impl CPrinter<'_> {
                     _ => return Err(Unsupported("a macro with several results".into())),
                 }
             }
+            Expr::KernelIndex => {
+                let v = one(st)?;
+                let d = self.decl(&v)?;
+                self.line(ind, &format!("{d} = __i;"));
+            }
             Expr::Failwith(_) => {
                 self.line(ind, "return 2;");
                 // The statement's results are never read, but later code names them.

@@ -17,14 +17,13 @@
 //!
 //! # Kernels
 //! A kernel (`join_backend CpuKernel body`, see `lib/core/kernel.spir`) is the work for one index:
-//! its body reads the index with the macro `$"__i"`. It becomes
+//! its body reads the index through the IR node `KernelIndex`. It becomes
 //! `unsafe fn kernel{i}(__chunk_from: i32, __chunk_to: i32, params..)` that runs the body for
 //! every index of its chunk; each runtime free variable is a parameter (an array as a pointer `vN`
 //! and a length `vN_len`, a scalar by value). Array accesses are bounds-checked: once per chunk
 //! for accesses at the loop index (see [`bounds`]), otherwise at the access; a failed check
-//! panics, which the device reports as `Error::KernelFailed`. On the host side the library emits,
-//! per runtime argument, `$"__spiral_kernel_arg(!x)"` and then
-//! `$"__spiral_kernel_launch(!id, !len)"`; this backend turns those into one call of
+//! panics, which the device reports as `Error::KernelFailed`. On the host side a `KernelLaunch`
+//! node (kernel id, length, one atom per kernel parameter) becomes one call of
 //! `Device::for_each_chunk`, which runs the kernel on disjoint index chunks on its threads. Input
 //! columns that the program only reads are lent to the kernel as slices (see [`readonly`]).
 //! For `spiral-build`, [`c_kernel`] prints the same kernels as C, returning a status.
@@ -573,8 +572,6 @@ pub struct RustPrinter<'a> {
     prog: &'a Program,
     types: &'a Types,
     out: String,
-    /// Kernel arguments collected from `__spiral_kernel_arg` macros, waiting for the launch.
-    pending_args: Vec<Atom>,
     /// Inside a kernel: arrays are raw pointers.
     in_kernel: bool,
     /// The name of the device variable.
@@ -603,7 +600,6 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         prog,
         types: &prog.types,
         out: String::new(),
-        pending_args: Vec::new(),
         in_kernel: false,
         dev: dev.to_string(),
         ro: Default::default(),
@@ -1083,6 +1079,14 @@ impl RustPrinter<'_> {
                 self.line(ind, &format!("{lhs}({f})({});", a.join(", ")));
             }
             Expr::Macro(parts) => self.macro_stmt(parts, &st.vars, &lhs, ind),
+            Expr::KernelIndex => {
+                if self.in_kernel {
+                    self.line(ind, &format!("{lhs}__i;"));
+                } else {
+                    self.err("the kernel index is read outside a kernel");
+                }
+            }
+            Expr::KernelLaunch { kernel, len, args } => self.launch(*kernel, len, args, ind),
             Expr::Failwith(msg) => {
                 let m = self.atom(msg);
                 if self.in_main {
@@ -1101,27 +1105,6 @@ impl RustPrinter<'_> {
     }
 
     fn macro_stmt(&mut self, parts: &[MacroPart], vars: &[Var], lhs: &str, ind: usize) {
-        let head = match parts.first() {
-            Some(MacroPart::Text(t)) => t.to_string(),
-            _ => String::new(),
-        };
-        if head.starts_with("__spiral_kernel_arg(") {
-            for p in parts {
-                if let MacroPart::Atom(a) = p {
-                    self.pending_args.push(a.clone());
-                }
-            }
-            return;
-        }
-        if head.starts_with("__spiral_kernel_launch(") {
-            let atoms: Vec<Atom> = parts
-                .iter()
-                .filter_map(|p| if let MacroPart::Atom(a) = p { Some(a.clone()) } else { None })
-                .collect();
-            let args = std::mem::take(&mut self.pending_args);
-            self.launch(&atoms, &args, ind);
-            return;
-        }
         let text = self.macro_text(parts);
         if vars.is_empty() {
             self.line(ind, &format!("{text};"));
@@ -1153,21 +1136,7 @@ impl RustPrinter<'_> {
     }
 
     /// Prints the host-side launch of a CPU kernel over `0..len`, in chunks on the device's threads.
-    fn launch(&mut self, atoms: &[Atom], args: &[Atom], ind: usize) {
-        let (Some(Atom::Lit(id)), Some(len)) = (atoms.first(), atoms.get(1)) else {
-            self.err("`__spiral_kernel_launch` expects a literal kernel id and a length");
-            return;
-        };
-        let id = match id {
-            Lit::I32(x) => *x as usize,
-            Lit::U32(x) => *x as usize,
-            Lit::I64(x) => *x as usize,
-            Lit::U64(x) => *x as usize,
-            _ => {
-                self.err("kernel id must be an integer literal");
-                return;
-            }
-        };
+    fn launch(&mut self, id: u32, len: &Atom, args: &[Atom], ind: usize) {
         let len = self.atom(len);
         self.line(ind, "{");
         let mut call_args = Vec::new();
@@ -1319,7 +1288,7 @@ mod tests {
 #[cfg(test)]
 mod printer_tests {
     use super::*;
-    use crate::peval::ir::{Block, Expr, Kernel, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Var};
+    use crate::peval::ir::{Block, Expr, Kernel, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Var};
     use std::sync::Arc;
 
     fn v(id: u32, ty: Ty) -> Var {
@@ -1349,7 +1318,7 @@ mod printer_tests {
         let (s1, s2, p1, p2) = (v(9, i32t.clone()), v(10, i32t.clone()), v(11, i32t.clone()), v(12, i32t.clone()));
         let kbody = Block {
             stmts: vec![
-                st(vec![i.clone()], Expr::Macro(vec![text("__i")])),
+                st(vec![i.clone()], Expr::KernelIndex),
                 st(vec![x.clone()], Expr::ArrayGet { array: av(&kp[0]), index: av(&i) }),
                 st(vec![y.clone()], Expr::ArrayGet { array: av(&kp[1]), index: av(&i) }),
                 st(vec![z.clone()], Expr::ArrayGet { array: av(&kp[2]), index: av(&i) }),
@@ -1373,19 +1342,8 @@ mod printer_tests {
         }
         stmts.push(st(vec![o0.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
         stmts.push(st(vec![o1.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
-        for a in ins.iter().chain([&o0, &o1]) {
-            stmts.push(st(vec![], Expr::Macro(vec![text("__spiral_kernel_arg("), MacroPart::Atom(av(a)), text(")")])));
-        }
-        stmts.push(st(
-            vec![],
-            Expr::Macro(vec![
-                text("__spiral_kernel_launch("),
-                MacroPart::Atom(Atom::Lit(Lit::I32(0))),
-                text(", "),
-                MacroPart::Atom(av(&len)),
-                text(")"),
-            ]),
-        ));
+        let args: Vec<Atom> = ins.iter().chain([&o0, &o1]).map(|a| av(a)).collect();
+        stmts.push(st(vec![], Expr::KernelLaunch { kernel: 0, len: av(&len), args }));
         Program {
             kernels: vec![kernel],
             main: Block { stmts, result: vec![av(&o0), av(&o1)] },

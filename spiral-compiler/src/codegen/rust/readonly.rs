@@ -7,7 +7,7 @@
 //! only read. Any other use (copied, stored, passed to a join point, written, returned) makes it
 //! a regular shared mutable array, and its column is copied.
 
-use crate::peval::ir::{Atom, Block, Expr, Kernel, Lit, MacroPart, PrimOp, Program};
+use crate::peval::ir::{Atom, Block, Expr, Kernel, MacroPart, PrimOp, Program};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The read-only input variables of `main` (by id) and the input columns (by the Rust name the
@@ -28,7 +28,7 @@ pub fn readonly_inputs(prog: &Program) -> (BTreeSet<u32>, BTreeSet<String>) {
     }
     let mut bad: BTreeSet<u32> = BTreeSet::new();
     let written: Vec<BTreeSet<usize>> = prog.kernels.iter().map(written_params).collect();
-    scan(&prog.main, &column_of, &written, &mut Vec::new(), &mut bad);
+    scan(&prog.main, &column_of, &written, &mut bad);
     let ro: BTreeSet<u32> = column_of.keys().copied().filter(|v| !bad.contains(v)).collect();
     let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
     for (v, c) in &column_of {
@@ -46,71 +46,19 @@ fn var_id(a: &Atom) -> Option<u32> {
     }
 }
 
-/// Every atom an expression uses, except those in nested blocks.
-fn atoms_of(e: &Expr) -> Vec<&Atom> {
-    match e {
-        Expr::Atoms(xs) | Expr::Prim(_, xs) | Expr::Call { args: xs, .. } | Expr::Box { args: xs, .. } => xs.iter().collect(),
-        Expr::LayoutNew { args, .. } => args.iter().collect(),
-        Expr::ClosureNew { captured, .. } => captured.iter().collect(),
-        Expr::ClosureCall { fun, args } => std::iter::once(fun).chain(args.iter()).collect(),
-        Expr::If { cond, .. } => vec![cond],
-        Expr::While { .. } => vec![],
-        Expr::Match { scrut, .. } => vec![scrut],
-        Expr::LayoutGet { layout, .. } => vec![layout],
-        Expr::LayoutSet { layout, value, .. } => vec![layout, value],
-        Expr::ArrayNew { len, .. } => vec![len],
-        Expr::ArrayLit { elems, .. } => elems.iter().flatten().collect(),
-        Expr::ArrayGet { array, index } => vec![array, index],
-        Expr::ArraySet { array, index, value } => std::iter::once(array).chain(std::iter::once(index)).chain(value.iter()).collect(),
-        Expr::Macro(parts) => parts.iter().filter_map(|p| if let MacroPart::Atom(a) = p { Some(a) } else { None }).collect(),
-        Expr::Failwith(m) => vec![m],
-    }
-}
-
-fn nested_blocks(e: &Expr) -> Vec<&Block> {
-    match e {
-        Expr::If { then, els, .. } => vec![then, els],
-        Expr::While { cond, body } => vec![cond, body],
-        Expr::Match { arms, default, .. } => arms.iter().map(|a| &a.body).chain(default.iter()).collect(),
-        _ => vec![],
-    }
-}
-
-fn macro_head(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::Macro(parts) => match parts.first() {
-            Some(MacroPart::Text(t)) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], pending: &mut Vec<Option<u32>>, bad: &mut BTreeSet<u32>) {
+fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], bad: &mut BTreeSet<u32>) {
     for st in &b.stmts {
-        let head = macro_head(&st.expr).unwrap_or("");
-        if head.starts_with("__spiral_kernel_arg(") {
-            for a in atoms_of(&st.expr) {
-                pending.push(var_id(a));
-            }
-        } else if head.starts_with("__spiral_kernel_launch(") {
-            let atoms = atoms_of(&st.expr);
-            let kid = match atoms.first() {
-                Some(Atom::Lit(Lit::I32(k))) => Some(*k as usize),
-                _ => None,
-            };
-            for (j, v) in pending.drain(..).enumerate() {
-                if let Some(v) = v {
-                    let ok = kid.and_then(|k| written.get(k)).map(|w| !w.contains(&j)).unwrap_or(false);
-                    if !ok {
+        if let Expr::KernelLaunch { kernel, len, args } = &st.expr {
+            // An argument stays read-only when the kernel only reads that parameter.
+            for (j, a) in args.iter().enumerate() {
+                if let Some(v) = var_id(a) {
+                    if !written.get(*kernel as usize).is_some_and(|w| !w.contains(&j)) {
                         bad.insert(v);
                     }
                 }
             }
-            for a in atoms.iter().skip(1) {
-                if let Some(v) = var_id(a) {
-                    bad.insert(v);
-                }
+            if let Some(v) = var_id(len) {
+                bad.insert(v);
             }
         } else {
             let allowed: Option<&Atom> = match &st.expr {
@@ -118,7 +66,7 @@ fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], p
                 Expr::Prim(PrimOp::ArrayLength, xs) => xs.first(),
                 _ => None,
             };
-            for a in atoms_of(&st.expr) {
+            for a in st.expr.atoms() {
                 if let Some(v) = var_id(a) {
                     if cands.contains_key(&v) && !allowed.map(|x| std::ptr::eq(x, a)).unwrap_or(false) {
                         bad.insert(v);
@@ -126,8 +74,8 @@ fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], p
                 }
             }
         }
-        for nb in nested_blocks(&st.expr) {
-            scan(nb, cands, written, pending, bad);
+        for nb in st.expr.nested_blocks() {
+            scan(nb, cands, written, bad);
         }
     }
     for a in &b.result {
@@ -149,14 +97,14 @@ fn written_params(k: &Kernel) -> BTreeSet<usize> {
                 Expr::Prim(PrimOp::ArrayLength, xs) => xs.first(),
                 _ => None,
             };
-            for a in atoms_of(&st.expr) {
+            for a in st.expr.atoms() {
                 if let Some(i) = var_id(a).and_then(|v| params.get(&v)) {
                     if !allowed.map(|x| std::ptr::eq(x, a)).unwrap_or(false) && matches!(a, Atom::Var(v) if matches!(v.ty, crate::peval::ir::Ty::Array(_))) {
                         out.insert(*i);
                     }
                 }
             }
-            for nb in nested_blocks(&st.expr) {
+            for nb in st.expr.nested_blocks() {
                 walk(nb, params, out);
             }
         }
