@@ -2,14 +2,14 @@
 //! per-export graphs of one `spiral!` call from a prefix gives exactly what a full `prepare`
 //! gives, and a prefix from unrelated packages is ignored.
 
-use spiral_compiler::codegen::rust::{load_with_library, with_entry, Export, HostType, Param, Prim};
+use spiral_compiler::codegen::rust::{load_with_library, with_entry, Export, HostType, Param, ScalarKind};
 use spiral_compiler::diagnostics::SourceMap;
 use spiral_compiler::prepass::{prepare, prepare_from, prepare_library};
 
 const SRC: &str = "open inv\nopen kernel\ninl map_tuple input = map (fun a,b,c => a+b+c, a*b*c) input\ninl map_pair input = map (fun a,b,c => a*b, c) input\n";
 
 fn export(name: &str) -> Export {
-    let i32s = HostType::Prim(Prim::from_rust_name("i32").expect("i32"));
+    let i32s = HostType::Prim(ScalarKind::I32);
     Export {
         name: name.to_string(),
         device: "dev".to_string(),

@@ -70,7 +70,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     let inv = parse_invocation(input)?;
     let mut exports = Vec::new();
     for sig in &inv.sigs {
-        match spiral_build::signature::export_of(sig) {
+        match spiral_abi::signature::export_of(sig) {
             Ok(e) => exports.push(e),
             Err((span, msg)) => {
                 let msg = format!("spiral!: {msg}");

@@ -55,81 +55,7 @@ pub enum KernelMode {
     C(String),
 }
 
-/// A primitive type as it appears in an exported Rust signature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Prim(pub PrimTy);
-
-impl Prim {
-    /// The primitive named by a Rust type name (`i32`, `f64`, `bool`...).
-    pub fn from_rust_name(s: &str) -> Option<Prim> {
-        match s {
-            "string" | "String" => None,
-            _ => PrimTy::from_name(s).map(Prim),
-        }
-    }
-}
-
-/// A type in an exported signature, as the host sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostType {
-    /// `()`.
-    Unit,
-    /// A scalar.
-    Prim(Prim),
-    /// A Rust tuple (flat; Spiral sees the right-nested pairs `a * (b * c)`).
-    Tuple(Vec<HostType>),
-    /// An inverse array (`InvArray<T>` or `&InvArray<T>`).
-    InvArray(Box<HostType>),
-}
-
-impl HostType {
-    /// The Spiral type this host type is seen as (tuples right-nested).
-    pub fn spiral_type(&self) -> String {
-        match self {
-            HostType::Unit => "()".into(),
-            HostType::Prim(p) => p.0.name().into(),
-            HostType::Tuple(ts) => {
-                let parts: Vec<String> = ts.iter().map(|t| t.spiral_type()).collect();
-                format!("({})", parts.join(" * "))
-            }
-            HostType::InvArray(t) => format!("(inv_array {})", t.spiral_type()),
-        }
-    }
-    /// The primitive leaves of an element type, in order.
-    pub fn leaves(&self, out: &mut Vec<PrimTy>) {
-        match self {
-            HostType::Unit => {}
-            HostType::Prim(p) => out.push(p.0),
-            HostType::Tuple(ts) => ts.iter().for_each(|t| t.leaves(out)),
-            HostType::InvArray(t) => t.leaves(out),
-        }
-    }
-}
-
-/// One parameter of an exported function (after the device).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Param {
-    /// The Rust parameter name.
-    pub name: String,
-    /// Its type.
-    pub ty: HostType,
-    /// `&InvArray<T>` (the columns are copied) rather than `InvArray<T>` (moved, no copy).
-    pub borrowed: bool,
-}
-
-/// One exported function: its name (a top-level Spiral function of the same name), the name of
-/// its device parameter, its runtime parameters after the device, and its result type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Export {
-    /// The Rust and Spiral name.
-    pub name: String,
-    /// The name of the `&Device` parameter.
-    pub device: String,
-    /// Parameters after the device.
-    pub params: Vec<Param>,
-    /// The `T` in `Result<T, Error>`.
-    pub ret: HostType,
-}
+pub use spiral_abi::{Export, HostType, Param, ScalarKind};
 
 /// The Spiral library every `spiral!` program sees: inverse arrays and CPU kernels.
 pub const LIBRARY: &[(&str, &str)] = &[
@@ -162,7 +88,7 @@ fn spiral_host_value(t: &HostType, base: &str, k: &mut usize) -> String {
     match t {
         HostType::Unit => "()".into(),
         HostType::Prim(p) => {
-            let x = format!("($\"{base}_{k}\" : {})", p.0.name());
+            let x = format!("($\"{base}_{k}\" : {})", p.name());
             *k += 1;
             x
         }
@@ -181,7 +107,7 @@ fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize) -> String {
     match el {
         HostType::Unit => "()".into(),
         HostType::Prim(p) => {
-            let x = format!("($\"{base}_{k}.clone()\" : array {})", p.0.name());
+            let x = format!("($\"{base}_{k}.clone()\" : array {})", p.name());
             *k += 1;
             x
         }
@@ -221,7 +147,7 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                     let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
                 }
                 for (j, t) in leaves.iter().enumerate().take(k) {
-                    let t = prim_name(*t);
+                    let t = t.name();
                     let name = format!("{base}_{j}");
                     let col = format!("{base}_col{j}");
                     let line = match (readonly.contains(&name), p.borrowed) {
@@ -1288,7 +1214,7 @@ mod tests {
 #[cfg(test)]
 mod printer_tests {
     use super::*;
-    use crate::peval::ir::{Block, Expr, Kernel, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Var};
+    use crate::peval::ir::{Block, Expr, Kernel, MacroPart, PrimOp, Program, Stmt, Ty, Var};
     use std::sync::Arc;
 
     fn v(id: u32, ty: Ty) -> Var {
@@ -1353,7 +1279,7 @@ mod printer_tests {
     }
 
     fn export() -> Export {
-        let i = HostType::Prim(Prim(PrimTy::I32));
+        let i = HostType::Prim(ScalarKind::I32);
         Export {
             name: "map_kernel".into(),
             device: "dev".into(),
@@ -1471,7 +1397,7 @@ mod pipeline_tests {
     use super::*;
 
     fn i32t() -> HostType {
-        HostType::Prim(Prim(PrimTy::I32))
+        HostType::Prim(ScalarKind::I32)
     }
 
     fn inv(t: HostType) -> HostType {

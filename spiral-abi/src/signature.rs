@@ -1,0 +1,131 @@
+//! Exported function signatures: the Rust signature a user writes (in `spiral!` or in a
+//! `// export: fn ...;` line of a Spiral file) checked and converted to the backend's
+//! [`Export`] description.
+
+use crate::{Export, HostType, Param, ScalarKind};
+
+/// A signature error: where (a `proc_macro2` span) and what.
+pub type SigError = (proc_macro2::Span, String);
+
+/// Converts a Rust signature to an export description, checking its shape.
+pub fn export_of(sig: &syn::Signature) -> Result<Export, SigError> {
+    use syn::spanned::Spanned;
+    let err = |span: proc_macro2::Span, msg: &str| -> SigError { (span, msg.to_string()) };
+    if !sig.generics.params.is_empty() {
+        return Err(err(sig.generics.span(), "exported functions cannot be generic; Spiral specialises them to the given types"));
+    }
+    let mut inputs = sig.inputs.iter();
+    let device = match inputs.next() {
+        Some(syn::FnArg::Typed(pt)) if is_ref_to(&pt.ty, "Device") => match &*pt.pat {
+            syn::Pat::Ident(pi) => pi.ident.to_string(),
+            other => return Err(err(other.span(), "use a plain identifier for the device parameter")),
+        },
+        Some(a) => return Err(err(a.span(), "the first parameter of an exported function must be `dev: &Device`")),
+        None => return Err(err(sig.span(), "an exported function takes `dev: &Device` as its first parameter")),
+    };
+    let mut params = Vec::new();
+    for a in inputs {
+        let syn::FnArg::Typed(pt) = a else {
+            return Err(err(a.span(), "exported functions cannot take `self`"));
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return Err(err(pt.pat.span(), "use a plain identifier for exported parameters"));
+        };
+        let ty = host_type(&pt.ty)?;
+        let borrowed = matches!(&*pt.ty, syn::Type::Reference(_));
+        params.push(Param { name: pi.ident.to_string(), ty, borrowed });
+    }
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(t) => host_type(t)?,
+            None => return Err(err(ty.span(), "an exported function returns `Result<T, Error>`")),
+        },
+        syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
+    };
+    Ok(Export { name: sig.ident.to_string(), device, params, ret })
+}
+
+fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        syn::Type::Group(g) => last_segment(&g.elem),
+        syn::Type::Paren(p) => last_segment(&p.elem),
+        _ => None,
+    }
+}
+
+fn is_ref_to(ty: &syn::Type, name: &str) -> bool {
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => last_segment(&r.elem).map(|s| s.ident == name).unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn generic_args(seg: &syn::PathSegment) -> Vec<&syn::Type> {
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|g| match g {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
+    let seg = last_segment(ty)?;
+    if seg.ident != "Result" {
+        return None;
+    }
+    let args = generic_args(seg);
+    let error_ok = |t: &syn::Type| last_segment(t).map(|s| s.ident == "Error").unwrap_or(false);
+    match args.as_slice() {
+        [ok, err] if error_ok(err) => Some(ok),
+        [ok] => Some(ok),
+        _ => None,
+    }
+}
+
+/// Converts a Rust type to the host type the backend understands.
+pub fn host_type(ty: &syn::Type) -> Result<HostType, (proc_macro2::Span, String)> {
+    use syn::spanned::Spanned;
+    match ty {
+        syn::Type::Tuple(t) => {
+            let mut v = Vec::new();
+            for e in &t.elems {
+                v.push(host_type(e)?);
+            }
+            Ok(if v.is_empty() { HostType::Unit } else { HostType::Tuple(v) })
+        }
+        syn::Type::Paren(p) => host_type(&p.elem),
+        syn::Type::Group(g) => host_type(&g.elem),
+        syn::Type::Reference(r) if r.mutability.is_none() => match host_type(&r.elem)? {
+            HostType::InvArray(t) => Ok(HostType::InvArray(t)),
+            _ => Err((ty.span(), "only `&InvArray<T>` may be passed by reference".to_string())),
+        },
+        _ => {
+            let Some(seg) = last_segment(ty) else {
+                return Err((ty.span(), "unsupported type in an exported signature".to_string()));
+            };
+            let name = seg.ident.to_string();
+            if name == "InvArray" {
+                let args = generic_args(seg);
+                if args.len() != 1 {
+                    return Err((ty.span(), "`InvArray` takes one type argument".to_string()));
+                }
+                let el = host_type(args[0])?;
+                return Ok(HostType::InvArray(Box::new(el)));
+            }
+            match ScalarKind::from_rust_name(&name) {
+                Some(p) if seg.arguments.is_empty() => Ok(HostType::Prim(p)),
+                _ => Err((
+                    ty.span(),
+                    format!("unsupported type `{name}` in an exported signature (use scalars, tuples, `()` or `InvArray<T>`)"),
+                )),
+            }
+        }
+    }
+}
