@@ -219,3 +219,37 @@ spiral! {
 fn code_on_the_raw_strings_first_line_keeps_the_body_indented() {
     assert_eq!(first_line(&Device::cpu(), 4).unwrap(), 10);
 }
+
+// `dump`, `write` and `write_line` in an export print through Rust (`print!`), not C's `printf`:
+// the evaluator knows the host target, and core's printing picks its case with `backend_switch`.
+spiral! {
+    fn printing(dev: &Device, x: i32, y: f64) -> Result<(), Error>;
+    r#"
+inl printing x y =
+    dump (x, y, "a b", 'c', true)
+    dump {n = x + 1i32; s = .sym}
+    write "w="
+    write_line y
+    inl picked = backend_switch {C = fun () => "C"; Rust = fun () => "Rust"}
+    write_line picked
+    "#
+}
+
+#[test]
+fn dump_and_write_line_print_through_rust() {
+    if std::env::var_os("SPIRAL_PRINTING_CHILD").is_some() {
+        printing(&Device::cpu(), 41, 2.5).unwrap();
+        return;
+    }
+    // Run this test again in a child process and read what it printed.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["dump_and_write_line_print_through_rust", "--exact", "--nocapture", "--test-threads=1"])
+        .env("SPIRAL_PRINTING_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for want in ["(41, 2.5, \"a b\", 'c', true)\n", "{n = 42; s = .sym}\n", "w=2.5\n", "Rust\n"] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+}

@@ -229,6 +229,8 @@ pub(crate) struct PE<'a> {
     ty_bound: Vec<u32>,
     depth: u32,
     backend: Name,
+    /// The host target's backend name (`C` or `Rust`): the backend outside `join_backend`.
+    host: Name,
 }
 
 fn lit_of_bool(b: bool) -> Value {
@@ -236,7 +238,7 @@ fn lit_of_bool(b: bool) -> Value {
 }
 
 impl<'a> PE<'a> {
-    pub(crate) fn new(prog: &'a core::Program, limits: Limits) -> PE<'a> {
+    pub(crate) fn new(prog: &'a core::Program, limits: Limits, host: super::HostTarget) -> PE<'a> {
         PE {
             prog,
             limits,
@@ -254,7 +256,8 @@ impl<'a> PE<'a> {
             statements: 0,
             ty_bound: Vec::new(),
             depth: 0,
-            backend: Arc::from("C"),
+            backend: Arc::from(host.name()),
+            host: Arc::from(host.name()),
         }
     }
 
@@ -332,7 +335,7 @@ impl<'a> PE<'a> {
 
     /// Whether evaluation is in host code (not inside a `join_backend` body).
     pub(crate) fn in_host_code(&self) -> bool {
-        &*self.backend == "C"
+        self.backend == self.host
     }
 
     /// Emits a statement that produces nothing.
@@ -1675,7 +1678,7 @@ impl<'a> PE<'a> {
     }
 
     fn join_backend(&mut self, id: u32, backend: &Name, body: &Expr, free: &[Slot], s: Span, f: &mut Frame) -> R<Value> {
-        if &*self.backend != "C" && self.backend != *backend {
+        if self.backend != self.host && self.backend != *backend {
             return self.err(s, format!("nested `join_backend` is not supported (already inside backend {})", self.backend));
         }
         self.enter(s)?;

@@ -54,7 +54,34 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
 /// (with its evaluation trace). Call it inside [`with_big_stack`] (as
 /// [`crate::prepass::compile_graph`] does).
 pub fn compile_program(prog: &core::Program, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
-    let mut pe = eval::PE::new(prog, limits);
+    compile_program_for(prog, limits, HostTarget::C)
+}
+
+/// The language the host (non-kernel) code of a program is printed in. The evaluator needs it:
+/// `backend_switch` picks its case by the current backend, which is the host target outside
+/// `join_backend`, and `core`'s printing functions (`write`, `dump`...) use that to emit C
+/// (`printf`) or Rust (`print!`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostTarget {
+    /// `spiral run` / `spiral build`: the C backend (`backend_switch` case `C`).
+    C,
+    /// `spiral!` and `spiral-build` wrappers: the Rust backend (`backend_switch` case `Rust`).
+    Rust,
+}
+
+impl HostTarget {
+    /// The backend name `backend_switch` sees.
+    pub fn name(self) -> &'static str {
+        match self {
+            HostTarget::C => "C",
+            HostTarget::Rust => "Rust",
+        }
+    }
+}
+
+/// [`compile_program`] for the given host target.
+pub fn compile_program_for(prog: &core::Program, limits: Limits, host: HostTarget) -> Result<ir::Program, Vec<Diagnostic>> {
+    let mut pe = eval::PE::new(prog, limits, host);
     let run = |pe: &mut eval::PE| -> eval::R<()> {
         let mut frame = eval::PE::new_frame();
         let main = pe.eval(&prog.body, &mut frame)?;

@@ -29,9 +29,14 @@ use std::sync::Arc;
 
 /// Prepares and evaluates a loaded program: the residual program, or every diagnostic.
 pub fn compile_graph(graph: &ProjectGraph, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
+    compile_graph_for(graph, limits, crate::peval::HostTarget::C)
+}
+
+/// [`compile_graph`] for the given host target.
+pub fn compile_graph_for(graph: &ProjectGraph, limits: Limits, host: crate::peval::HostTarget) -> Result<ir::Program, Vec<Diagnostic>> {
     let r = crate::peval::with_big_stack(|| {
         let prog = prepare(graph)?;
-        crate::peval::compile_program(&prog, limits)
+        crate::peval::compile_program_for(&prog, limits, host)
     });
     match r {
         Some(r) => r,

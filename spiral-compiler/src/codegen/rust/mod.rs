@@ -232,7 +232,7 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         let graph = with_entry(&base, sources, e)?;
         let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
         let core_prog = crate::prepass::prepare_from(&graph, library)?;
-        let prog = crate::peval::compile_program(&core_prog, crate::peval::Limits::default())?;
+        let prog = crate::peval::compile_program_for(&core_prog, crate::peval::Limits::default(), crate::peval::HostTarget::Rust)?;
         let span = export_span(&graph, e);
         let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
         bodies.push(body);
@@ -271,7 +271,7 @@ pub fn compile_graph_exports_c(
     let mut c = String::new();
     for e in exports {
         let graph = with_entry(base, sources, e)?;
-        let prog = crate::prepass::compile_graph(&graph, crate::peval::Limits::default())?;
+        let prog = crate::prepass::compile_graph_for(&graph, crate::peval::Limits::default(), crate::peval::HostTarget::Rust)?;
         let span = export_span(&graph, e);
         let prefix = format!("{unit}_{}", e.name);
         let unsupported = |u: Unsupported| vec![Diagnostic::error(span, u.0)];
