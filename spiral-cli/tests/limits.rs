@@ -36,7 +36,7 @@ fn check_fails_with(file: &str, want: &str) -> RunOutcome {
 fn a_join_point_argument_that_doubles_at_every_call_is_a_diagnostic() {
     let d = scratch("join");
     let f = write(&d, "grow.spir", "inl rec f x : i32 = join f (x, x)\ninl main () = f (dyn 0i32)\n");
-    let out = check_fails_with(&f, "is specialised for a value of more than 1000000 nodes");
+    let out = check_fails_with(&f, "is specialised for a value of more than 262144 nodes");
     assert!(out.stderr.contains("grow.spir:1:21"), "{}", out.stderr);
 }
 

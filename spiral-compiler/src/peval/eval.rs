@@ -35,7 +35,7 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_depth: 10_000, max_steps: 50_000_000, max_value_nodes: 1_000_000, max_string_bytes: 1 << 24, max_statements: 2_000_000 }
+        Limits { max_depth: 10_000, max_steps: 50_000_000, max_value_nodes: 1 << 18, max_string_bytes: 1 << 24, max_statements: 2_000_000 }
     }
 }
 

@@ -752,6 +752,15 @@ impl RustPrinter<'_> {
             PrimOp::Add => bin("wrapping_add", "+"),
             PrimOp::Sub => bin("wrapping_sub", "-"),
             PrimOp::Mul => bin("wrapping_mul", "*"),
+            // A zero divisor fails without the panic hook's message (see c_family's table).
+            PrimOp::Div | PrimOp::Rem if int => {
+                let m = if matches!(op, PrimOp::Div) { "wrapping_div" } else { "wrapping_rem" };
+                format!(
+                    "{{ let __d = {}; if __d == 0 {{ ::spiral::__private::fail(::std::string::String::from(\"integer division by zero\")) }} {}.{m}(__d) }}",
+                    g(1),
+                    g(0)
+                )
+            }
             PrimOp::Div => bin("wrapping_div", "/"),
             PrimOp::Rem => bin("wrapping_rem", "%"),
             PrimOp::Pow => format!("{}.powf({})", g(0), g(1)),
