@@ -7,18 +7,21 @@
 
 use libfuzzer_sys::fuzz_target;
 use spiral_compiler::codegen::c::emit_c;
-use spiral_compiler::codegen::rust::{c_kernel, load_with_library, print_program};
+use spiral_compiler::codegen::rust::{c_kernel, print_program};
 use spiral_compiler::diagnostics::SourceMap;
-use spiral_compiler::peval::Limits;
-use spiral_compiler::prepass::compile_graph;
+use spiral_compiler::driver::{load_with_library, Driver};
+use spiral_compiler::peval::{HostTarget, Limits};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut sources = SourceMap::new();
     let Ok(graph) = load_with_library(&mut sources, "fuzz.spir", &text) else { return };
     let limits = Limits::with_depth_and_steps(200, 200_000);
-    if let Ok(program) = compile_graph(&graph, limits) {
+    // Host C (the CLI's path) and host Rust (spiral!'s path, with the Rust and C kernel printers).
+    if let Ok(program) = Driver::new(HostTarget::C).with_limits(limits).evaluate(&graph) {
         let _ = emit_c(&program);
+    }
+    if let Ok(program) = Driver::new(HostTarget::Rust).with_limits(limits).evaluate(&graph) {
         let _ = print_program(&program, "dev");
         let _ = c_kernel::print_c_kernels(&program.types, &program.kernels, "fuzz");
     }

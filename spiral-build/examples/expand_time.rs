@@ -8,7 +8,7 @@
 //! The bundled files are parsed once per process (`project::parse_static`), as in a proc macro
 //! expanding several `spiral!` calls: the first compilation pays for them, later ones do not.
 
-use spiral_compiler::codegen::rust::{compile_exports, Export};
+use spiral_compiler::driver::{compile_exports, Export};
 use spiral_compiler::diagnostics::SourceMap;
 use std::time::{Duration, Instant};
 

@@ -70,7 +70,7 @@ pub struct SpiralPipeline;
 
 impl Pipeline for SpiralPipeline {
     fn compile(&self, unit: &Unit) -> Result<Generated, String> {
-        use spiral_compiler::codegen::rust::{compile_graph_exports_c, load_package_with_library, load_with_library, CompileError};
+        use spiral_compiler::driver::{compile_graph_exports_c, load_package_with_library, load_with_library, CompileError};
         use spiral_compiler::diagnostics::{render, SourceMap};
         let mut sm = SourceMap::new();
         // Export lines may be in any Spiral file of the unit.

@@ -3,7 +3,7 @@
 //! Many compilations in one process (as in a proc macro expanding many `spiral!` calls) must
 //! give byte-identical Rust and C, equal to what a fresh parse gives.
 
-use spiral_compiler::codegen::rust::{compile_exports, compile_exports_c, Export};
+use spiral_compiler::driver::{compile_exports, compile_exports_c, Export};
 use spiral_compiler::diagnostics::{FileId, SourceMap};
 use spiral_compiler::syntax::{dump_module, parse_module, Segment};
 
@@ -82,7 +82,7 @@ fn a_spiral_error_is_still_reported_after_cached_compilations() {
     let bad = format!("{}\ninl oops x = x +\n", source());
     let err = compile_exports(&mut sm, "quickstart.rs", &bad, &ex).expect_err("a syntax error");
     match err {
-        spiral_compiler::codegen::rust::CompileError::Spiral(d) => {
+        spiral_compiler::driver::CompileError::Spiral(d) => {
             let text = spiral_compiler::diagnostics::render(&sm, &d);
             assert!(text.contains("quickstart.rs"), "{text}");
         }
@@ -99,7 +99,7 @@ fn deep_nesting_inside_one_big_stack_compilation_is_a_diagnostic() {
     let mut sm = SourceMap::new();
     let err = compile_exports(&mut sm, "quickstart.rs", &deep, &ex).expect_err("too deep");
     match err {
-        spiral_compiler::codegen::rust::CompileError::Spiral(d) => {
+        spiral_compiler::driver::CompileError::Spiral(d) => {
             let text = spiral_compiler::diagnostics::render(&sm, &d);
             assert!(text.contains("quickstart.rs"), "{text}");
             assert!(!text.contains("crashed"), "{text}");

@@ -32,16 +32,14 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<Compiled, String> {
     let mut sources = SourceMap::new();
     let mut inputs = Vec::new();
     let result = (|| {
-        let Some(be) = backend_by_name(backend) else {
+        if backend_by_name(backend).is_none() {
             return Err(no_span(&mut sources, file, format!("unknown backend `{backend}`")));
-        };
+        }
         let (program, entry) = evaluate(file, &mut sources, &mut inputs)?;
         print_compile_log(&program);
-        // Backends recurse on nesting depth (e.g. a match with thousands of arms), so they run
-        // on the evaluator's big stack too.
-        let emitted = spiral_compiler::peval::with_big_stack(|| be.emit(&program)).unwrap_or_else(|| {
-            Err(vec![Diagnostic::error(entry, format!("internal error: the {backend} backend crashed"))])
-        });
+        // The driver runs the backend on the evaluator's big stack (backends recurse on
+        // nesting depth, e.g. a match with thousands of arms).
+        let emitted = spiral_compiler::driver::Driver::new(spiral_compiler::peval::HostTarget::C).emit(&program, backend);
         // Backend errors carry no source position (the residual IR has none); point them at the
         // entry module rather than at whichever file happens to be first in the source map.
         emitted.map_err(|ds| {
@@ -182,7 +180,7 @@ fn lower_and_evaluate(
     graph: &project::ProjectGraph,
     _sources: &mut SourceMap,
 ) -> Result<spiral_compiler::peval::ir::Program, Vec<Diagnostic>> {
-    spiral_compiler::prepass::compile_graph(graph, spiral_compiler::peval::Limits::default())
+    spiral_compiler::driver::Driver::new(spiral_compiler::peval::HostTarget::C).evaluate(graph)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 pub mod codegen;
 pub mod diagnostics;
+pub mod driver;
 pub mod peval;
 pub mod prepass;
 pub mod project;

@@ -2,7 +2,8 @@
 //! per-export graphs of one `spiral!` call from a prefix gives exactly what a full `prepare`
 //! gives, and a prefix from unrelated packages is ignored.
 
-use spiral_compiler::codegen::rust::{load_with_library, with_entry, Export, HostType, Param, ScalarKind};
+use spiral_compiler::codegen::rust::{HostType, Param, ScalarKind};
+use spiral_compiler::driver::{load_with_library, with_entry, Export};
 use spiral_compiler::diagnostics::SourceMap;
 use spiral_compiler::prepass::{prepare, prepare_from, prepare_library};
 

@@ -34,7 +34,7 @@ use proc_macro::{Span, TokenStream, TokenTree};
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{quote, quote_spanned};
 use source::SourceText;
-use spiral_compiler::codegen::rust as backend;
+use spiral_compiler::driver as backend;
 use spiral_compiler::diagnostics::{Diagnostic, SourceMap};
 
 /// Compiles Spiral source to Rust items. See the crate documentation for the accepted forms.

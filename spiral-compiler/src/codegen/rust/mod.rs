@@ -33,7 +33,7 @@
 //! applied to its runtime arguments (the Rust parameters after `dev`), partially evaluated, and
 //! printed as the body of the Rust function with that signature.
 
-use crate::diagnostics::{Diagnostic, SourceMap, Span};
+
 use crate::peval::ir::{
     Atom, Block, Expr, Kernel, LayoutKind, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Types, Var,
 };
@@ -57,11 +57,6 @@ pub enum KernelMode {
 
 pub use spiral_abi::{Export, HostType, Param, ScalarKind};
 
-/// The Spiral library every `spiral!` program sees: inverse arrays and CPU kernels.
-pub const LIBRARY: &[(&str, &str)] = &[
-    ("core/inv.spir", include_str!("../../lib/core/inv.spir")),
-    ("core/kernel.spir", include_str!("../../lib/core/kernel.spir")),
-];
 
 /// The Spiral entry point for one export: binds each parameter to its host value (macros
 /// naming the Rust variables the prelude defines), applies the export and returns the leaves
@@ -181,259 +176,6 @@ fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize) -> String {
             format!("({},)", parts.join(", "))
         }
     }
-}
-
-/// Compiles the exported functions of one Spiral source file (bottom-up segment) named `name`.
-///
-/// The text is registered in `sources` (diagnostics are rendered against it; the caller finds
-/// it by `name`). Returns one Rust function body per export, in order. A body refers to the
-/// parameters by their names and to the device by [`Export::device`].
-pub fn compile_exports(
-    sources: &mut SourceMap,
-    name: &str,
-    text: &str,
-    exports: &[Export],
-) -> Result<Vec<String>, CompileError> {
-    // One big-stack thread for the whole expansion: the parses and every export's evaluation
-    // run on it in place instead of each starting its own thread.
-    on_big_stack(sources, name, |sources| compile_exports_here(sources, name, text, exports))
-}
-
-/// Runs a whole compilation on one big-stack thread (see [`crate::stack`]); a crash (a bug)
-/// becomes a diagnostic naming the user's file `name`.
-fn on_big_stack<T: Send>(
-    sources: &mut SourceMap,
-    name: &str,
-    f: impl FnOnce(&mut SourceMap) -> Result<T, CompileError> + Send,
-) -> Result<T, CompileError> {
-    match crate::peval::with_big_stack(|| f(&mut *sources)) {
-        Some(r) => r,
-        None => {
-            let file = sources.add(name.to_string(), "");
-            Err(CompileError::Spiral(vec![Diagnostic::error(Span::new(file, 0, 0), "internal compiler error: the compiler crashed")]))
-        }
-    }
-}
-
-fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports: &[Export]) -> Result<Vec<String>, CompileError> {
-    // Core, the library and the user's module are loaded and parsed once; each export gets a
-    // copy of that graph with its own entry module.
-    let base = load_with_library(sources, name, text)?;
-    let defined = top_level_names(&base);
-    if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
-        return Err(CompileError::MissingExport(i));
-    }
-    let mut bodies = Vec::new();
-    // The exports' graphs differ only in their last module (the entry point): core, the
-    // library and the user's module are translated by the prepass once. This runs on a big
-    // stack already (`on_big_stack`).
-    let mut library: Option<crate::prepass::Prefix> = None;
-    for e in exports {
-        let graph = with_entry(&base, sources, e)?;
-        let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
-        let core_prog = crate::prepass::prepare_from(&graph, library)?;
-        let prog = crate::peval::compile_program_for(&core_prog, crate::peval::Limits::default(), crate::peval::HostTarget::Rust)?;
-        let span = export_span(&graph, e);
-        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
-        bodies.push(body);
-    }
-    Ok(bodies)
-}
-
-/// Like [`compile_exports`], for the `spiral-build` path: the kernels become C (one translation
-/// unit for all exports, symbols `spiral_{unit}_{export}_kernel{i}`) and the bodies call them
-/// through `extern "C"` declarations. Returns the bodies and the C source.
-pub fn compile_exports_c(
-    sources: &mut SourceMap,
-    name: &str,
-    text: &str,
-    exports: &[Export],
-    unit: &str,
-) -> Result<(Vec<String>, String), CompileError> {
-    on_big_stack(sources, name, |sources| {
-        let base = load_with_library(sources, name, text)?;
-        compile_graph_exports_c(sources, &base, exports, unit)
-    })
-}
-
-/// [`compile_exports_c`] for an already loaded graph (e.g. [`load_package_with_library`]).
-pub fn compile_graph_exports_c(
-    sources: &mut SourceMap,
-    base: &crate::project::ProjectGraph,
-    exports: &[Export],
-    unit: &str,
-) -> Result<(Vec<String>, String), CompileError> {
-    let defined = top_level_names(base);
-    if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
-        return Err(CompileError::MissingExport(i));
-    }
-    let mut bodies = Vec::new();
-    let mut c = String::new();
-    for e in exports {
-        let graph = with_entry(base, sources, e)?;
-        let prog = crate::prepass::compile_graph_for(&graph, crate::peval::Limits::default(), crate::peval::HostTarget::Rust)?;
-        let span = export_span(&graph, e);
-        let prefix = format!("{unit}_{}", e.name);
-        let unsupported = |u: Unsupported| vec![Diagnostic::error(span, u.0)];
-        let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
-        if !prog.kernels.is_empty() {
-            c.push_str(&c_kernel::print_c_kernels(&prog.types, &prog.kernels, &prefix).map_err(unsupported)?);
-        }
-        bodies.push(body);
-    }
-    Ok((bodies, c))
-}
-
-/// Why [`compile_exports`] failed.
-#[derive(Debug)]
-pub enum CompileError {
-    /// Spiral diagnostics (syntax, evaluation, unsupported constructs).
-    Spiral(Vec<Diagnostic>),
-    /// Export number `i` names no top-level `inl`/`let` of the Spiral source.
-    MissingExport(usize),
-}
-
-impl From<Vec<Diagnostic>> for CompileError {
-    fn from(d: Vec<Diagnostic>) -> CompileError {
-        CompileError::Spiral(d)
-    }
-}
-
-/// The names bound by top-level `inl`/`let` statements of the user's module.
-fn top_level_names(graph: &crate::project::ProjectGraph) -> Vec<String> {
-    top_level_defs(graph).into_iter().map(|(n, _)| n).collect()
-}
-
-/// The names bound by top-level `inl`/`let` statements of the user's modules, with the span of
-/// each name.
-fn top_level_defs(graph: &crate::project::ProjectGraph) -> Vec<(String, Span)> {
-    use crate::syntax::ast::TopKind;
-    fn name_of(k: &TopKind) -> Option<(String, Span)> {
-        match k {
-            TopKind::Inl { name, .. } => Some((name.name.clone(), name.span)),
-            TopKind::And(inner) => name_of(&inner.kind),
-            _ => None,
-        }
-    }
-    graph
-        .root_package()
-        .modules
-        .iter()
-        .filter(|m| !is_library(m))
-        .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| name_of(&i.kind)))
-        .collect()
-}
-
-/// Where to report a construct of export `e` that the backend cannot print: its definition.
-fn export_span(graph: &crate::project::ProjectGraph, e: &Export) -> Span {
-    top_level_defs(graph)
-        .into_iter()
-        .find(|(n, _)| *n == e.name)
-        .map(|(_, s)| s)
-        .or_else(|| graph.root_package().modules.last().map(|m| Span::new(m.file, 0, 0)))
-        .unwrap_or_default()
-}
-
-/// The module name the user's `spiral!` source gets (the entry point opens it).
-pub const USER_MODULE: &str = "spiral_user";
-
-/// Loads the user's text as a lone file (core opened), with the library modules (`inv`,
-/// `kernel`) before it.
-pub fn load_with_library(sources: &mut SourceMap, name: &str, text: &str) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
-    let mut graph = crate::project::load_inline(name, text, crate::syntax::Segment::BottomUp, sources)?;
-    let root = graph.root;
-    for m in &mut graph.packages[root].modules {
-        m.name = Some(USER_MODULE.to_string());
-    }
-    add_library(&mut graph, sources)?;
-    Ok(graph)
-}
-
-/// Loads the package in `dir` (its `package.spiproj` should list `|core-`), with the library
-/// modules (`inv`, `kernel`) before its own modules.
-pub fn load_package_with_library(sources: &mut SourceMap, dir: &std::path::Path) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
-    let mut graph = crate::project::load_package_dir(dir, sources)?;
-    add_library(&mut graph, sources)?;
-    Ok(graph)
-}
-
-/// Puts the library modules first in the root package.
-fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap) -> Result<(), Vec<Diagnostic>> {
-    use crate::project::Module;
-    use crate::syntax::Segment;
-    let mut modules = Vec::new();
-    for (path, lib) in LIBRARY {
-        let file = sources.add(format!("<spiral library>/{path}"), lib.to_string());
-        let parsed = crate::project::parse_static(file, lib, Segment::BottomUp);
-        if !parsed.diagnostics.is_empty() {
-            return Err(parsed.diagnostics.clone());
-        }
-        let stem = std::path::Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        modules.push(Module { path: path.into(), file, segment: Segment::BottomUp, name: Some(stem), scope: Vec::new(), parsed });
-    }
-    let root = graph.root;
-    let pkg = &mut graph.packages[root];
-    modules.append(&mut pkg.modules);
-    pkg.modules = modules;
-    Ok(())
-}
-
-fn is_library(m: &crate::project::Module) -> bool {
-    LIBRARY.iter().any(|(p, _)| m.path == std::path::Path::new(p))
-}
-
-fn clone_module(m: &crate::project::Module) -> crate::project::Module {
-    crate::project::Module {
-        path: m.path.clone(),
-        file: m.file,
-        segment: m.segment,
-        name: m.name.clone(),
-        scope: m.scope.clone(),
-        parsed: m.parsed.clone(),
-    }
-}
-
-/// A copy of `base` whose root package ends with the entry module of export `e`.
-pub fn with_entry(
-    base: &crate::project::ProjectGraph,
-    sources: &mut SourceMap,
-    e: &Export,
-) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
-    use crate::project::{Module, Package, ProjectGraph};
-    use crate::syntax::{parse_module, Segment};
-    let mut packages: Vec<Package> = base
-        .packages
-        .iter()
-        .map(|p| Package {
-            name: p.name.clone(),
-            source: p.source.clone(),
-            spiproj: p.spiproj,
-            project: p.project.clone(),
-            dependencies: p.dependencies.clone(),
-            modules: p.modules.iter().map(clone_module).collect(),
-        })
-        .collect();
-    let mut entry = String::new();
-    for m in &packages[base.root].modules {
-        if let (Some(n), true) = (&m.name, m.scope.is_empty()) {
-            entry.push_str(&format!("open {n}\n"));
-        }
-    }
-    entry.push_str(&export_entry(e));
-    let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
-    let parsed = parse_module(file, &entry, Segment::BottomUp);
-    if !parsed.diagnostics.is_empty() {
-        return Err(parsed.diagnostics);
-    }
-    packages[base.root].modules.push(Module {
-        path: "entry.spir".into(),
-        file,
-        segment: Segment::BottomUp,
-        name: Some("spiral_entry".into()),
-        scope: Vec::new(),
-        parsed: std::sync::Arc::new(parsed),
-    });
-    Ok(ProjectGraph { packages, root: base.root })
 }
 
 /// The Rust body of an export's wrapper, from its residual program.
@@ -1201,8 +943,7 @@ impl RustPrinter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::diagnostics::render;
+    use crate::diagnostics::{render, SourceMap};
 
     #[test]
     fn inverse_array_and_kernel_library_parses() {
@@ -1404,6 +1145,8 @@ impl Device {
 #[cfg(test)]
 mod pipeline_tests {
     use super::*;
+    use crate::diagnostics::SourceMap;
+    use crate::driver::{compile_exports, CompileError};
 
     fn i32t() -> HostType {
         HostType::Prim(ScalarKind::I32)
