@@ -31,34 +31,31 @@ fn program(methods: usize) -> (Program, u64) {
         let x = v(8, string());
         let cat = v(9, string());
         let stmts = vec![
-            Stmt { vars: vec![s1.clone()], expr: Expr::Prim(PrimOp::StringConcat, vec![a(&p), Atom::Lit(Lit::String("-".into()))]) },
-            Stmt { vars: vec![s2.clone()], expr: Expr::Prim(PrimOp::StringConcat, vec![a(&s1), a(&p)]) },
-            Stmt { vars: vec![u.clone()], expr: Expr::Box { union: 0, case: 1, args: vec![a(&s2)] } },
-            Stmt {
-                vars: vec![r.clone()],
-                expr: Expr::Match {
+            Stmt::new(vec![s1.clone()], Expr::Prim(PrimOp::StringConcat, vec![a(&p), Atom::Lit(Lit::String("-".into()))])),
+            Stmt::new(vec![s2.clone()], Expr::Prim(PrimOp::StringConcat, vec![a(&s1), a(&p)])),
+            Stmt::new(vec![u.clone()], Expr::Box { union: 0, case: 1, args: vec![a(&s2)] }),
+            Stmt::new(
+                vec![r.clone()],
+                Expr::Match {
                     scrut: a(&u),
                     arms: vec![MatchArm {
                         case: 1,
                         vars: vec![x.clone()],
                         body: Block {
-                            stmts: vec![Stmt { vars: vec![cat.clone()], expr: Expr::Prim(PrimOp::StringConcat, vec![a(&x), a(&p)]) }],
+                            stmts: vec![Stmt::new(vec![cat.clone()], Expr::Prim(PrimOp::StringConcat, vec![a(&x), a(&p)]))],
                             result: vec![a(&cat)],
                         },
                     }],
                     default: Some(Block { stmts: vec![], result: vec![a(&p)] }),
                 },
-            },
-            Stmt { vars: vec![k.clone()], expr: Expr::Prim(PrimOp::StringLength, vec![a(&r)]) },
-            Stmt { vars: vec![k2.clone()], expr: Expr::Prim(PrimOp::Add, vec![a(&k), a(&n)]) },
+            ),
+            Stmt::new(vec![k.clone()], Expr::Prim(PrimOp::StringLength, vec![a(&r)])),
+            Stmt::new(vec![k2.clone()], Expr::Prim(PrimOp::Add, vec![a(&k), a(&n)])),
         ];
         count += 8;
         ms.push(Method { name: format!("step{m}").into(), params: vec![p, n], ret: vec![Ty::i32()], body: Block { stmts, result: vec![a(&k2)] } });
         let out = v(m as u32, Ty::i32());
-        main.push(Stmt {
-            vars: vec![out],
-            expr: Expr::Call { method: m as u32, args: vec![Atom::Lit(Lit::String("x".into())), Atom::Lit(Lit::I32(m as i32))] },
-        });
+        main.push(Stmt::new(vec![out], Expr::Call { method: m as u32, args: vec![Atom::Lit(Lit::String("x".into())), Atom::Lit(Lit::I32(m as i32))] }));
         count += 1;
     }
     let prog = Program {

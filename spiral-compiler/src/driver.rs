@@ -111,7 +111,7 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         let core_prog = crate::prepass::prepare_from(&graph, library)?;
         let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
         let span = export_span(&graph, e);
-        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(span, u.0)])?;
+        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
         bodies.push(body);
     }
     Ok(bodies)
@@ -151,7 +151,7 @@ pub fn compile_graph_exports_c(
         let prog = Driver::new(HostTarget::Rust).evaluate(&graph)?;
         let span = export_span(&graph, e);
         let prefix = format!("{unit}_{}", e.name);
-        let unsupported = |u: Unsupported| vec![Diagnostic::error(span, u.0)];
+        let unsupported = |u: Unsupported| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)];
         let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
         if !prog.kernels.is_empty() {
             c.push_str(&c_kernel::print_c_kernels(&prog.types, &prog.kernels, &prefix).map_err(unsupported)?);
@@ -313,3 +313,30 @@ pub fn with_entry(
     Ok(ProjectGraph { packages, root: base.root })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spiral_abi::{HostType, Param, ScalarKind};
+
+    /// A construct a C kernel cannot print (a string) is reported at its Spiral line, not at the
+    /// export: the residual IR keeps each statement's span.
+    #[test]
+    fn a_construct_a_kernel_cannot_print_is_reported_at_its_spiral_line() {
+        let src = "open inv\nopen kernel\ninl lens input =\n    map (fun x =>\n        inl s = dyn \"abc\"\n        string_length s + x) input\n";
+        let i32s = HostType::Prim(ScalarKind::I32);
+        let e = Export {
+            name: "lens".into(),
+            device: "dev".into(),
+            params: vec![Param { name: "input".into(), ty: HostType::InvArray(Box::new(i32s.clone())), borrowed: true }],
+            ret: HostType::InvArray(Box::new(i32s)),
+        };
+        let mut sm = SourceMap::new();
+        let err = compile_exports_c(&mut sm, "lens.spir", src, &[e], "u").expect_err("strings cannot go into a C kernel");
+        let CompileError::Spiral(d) = err else { panic!("expected a diagnostic") };
+        let shown = crate::diagnostics::render(&sm, &d);
+        assert!(shown.contains("strings are not supported inside a CPU kernel"), "{shown}");
+        // Line 5 or 6 (the string and its use), not line 3 (the export's definition).
+        assert!(shown.contains("lens.spir:5:") || shown.contains("lens.spir:6:"), "{shown}");
+    }
+}

@@ -42,6 +42,7 @@ mod mac {
 
         pub fn f64_to_u64(dev: &Device, input: &InvArray<f64>) -> Result<InvArray<u64>, Error>;
 
+        pub fn below_inf_f32(dev: &Device, input: &InvArray<f32>) -> Result<InvArray<bool>, Error>;
         pub fn fails_at_five(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
 
     }
@@ -116,6 +117,12 @@ fn float_to_integer_saturates_and_nan_is_zero() {
     check("f64_to_u64", [build::f64_to_u64, mac::f64_to_u64], &xs, |a: f64| Some(a as u64));
     let fs = [0.0f32, -0.5, 255.5, 256.0, 300.0, -3.5, f32::INFINITY, f32::NAN];
     check("f32_to_u8", [build::f32_to_u8, mac::f32_to_u8], &fs, |a: f32| Some(a as u8));
+}
+
+#[test]
+fn float_infinity_literals_in_kernels() {
+    let fs = [0.0f32, -1.0, f32::MAX, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+    check("below_inf_f32", [build::below_inf_f32, mac::below_inf_f32], &fs, |a: f32| Some(a < f32::INFINITY));
 }
 
 #[test]

@@ -227,6 +227,8 @@ pub(crate) struct PE<'a> {
     statements: u64,
     /// The metavariable slots bound so far by the typecase clause being matched.
     ty_bound: Vec<u32>,
+    /// The span of the expression being evaluated: where emitted statements come from.
+    cur_span: Span,
     depth: u32,
     backend: Name,
     /// The host target's backend name (`C` or `Rust`): the backend outside `join_backend`.
@@ -255,6 +257,7 @@ impl<'a> PE<'a> {
             steps: 0,
             statements: 0,
             ty_bound: Vec::new(),
+            cur_span: Span::default(),
             depth: 0,
             backend: Arc::from(host.name()),
             host: Arc::from(host.name()),
@@ -345,7 +348,14 @@ impl<'a> PE<'a> {
 
     fn push_stmt(&mut self, vars: Vec<Var>, expr: IExpr) {
         self.statements += 1;
-        self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr });
+        // Statements emitted inside the library are attributed to the user's call.
+        let lib = &self.prog.library_files;
+        let span = if lib.contains(&self.cur_span.file) {
+            self.trace.iter().rev().find(|s| !lib.contains(&s.file)).copied().unwrap_or(self.cur_span)
+        } else {
+            self.cur_span
+        };
+        self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr, span });
     }
 
     fn enter_block(&mut self) {
@@ -799,6 +809,7 @@ impl<'a> PE<'a> {
     // ---------------------------------------------------------------- evaluation
 
     fn tick(&mut self, span: Span) -> R<()> {
+        self.cur_span = span;
         if self.statements > self.limits.max_statements {
             return self.err(
                 span,

@@ -830,6 +830,16 @@ pub struct Stmt {
     pub vars: Vec<Var>,
     /// The computation.
     pub expr: Expr,
+    /// The Spiral expression it came from (`Span::default()` for statements built by hand), so
+    /// that a backend that cannot print it reports the Spiral line.
+    pub span: crate::diagnostics::Span,
+}
+
+impl Stmt {
+    /// A statement with no source position.
+    pub fn new(vars: Vec<Var>, expr: Expr) -> Stmt {
+        Stmt { vars, expr, span: crate::diagnostics::Span::default() }
+    }
 }
 
 /// A sequence of statements and the leaves it returns.
@@ -1086,7 +1096,7 @@ mod tests {
         let v0 = Var { id: 0, ty: Ty::i32() };
         let prog = Program {
             main: Block {
-                stmts: vec![Stmt { vars: vec![v0.clone()], expr: Expr::Prim(PrimOp::Add, vec![Atom::Lit(Lit::I32(1)), Atom::Lit(Lit::I32(2))]) }],
+                stmts: vec![Stmt::new(vec![v0.clone()], Expr::Prim(PrimOp::Add, vec![Atom::Lit(Lit::I32(1)), Atom::Lit(Lit::I32(2))]))],
                 result: vec![Atom::Var(v0)],
             },
             main_ret: vec![Ty::i32()],
@@ -1349,7 +1359,7 @@ mod validate_tests {
         let v1 = Var { id: 1, ty: Ty::i32() };
         let prog = Program {
             main: Block {
-                stmts: vec![Stmt { vars: vec![v1.clone()], expr: Expr::Prim(PrimOp::Add, vec![Atom::Var(v0), Atom::Lit(Lit::I32(1))]) }],
+                stmts: vec![Stmt::new(vec![v1.clone()], Expr::Prim(PrimOp::Add, vec![Atom::Var(v0), Atom::Lit(Lit::I32(1))]))],
                 result: vec![Atom::Var(v1)],
             },
             main_ret: vec![Ty::i32(), Ty::i32()],

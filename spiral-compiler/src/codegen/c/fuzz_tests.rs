@@ -57,7 +57,7 @@ fn lit(s: &str) -> Atom {
     Atom::Lit(Lit::String(s.into()))
 }
 fn st(vars: Vec<Var>, expr: Expr) -> Stmt {
-    Stmt { vars, expr }
+    Stmt::new(vars, expr)
 }
 fn a(v: &Var) -> Atom {
     Atom::Var(v.clone())

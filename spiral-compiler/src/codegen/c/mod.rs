@@ -171,6 +171,8 @@ impl FnCtx {
 /// The code generator's state: memoised type definitions and the printed sections.
 struct Gen<'p> {
     prog: &'p Program,
+    /// The Spiral span of the statement being printed (errors are reported there).
+    cur_span: Span,
     types: &'p Types,
     infos: HashMap<Ty, TyInfo>,
     tuples: HashMap<Vec<Ty>, String>,
@@ -190,6 +192,7 @@ struct Gen<'p> {
 impl<'p> Gen<'p> {
     fn new(prog: &'p Program) -> Gen<'p> {
         Gen {
+            cur_span: Span::default(),
             prog,
             types: &prog.types,
             infos: HashMap::new(),
@@ -209,7 +212,7 @@ impl<'p> Gen<'p> {
     }
 
     fn error(&mut self, msg: String) {
-        let d = Diagnostic::error(Span::default(), msg).with_note("reported by the C backend");
+        let d = Diagnostic::error(self.cur_span, msg).with_note("reported by the C backend");
         if !self.errors.contains(&d) {
             self.errors.push(d);
         }
@@ -894,6 +897,7 @@ impl<'p> Gen<'p> {
     }
 
     fn stmt(&mut self, f: &mut FnCtx, st: &Stmt) {
+        self.cur_span = st.span;
         let mut post = Vec::new();
         // Copies and reads whose result is never used are not printed at all: nothing to
         // declare, no reference to take and release (an array read keeps its bounds check).

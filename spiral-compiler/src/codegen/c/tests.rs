@@ -20,7 +20,7 @@ fn strl(s: &str) -> Atom {
     Atom::Lit(Lit::String(s.into()))
 }
 fn st(vars: Vec<Var>, expr: Expr) -> Stmt {
-    Stmt { vars, expr }
+    Stmt::new(vars, expr)
 }
 fn string() -> Ty {
     Ty::Prim(PrimTy::String)

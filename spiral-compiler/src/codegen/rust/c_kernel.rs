@@ -17,7 +17,7 @@ use std::fmt::Write;
 /// The C name of a primitive: the C backend's spelling; strings have no kernel representation.
 fn c_prim(p: PrimTy) -> Result<&'static str, Unsupported> {
     match p {
-        PrimTy::String => Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+        PrimTy::String => Err(Unsupported::new("strings are not supported inside a CPU kernel")),
         _ => Ok(c_family::prim_cty(p)),
     }
 }
@@ -27,15 +27,15 @@ fn c_ty(types: &Types, t: &Ty) -> Result<String, Unsupported> {
         Ty::Prim(p) => Ok(c_prim(*p)?.to_string()),
         Ty::Array(el) => match types.leaves(el).as_slice() {
             [Ty::Prim(p)] => Ok(format!("{} *", c_prim(*p)?)),
-            _ => Err(Unsupported("a CPU kernel takes arrays of primitives (use inverse arrays for tuples)".into())),
+            _ => Err(Unsupported::new("a CPU kernel takes arrays of primitives (use inverse arrays for tuples)")),
         },
-        other => Err(Unsupported(format!("`{}` cannot be used inside a CPU kernel", types.show(other)))),
+        other => Err(Unsupported::new(format!("`{}` cannot be used inside a CPU kernel", types.show(other)))),
     }
 }
 
 fn c_lit(l: &Lit) -> Result<String, Unsupported> {
     match l {
-        Lit::String(_) => Err(Unsupported("strings are not supported inside a CPU kernel".into())),
+        Lit::String(_) => Err(Unsupported::new("strings are not supported inside a CPU kernel")),
         l => Ok(c_family::lit_c(l)),
     }
 }
@@ -97,7 +97,7 @@ impl CPrinter<'_> {
             self.line(ind, &format!("if ({d} == 0) return {};", c_family::STATUS_DIV_ZERO));
         }
         c_family::prim_expr(op, &a, arg_ty, res_p, c_family::DivByZero::CheckedByCaller)
-            .map_err(|m| Unsupported(format!("{m} (inside a CPU kernel)")))
+            .map_err(|m| Unsupported::new(format!("{m} (inside a CPU kernel)")))
     }
     fn block(&mut self, b: &Block, ind: usize, result: Option<&[Var]>) -> Result<(), Unsupported> {
         for s in &b.stmts {
@@ -111,11 +111,16 @@ impl CPrinter<'_> {
         }
         Ok(())
     }
+    /// Prints one statement; an error is reported at the statement's Spiral span.
     fn stmt(&mut self, st: &Stmt, ind: usize) -> Result<(), Unsupported> {
+        self.stmt_inner(st, ind).map_err(|u| u.at(st.span))
+    }
+
+    fn stmt_inner(&mut self, st: &Stmt, ind: usize) -> Result<(), Unsupported> {
         let one = |st: &Stmt| -> Result<Var, Unsupported> {
             match st.vars.as_slice() {
                 [v] => Ok(v.clone()),
-                _ => Err(Unsupported("a kernel statement with several results".into())),
+                _ => Err(Unsupported::new("a kernel statement with several results")),
             }
         };
         match &st.expr {
@@ -184,7 +189,7 @@ impl CPrinter<'_> {
                         let d = self.decl(v)?;
                         self.line(ind, &format!("{d} = {s};"));
                     }
-                    _ => return Err(Unsupported("a macro with several results".into())),
+                    _ => return Err(Unsupported::new("a macro with several results")),
                 }
             }
             Expr::KernelIndex => {
@@ -200,7 +205,7 @@ impl CPrinter<'_> {
                     self.line(ind, &format!("{d};"));
                 }
             }
-            _ => return Err(Unsupported("unions, closures, layouts, calls and allocation are not supported inside a CPU kernel".into())),
+            _ => return Err(Unsupported::new("unions, closures, layouts, calls and allocation are not supported inside a CPU kernel")),
         }
         Ok(())
     }
@@ -235,14 +240,14 @@ pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<
     p.out.push_str(c_family::PRIMS_H);
     for (i, k) in kernels.iter().enumerate() {
         if &*k.backend != super::CPU_KERNEL_BACKEND {
-            return Err(Unsupported(format!(
+            return Err(Unsupported::new(format!(
                 "`join_backend {}` is not supported here: CPU kernels are `join_backend {}`",
                 k.backend,
                 super::CPU_KERNEL_BACKEND
             )));
         }
         if !k.ret.is_empty() {
-            return Err(Unsupported("a CPU kernel body must return `()`".into()));
+            return Err(Unsupported::new("a CPU kernel body must return `()`"));
         }
         let ps = params(types, k)?;
         p.line(0, "// Returns 0, or 1 when an index is out of bounds, 2 on failwith, 3 on an integer division by zero.");
@@ -278,9 +283,9 @@ pub fn print_extern_decls(types: &Types, kernels: &[Kernel], unit: &str) -> Resu
                 Ty::Prim(x) => x.name().to_string(),
                 Ty::Array(el) => match types.leaves(el).as_slice() {
                     [Ty::Prim(x)] => format!("*mut {}", x.name()),
-                    _ => return Err(Unsupported("a CPU kernel takes arrays of primitives".into())),
+                    _ => return Err(Unsupported::new("a CPU kernel takes arrays of primitives")),
                 },
-                other => return Err(Unsupported(format!("`{}` cannot be passed to a CPU kernel", types.show(other)))),
+                other => return Err(Unsupported::new(format!("`{}` cannot be passed to a CPU kernel", types.show(other)))),
             };
             ps.push(format!("v{}: {t}", p.id));
             if matches!(p.ty, Ty::Array(_)) {

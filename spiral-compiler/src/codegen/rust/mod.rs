@@ -233,7 +233,27 @@ fn columns_from_arrays(el: &HostType, leaves: &mut dyn Iterator<Item = String>) 
 
 /// Errors the printer can report (constructs this backend does not support).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
+pub struct Unsupported {
+    /// What cannot be printed.
+    pub message: String,
+    /// The Spiral span of the statement that holds it, when known.
+    pub span: Option<crate::diagnostics::Span>,
+}
+
+impl Unsupported {
+    /// An error without a position yet.
+    pub fn new(message: impl Into<String>) -> Unsupported {
+        Unsupported { message: message.into(), span: None }
+    }
+    /// The same error at `span`, unless it already has a (more precise) position or `span` is
+    /// unknown.
+    pub fn at(mut self, span: crate::diagnostics::Span) -> Unsupported {
+        if self.span.is_none() && span != crate::diagnostics::Span::default() {
+            self.span = Some(span);
+        }
+        self
+    }
+}
 
 /// Prints residual programs as Rust.
 pub struct RustPrinter<'a> {
@@ -252,7 +272,10 @@ pub struct RustPrinter<'a> {
     c_kernels: bool,
     /// Printing the statements of `main` (the wrapper's body), where `return Err(..)` works.
     in_main: bool,
-    errors: Vec<String>,
+    /// What could not be printed, with the span of the statement being printed.
+    errors: Vec<(String, crate::diagnostics::Span)>,
+    /// The span of the statement being printed.
+    cur_span: crate::diagnostics::Span,
 }
 
 /// Prints a residual program as Rust: the items (union enums, methods, closures, kernels), the
@@ -275,6 +298,7 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         c_kernels: matches!(mode, KernelMode::C(_)),
         in_main: false,
         errors: Vec::new(),
+        cur_span: crate::diagnostics::Span::default(),
     };
     p.items(mode)?;
     let items = std::mem::take(&mut p.out);
@@ -296,7 +320,7 @@ pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Resul
         }
     }
     if let Some(e) = p.errors.first() {
-        return Err(Unsupported(e.clone()));
+        return Err(Unsupported { message: e.0.clone(), span: (e.1 != crate::diagnostics::Span::default()).then_some(e.1) });
     }
     Ok((items, stmts, result))
 }
@@ -347,7 +371,7 @@ fn float_lit(x: f64, ty: &str, nan: bool, inf: bool) -> String {
 
 impl RustPrinter<'_> {
     fn err(&mut self, msg: impl Into<String>) {
-        self.errors.push(msg.into());
+        self.errors.push((msg.into(), self.cur_span));
     }
 
     /// The Rust type of a leaf.
@@ -584,6 +608,7 @@ impl RustPrinter<'_> {
     }
 
     fn stmt(&mut self, st: &Stmt, ind: usize) {
+        self.cur_span = st.span;
         let lhs = if st.vars.is_empty() { "let _ = ".to_string() } else { format!("let {} = ", Self::pattern(&st.vars)) };
         let res_ty = st.vars.first().map(|v| v.ty.clone());
         match &st.expr {
@@ -974,7 +999,7 @@ mod printer_tests {
         Ty::Array(Arc::new(Ty::i32()))
     }
     fn st(vars: Vec<Var>, expr: Expr) -> Stmt {
-        Stmt { vars, expr }
+        Stmt::new(vars, expr)
     }
     fn text(s: &str) -> MacroPart {
         MacroPart::Text(s.into())
