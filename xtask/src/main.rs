@@ -10,6 +10,9 @@
 //!   tokenizer and the parsers; fails on a panic or a hang. Stable Rust, no extra tools.
 //! - `cargo xtask fuzz --seconds N`: a libFuzzer run of `fuzz/` through `cargo fuzz`
 //!   (installed on demand; nightly features enabled with `RUSTC_BOOTSTRAP=1`).
+//! - `cargo xtask kernels-ubsan`: the kernel corpus and the primitive edge cases with the C
+//!   kernels that spiral-build generates compiled under UndefinedBehaviorSanitizer (abort on the
+//!   first report), in `target/ubsan`.
 //! - `cargo xtask bench-parse`: parse throughput in lines per second at three sizes of a
 //!   generated file, with the ratios that show whether parsing is linear.
 
@@ -49,6 +52,8 @@ enum Cmd {
     Fuzz(fuzz::Options),
     /// Parse throughput (lines/s) at three sizes of a generated Spiral file.
     BenchParse(bench::Options),
+    /// The kernel corpus and edge cases with spiral-build's C kernels under UBSan.
+    KernelsUbsan,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +114,18 @@ fn main() -> ExitCode {
         Cmd::SmokeFuzz(o) => smoke::run(&o),
         Cmd::Fuzz(o) => fuzz::run(&o),
         Cmd::BenchParse(o) => bench::run(&o),
+        Cmd::KernelsUbsan => {
+            // The cc crate reads CFLAGS for the kernels; the Rust side links the UBSan runtime.
+            // (AddressSanitizer is not used here: its runtime must be the first library loaded,
+            // which a Rust test binary linked with -nodefaultlibs does not allow.)
+            let root = workspace_root();
+            run(cargo()
+                .current_dir(&root)
+                .env("CARGO_TARGET_DIR", root.join("target/ubsan"))
+                .env("CFLAGS", "-fsanitize=undefined -fno-sanitize-recover=all")
+                .env("RUSTFLAGS", "-C link-arg=-lubsan")
+                .args(["test", "-p", "spiral-kernel-tests", "-p", "spiral-build-demo"]))
+        }
     };
     if ok {
         ExitCode::SUCCESS
