@@ -53,7 +53,7 @@ fn program(methods: usize) -> (Program, u64) {
             Stmt::new(vec![k2.clone()], Expr::Prim(PrimOp::Add, vec![a(&k), a(&n)])),
         ];
         count += 8;
-        ms.push(Method { name: format!("step{m}").into(), params: vec![p, n], ret: vec![Ty::i32()], body: Block { stmts, result: vec![a(&k2)] } });
+        ms.push(Method { name: format!("step{m}").into(), backend: "C".into(), params: vec![p, n], ret: vec![Ty::i32()], body: Block { stmts, result: vec![a(&k2)] } });
         let out = v(m as u32, Ty::i32());
         main.push(Stmt::new(vec![out], Expr::Call { method: m as u32, args: vec![Atom::Lit(Lit::String("x".into())), Atom::Lit(Lit::I32(m as i32))] }));
         count += 1;

@@ -339,4 +339,17 @@ mod tests {
         // Line 5 or 6 (the string and its use), not line 3 (the export's definition).
         assert!(shown.contains("lens.spir:5:") || shown.contains("lens.spir:6:"), "{shown}");
     }
+
+    /// Join points record the backend they belong to: the host's, or the kernel's inside
+    /// `join_backend`.
+    #[test]
+    fn methods_record_their_backend() {
+        let src = "open inv\nopen kernel\ninl main () =\n    inl a = inv_create `i32 4i32\n    parallel_for 4i32 fun i =>\n        let f (x : i32) : i32 = x + 1i32\n        inv_set a i (f i)\n    let g (x : i32) : i32 = x * 2i32\n    g (dyn 3i32)\n";
+        let mut sm = SourceMap::new();
+        let graph = load_with_library(&mut sm, "m.spir", src).expect("loads");
+        let p = Driver::new(HostTarget::Rust).evaluate(&graph).unwrap_or_else(|d| panic!("{}", crate::diagnostics::render(&sm, &d)));
+        let mut backends: Vec<&str> = p.methods.iter().map(|m| &*m.backend).collect();
+        backends.sort();
+        assert_eq!(backends, vec!["CpuKernel", "Rust"]);
+    }
 }

@@ -1600,7 +1600,7 @@ impl<'a> PE<'a> {
             None => None,
         };
         let mid = self.out.methods.len() as u32;
-        self.out.methods.push(ir::Method { name: name.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default() });
+        self.out.methods.push(ir::Method { name: name.clone(), backend: self.backend.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default() });
         let pre_templ = match &ret_ty {
             Some(t) => {
                 let mut n = 0u32;
@@ -1657,7 +1657,7 @@ impl<'a> PE<'a> {
         };
         let params: Vec<Var> = args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
         let ret_leaves = Self::template_leaf_types(&templ);
-        self.out.methods[mid as usize] = ir::Method { name: name.clone(), params, ret: ret_leaves, body: Block { stmts, result: atoms } };
+        self.out.methods[mid as usize] = ir::Method { name: name.clone(), backend: self.backend.clone(), params, ret: ret_leaves, body: Block { stmts, result: atoms } };
         self.methods.insert(key, MethodState::Done(mid, templ.clone()));
         Ok(self.call_method(mid, templ, arg_atoms))
     }

@@ -856,6 +856,9 @@ pub struct Block {
 pub struct Method {
     /// A readable name hint (the `let` name, or `method`); backends append the id.
     pub name: Arc<str>,
+    /// The backend whose code it is: the host target's name (`C`, `Rust`) or, for a join point
+    /// inside a kernel, the kernel's backend (`CpuKernel`).
+    pub backend: Arc<str>,
     /// The runtime parameters.
     pub params: Vec<Var>,
     /// The return leaf types.

@@ -291,6 +291,7 @@ fn program(seed: u64, ops: usize) -> (Program, String) {
     let (s, d) = (Var { id: 0, ty: string() }, Var { id: 1, ty: string() });
     let method = Method {
         name: "twice".into(),
+        backend: "C".into(),
         params: vec![s.clone()],
         ret: vec![string(), string()],
         body: Block { stmts: vec![st(vec![d.clone()], Expr::Prim(PrimOp::StringConcat, vec![a(&s), a(&s)]))], result: vec![a(&d), a(&s)] },

@@ -166,6 +166,7 @@ fn methods_return_several_leaves_through_a_tuple() {
     let s = v(2, string());
     let m = Method {
         name: "pair".into(),
+        backend: "C".into(),
         params: vec![x.clone()],
         ret: vec![Ty::i32(), string()],
         body: Block {
@@ -269,6 +270,7 @@ fn heap_recursive_union_list_is_freed() {
     let add = v(5, Ty::i32());
     let sum = Method {
         name: "sum".into(),
+        backend: "C".into(),
         params: vec![l.clone()],
         ret: vec![Ty::i32()],
         body: Block {
@@ -457,6 +459,7 @@ fn records_are_flattened_and_static_parts_vanish() {
     let r = v(2, Ty::i32());
     let m = Method {
         name: "f".into(),
+        backend: "C".into(),
         params: vec![a.clone(), c.clone()],
         ret: vec![Ty::i32()],
         body: Block { stmts: vec![st(vec![r.clone()], Expr::Prim(PrimOp::Conv(PrimTy::I32), vec![var(&c)]))], result: vec![var(&r)] },
@@ -514,6 +517,7 @@ fn snapshot_tuple_return_and_flattened_arguments() {
     let y = v(1, Ty::Prim(PrimTy::F64));
     let m = Method {
         name: "swap".into(),
+        backend: "C".into(),
         params: vec![x.clone(), y.clone()],
         ret: vec![Ty::Prim(PrimTy::F64), Ty::i32()],
         body: Block { stmts: vec![], result: vec![var(&y), var(&x)] },
