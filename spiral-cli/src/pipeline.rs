@@ -130,6 +130,18 @@ fn evaluate(
 /// `main`), or a lone file. A file inside a package's folder that the package does not list
 /// is refused: compiling the package would run another file's `main`.
 fn load(file: &Path, sources: &mut SourceMap) -> Result<project::ProjectGraph, Vec<Diagnostic>> {
+    // A program that sees `core` (every lone file; a package that lists `core`) can also
+    // `open inv` and `open kernel`: the library modules, written against core, come first in
+    // its root package (kernels run on the calling thread under `spiral run`).
+    let mut graph = load_program(file, sources)?;
+    let sees_core = graph.root_package().dependencies.iter().any(|d| d.name == "core");
+    if sees_core {
+        spiral_compiler::driver::add_library(&mut graph, sources)?;
+    }
+    Ok(graph)
+}
+
+fn load_program(file: &Path, sources: &mut SourceMap) -> Result<project::ProjectGraph, Vec<Diagnostic>> {
     if file.is_dir() {
         if !file.join("package.spiproj").is_file() {
             return Err(vec![no_span1(

@@ -234,8 +234,9 @@ pub fn load_package_with_library(sources: &mut SourceMap, dir: &std::path::Path)
     Ok(graph)
 }
 
-/// Puts the library modules first in the root package.
-fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap) -> Result<(), Vec<Diagnostic>> {
+/// Puts the library modules (`inv`, `kernel`) first in the root package, so a program can
+/// `open inv` / `open kernel` (the CLI does this for every program too).
+pub fn add_library(graph: &mut crate::project::ProjectGraph, sources: &mut SourceMap) -> Result<(), Vec<Diagnostic>> {
     use crate::project::Module;
     use crate::syntax::Segment;
     let mut modules = Vec::new();

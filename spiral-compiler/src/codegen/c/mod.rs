@@ -98,11 +98,13 @@ impl Backend for CBackend {
 /// Prints `program` as a C11 translation unit.
 pub fn emit_c(program: &Program) -> Result<String, Vec<Diagnostic>> {
     let mut g = Gen::new(program);
+    // CPU kernels become C functions in the kernel dialect; the host launches each over its
+    // whole index range on the calling thread.
     if !program.kernels.is_empty() {
-        g.error(format!(
-            "the C backend cannot host kernels for other backends (`join_backend {}`)",
-            program.kernels[0].backend
-        ));
+        match emit_cpu_kernels(&program.types, &program.kernels, &host_kernel_symbol) {
+            Ok(text) => g.kernels = text,
+            Err((msg, span)) => g.errors.push(Diagnostic::error(span, msg).with_note("reported by the C backend")),
+        }
     }
     for (i, m) in program.methods.iter().enumerate() {
         g.method(i, m);
@@ -224,6 +226,8 @@ struct Gen<'p> {
     helper_protos: String,
     helpers: String,
     fn_protos: String,
+    /// The program's CPU kernels, printed in the kernel dialect (host dialect only).
+    kernels: String,
     fns: String,
     main_fn: String,
     errors: Vec<Diagnostic>,
@@ -247,6 +251,7 @@ impl<'p> Gen<'p> {
             helper_protos: String::new(),
             helpers: String::new(),
             fn_protos: String::new(),
+            kernels: String::new(),
             fns: String::new(),
             main_fn: String::new(),
             errors: Vec::new(),
@@ -270,6 +275,7 @@ impl<'p> Gen<'p> {
     fn finish(self) -> String {
         let mut s = String::new();
         s.push_str(PRELUDE);
+        s.push_str(&self.kernels);
         for g in &self.prog.globals {
             s.push_str(g);
             s.push('\n');
@@ -1236,8 +1242,26 @@ impl<'p> Gen<'p> {
                     ));
                 }
             }
-            Expr::KernelIndex | Expr::KernelLaunch { .. } => {
-                self.error("the C backend cannot run kernels (`join_backend`): compile kernels through spiral! or spiral-build".into());
+            Expr::KernelLaunch { kernel, len, args } => {
+                // One call over the whole range; a failing kernel stops the program.
+                let n = self.atom(f, len, &mut post);
+                let mut xs = Vec::new();
+                for a in args {
+                    let x = self.atom(f, a, &mut post);
+                    if matches!(Self::atom_ty(a), Ty::Array(_)) {
+                        xs.push(format!("{x}->ptr"));
+                        xs.push(format!("(size_t){x}->len"));
+                    } else {
+                        xs.push(x);
+                    }
+                }
+                let t = f.temp();
+                let sym = host_kernel_symbol(*kernel as usize);
+                f.line(&format!("int32_t {t} = {sym}(0, {n}{}{});", if xs.is_empty() { "" } else { ", " }, xs.join(", ")));
+                f.line(&format!("if ({t} != 0) {{ spi_kernel_failed({t}); }}"));
+            }
+            Expr::KernelIndex => {
+                self.error("the kernel index is read outside a kernel".into());
                 self.declare(f, &st.vars);
             }
             Expr::Failwith(msg) => {
@@ -1539,6 +1563,11 @@ fn collect_used_block(b: &Block, used: &mut HashSet<u32>) {
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;
+
+/// The C name of kernel `i` inside a host program.
+fn host_kernel_symbol(i: usize) -> String {
+    format!("spiral_kernel{i}")
+}
 
 /// Whether a literal is an integer zero (a divisor that must fail).
 fn is_zero_lit(l: &Lit) -> bool {

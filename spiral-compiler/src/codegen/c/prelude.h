@@ -168,6 +168,15 @@ SPI_FN uint32_t spi_string_index(SpiString * a, int64_t i){
     spi_bounds(i, spi_string_len(a));
     return (uint32_t)(unsigned char)a->ptr[i];
 }
+/* A CPU kernel returned a non-zero status (see the kernel dialect in codegen/c). */
+SPI_NORETURN SPI_FN void spi_kernel_failed(int32_t status){
+    switch (status) {
+        case 1: spi_panic("a kernel read or wrote an array out of bounds");
+        case 2: spi_panic("failwith was called inside a kernel");
+        case 3: spi_panic("integer division by zero");
+        default: spi_panic("a kernel failed");
+    }
+}
 SPI_NORETURN SPI_FN void spi_failwith(SpiString * msg){
     fflush(stdout);
     fprintf(stderr, "%s\n", spi_cstr(msg));
