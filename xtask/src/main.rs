@@ -10,9 +10,10 @@
 //!   tokenizer and the parsers; fails on a panic or a hang. Stable Rust, no extra tools.
 //! - `cargo xtask fuzz --seconds N`: a libFuzzer run of `fuzz/` through `cargo fuzz`
 //!   (installed on demand; nightly features enabled with `RUSTC_BOOTSTRAP=1`).
-//! - `cargo xtask kernels-ubsan`: the kernel corpus and the primitive edge cases with the C
+//! - `cargo xtask kernels-sanitized`: the kernel corpus and the primitive edge cases with the C
 //!   kernels that spiral-build generates compiled under UndefinedBehaviorSanitizer (abort on the
-//!   first report), in `target/ubsan`.
+//!   first report, `target/ubsan`), then under AddressSanitizer (`target/asan`; the test binaries
+//!   run with the ASan runtime preloaded, as it must be the first library loaded).
 //! - `cargo xtask bench-parse`: parse throughput in lines per second at three sizes of a
 //!   generated file, with the ratios that show whether parsing is linear.
 
@@ -52,8 +53,8 @@ enum Cmd {
     Fuzz(fuzz::Options),
     /// Parse throughput (lines/s) at three sizes of a generated Spiral file.
     BenchParse(bench::Options),
-    /// The kernel corpus and edge cases with spiral-build's C kernels under UBSan.
-    KernelsUbsan,
+    /// The kernel corpus and edge cases with spiral-build's C kernels under UBSan, then ASan.
+    KernelsSanitized,
 }
 
 #[derive(Subcommand)]
@@ -114,22 +115,75 @@ fn main() -> ExitCode {
         Cmd::SmokeFuzz(o) => smoke::run(&o),
         Cmd::Fuzz(o) => fuzz::run(&o),
         Cmd::BenchParse(o) => bench::run(&o),
-        Cmd::KernelsUbsan => {
-            // The cc crate reads CFLAGS for the kernels; the Rust side links the UBSan runtime.
-            // (AddressSanitizer is not used here: its runtime must be the first library loaded,
-            // which a Rust test binary linked with -nodefaultlibs does not allow.)
-            let root = workspace_root();
-            run(cargo()
-                .current_dir(&root)
-                .env("CARGO_TARGET_DIR", root.join("target/ubsan"))
-                .env("CFLAGS", "-fsanitize=undefined -fno-sanitize-recover=all")
-                .env("RUSTFLAGS", "-C link-arg=-lubsan")
-                .args(["test", "-p", "spiral-kernel-tests", "-p", "spiral-build-demo"]))
-        }
+        Cmd::KernelsSanitized => kernels_sanitized(&workspace_root()),
     };
     if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The packages whose tests run spiral-build's C kernels.
+const KERNEL_PACKAGES: [&str; 4] = ["-p", "spiral-kernel-tests", "-p", "spiral-build-demo"];
+
+/// `cargo xtask kernels-sanitized`: UBSan (the runtime linked into the test binaries), then
+/// ASan (the C kernels instrumented, the test binaries run with `libasan.so` preloaded).
+fn kernels_sanitized(root: &Path) -> bool {
+    // The cc crate reads CFLAGS for the kernels.
+    let ubsan = run(cargo()
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", root.join("target/ubsan"))
+        .env("CFLAGS", "-fsanitize=undefined -fno-sanitize-recover=all")
+        .env("RUSTFLAGS", "-C link-arg=-lubsan")
+        .arg("test")
+        .args(KERNEL_PACKAGES));
+    if !ubsan {
+        return false;
+    }
+    let libasan = match Command::new("cc").arg("-print-file-name=libasan.so").output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            eprintln!("kernels-sanitized: cannot find libasan.so (`cc -print-file-name=libasan.so`)");
+            return false;
+        }
+    };
+    let built = cargo()
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", root.join("target/asan"))
+        .env("CFLAGS", "-fsanitize=address -fno-omit-frame-pointer")
+        .env("RUSTFLAGS", "-C link-arg=-lasan")
+        .args(["test", "--no-run", "--message-format=json"])
+        .args(KERNEL_PACKAGES)
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let Ok(built) = built else { return false };
+    if !built.status.success() {
+        return false;
+    }
+    // Test executables from cargo's JSON messages (`"executable":"..."` of test artifacts).
+    let mut bins = Vec::new();
+    for line in String::from_utf8_lossy(&built.stdout).lines() {
+        if !line.contains("\"test\":true") {
+            continue;
+        }
+        if let Some(i) = line.find("\"executable\":\"") {
+            let rest = &line[i + 14..];
+            if let Some(j) = rest.find('"') {
+                bins.push(rest[..j].to_string());
+            }
+        }
+    }
+    if bins.is_empty() {
+        eprintln!("kernels-sanitized: no test executables were built");
+        return false;
+    }
+    for b in &bins {
+        eprintln!("kernels-sanitized: {b} (ASan)");
+        let ok = run(Command::new(b).current_dir(root.join("kernel-tests")).env("LD_PRELOAD", &libasan).env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"));
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
