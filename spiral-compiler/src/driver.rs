@@ -111,6 +111,7 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         let core_prog = crate::prepass::prepare_from(&graph, library)?;
         let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
         let span = export_span(&graph, e);
+        check_result(&prog, e, span)?;
         let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
         bodies.push(body);
     }
@@ -150,6 +151,7 @@ pub fn compile_graph_exports_c(
         let graph = with_entry(base, sources, e)?;
         let prog = Driver::new(HostTarget::Rust).evaluate(&graph)?;
         let span = export_span(&graph, e);
+        check_result(&prog, e, span)?;
         let prefix = format!("{unit}_{}", e.name);
         let unsupported = |u: Unsupported| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)];
         let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
@@ -314,6 +316,85 @@ pub fn with_entry(
     Ok(ProjectGraph { packages, root: base.root })
 }
 
+
+/// The residual leaves a Rust result type stands for: a scalar is one leaf, a tuple its
+/// elements' leaves in order, an `InvArray<T>` one array per leaf of `T` (the Spiral entry point
+/// returns the inverse array's `arrays`).
+fn expected_leaves(t: &spiral_abi::HostType, out: &mut Vec<crate::peval::ir::Ty>) {
+    use crate::peval::ir::Ty;
+    use spiral_abi::HostType;
+    match t {
+        HostType::Unit => {}
+        HostType::Prim(k) => out.push(Ty::Prim(prim_of_scalar(*k))),
+        HostType::Tuple(ts) => ts.iter().for_each(|t| expected_leaves(t, out)),
+        HostType::InvArray(el) => {
+            let mut ks = Vec::new();
+            el.leaves(&mut ks);
+            out.extend(ks.into_iter().map(|k| Ty::Array(std::sync::Arc::new(Ty::Prim(prim_of_scalar(k))))));
+        }
+    }
+}
+
+/// The residual IR's primitive type of a scalar kind.
+fn prim_of_scalar(k: spiral_abi::ScalarKind) -> crate::peval::ir::PrimTy {
+    use crate::peval::ir::PrimTy;
+    use spiral_abi::ScalarKind;
+    match k {
+        ScalarKind::I8 => PrimTy::I8,
+        ScalarKind::I16 => PrimTy::I16,
+        ScalarKind::I32 => PrimTy::I32,
+        ScalarKind::I64 => PrimTy::I64,
+        ScalarKind::U8 => PrimTy::U8,
+        ScalarKind::U16 => PrimTy::U16,
+        ScalarKind::U32 => PrimTy::U32,
+        ScalarKind::U64 => PrimTy::U64,
+        ScalarKind::F32 => PrimTy::F32,
+        ScalarKind::F64 => PrimTy::F64,
+        ScalarKind::Bool => PrimTy::Bool,
+    }
+}
+
+/// Checks that the Spiral function's result has exactly the leaves (number and types) of the
+/// export's Rust result type: otherwise the wrapper would drop data or invent it.
+fn check_result(prog: &Program, e: &Export, span: Span) -> Result<(), Vec<Diagnostic>> {
+    let mut want = Vec::new();
+    expected_leaves(&e.ret, &mut want);
+    if want == prog.main_ret {
+        return Ok(());
+    }
+    let show = |ts: &[crate::peval::ir::Ty]| -> String {
+        if ts.is_empty() {
+            "()".to_string()
+        } else {
+            ts.iter().map(|t| prog.types.show(t)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let leaves = |n: usize| if n == 1 { "1 leaf".to_string() } else { format!("{n} leaves") };
+    Err(vec![Diagnostic::error(
+        span,
+        format!(
+            "the Rust signature of `{}` returns `{}` ({}: {}), but the Spiral function returns {} ({})",
+            e.name,
+            rust_type(&e.ret),
+            leaves(want.len()),
+            show(&want),
+            leaves(prog.main_ret.len()),
+            show(&prog.main_ret)
+        ),
+    )
+    .with_note("change the `Result<T, Error>` of the signature to match what the Spiral function returns (an inverse array is `InvArray<T>`, a tuple of leaves is a Rust tuple)")])
+}
+
+/// A host type as the Rust type it was written as.
+fn rust_type(t: &spiral_abi::HostType) -> String {
+    use spiral_abi::HostType;
+    match t {
+        HostType::Unit => "()".into(),
+        HostType::Prim(k) => k.name().into(),
+        HostType::Tuple(ts) => format!("({})", ts.iter().map(rust_type).collect::<Vec<_>>().join(", ")),
+        HostType::InvArray(el) => format!("InvArray<{}>", rust_type(el)),
+    }
+}
 
 #[cfg(test)]
 mod tests {
