@@ -253,3 +253,26 @@ fn dump_and_write_line_print_through_rust() {
         assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
     }
 }
+
+// A histogram: many threads count into the same few elements with `atomic_add`.
+spiral! {
+    fn histogram(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<u32>, Error>;
+    r#"
+open inv
+open kernel
+inl histogram input =
+    inl counts = inv_create `u32 4i32
+    parallel_for (inv_length input) fun i => atomic_add counts (inv_index input i % 4i32) 1u32
+    counts
+    "#
+}
+
+#[test]
+fn histogram_with_atomic_add_is_exact_on_any_thread_count() {
+    let n = 1_000_000;
+    let input: InvArray<i32> = (0..n).collect();
+    for threads in [1, 2, 8] {
+        let counts = histogram(&Device::cpu_with_threads(threads), &input).unwrap();
+        assert_eq!(counts.to_vec(), vec![n as u32 / 4; 4], "{threads} threads");
+    }
+}

@@ -1734,6 +1734,12 @@ impl<'a> PE<'a> {
                 };
                 let params: Vec<Var> = args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
                 self.out.kernels[kid as usize] = ir::Kernel { backend: backend.clone(), params, ret, body: Block { stmts, result: atoms } };
+                if let Err((msg, span)) = super::races::check(&self.out.kernels[kid as usize]) {
+                    let span = if span == Span::default() { s } else { span };
+                    let r = self.err(span, msg);
+                    self.leave();
+                    return r;
+                }
                 kid
             }
         };

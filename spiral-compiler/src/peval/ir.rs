@@ -714,6 +714,16 @@ pub enum Expr {
     /// Aborts the program with a message (a string atom); produces the leaves of the
     /// expected type, which the backend may fill with anything since it never returns.
     Failwith(Atom),
+    /// Inside a kernel body: adds `value` to element `index` of the integer array `array` as
+    /// one atomic (relaxed) read-modify-write. Produces nothing.
+    AtomicAdd {
+        /// An array of one integer leaf (a kernel parameter).
+        array: Atom,
+        /// The element (an `i32`).
+        index: Atom,
+        /// What to add (the element type).
+        value: Atom,
+    },
     /// Inside a kernel body: the index the body runs for (one `i32` leaf). The kernel
     /// backend decides where it comes from (a CPU chunk loop, a grid-stride loop...).
     KernelIndex,
@@ -775,6 +785,11 @@ impl Expr {
                 f(len);
                 args.iter().for_each(f);
             }
+            Expr::AtomicAdd { array, index, value } => {
+                f(array);
+                f(index);
+                f(value);
+            }
         }
     }
 
@@ -807,7 +822,8 @@ impl Expr {
             | Expr::Macro(_)
             | Expr::Failwith(_)
             | Expr::KernelIndex
-            | Expr::KernelLaunch { .. } => Vec::new(),
+            | Expr::KernelLaunch { .. }
+            | Expr::AtomicAdd { .. } => Vec::new(),
         }
     }
 }
@@ -1026,6 +1042,7 @@ impl Printer<'_> {
             }
             Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
             Expr::KernelIndex => self.line(indent, &format!("{lhs}kernel_index")),
+            Expr::AtomicAdd { array, index, value } => self.line(indent, &format!("{lhs}atomic_add {array}[{index}] {value}")),
             Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
         }
     }
@@ -1341,6 +1358,11 @@ impl Validator<'_> {
                 self.atom_ty(msg);
             }
             Expr::KernelIndex => {}
+            Expr::AtomicAdd { array, index, value } => {
+                self.atom_ty(array);
+                self.atom_ty(index);
+                self.atom_ty(value);
+            }
             Expr::KernelLaunch { len, args, .. } => {
                 self.atom_ty(len);
                 for a in args {

@@ -34,6 +34,7 @@
 pub mod eval;
 pub mod ir;
 mod ops;
+mod races;
 pub mod value;
 
 pub use eval::Limits;

@@ -604,6 +604,43 @@ impl PE<'_> {
                 }
                 Ok(self.emit_value(IExpr::KernelIndex, &Ty::i32()))
             }
+            "AtomicAdd" => {
+                let v = self.args(args, 3, name, s, f)?;
+                if self.in_host_code() {
+                    return self.err(s, "`atomic_add` is for kernels (`parallel_for`, `map`): host code runs on one thread, so write `set a i (index a i + v)`");
+                }
+                let (array, el) = match &v[0] {
+                    Value::Var(x) => match &x.ty {
+                        Ty::Array(el) if matches!(&**el, Ty::Prim(p) if p.is_int()) => (Atom::Var(x.clone()), (**el).clone()),
+                        other => {
+                            let shown = self.out.types.show(other);
+                            return self.err(s, format!("`atomic_add` needs an array of one integer leaf (an `inv_array` of i32, u64...); got `{shown}`"));
+                        }
+                    },
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`atomic_add` needs a runtime array\nGot: {shown}"));
+                    }
+                };
+                let index = match &v[1] {
+                    Value::Lit(l @ Lit::I32(_)) => Atom::Lit(l.clone()),
+                    Value::Var(x) if x.ty == Ty::i32() => Atom::Var(x.clone()),
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`atomic_add` needs an i32 index\nGot: {shown}"));
+                    }
+                };
+                let value = match &v[2] {
+                    Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
+                    Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
+                    other => {
+                        let (shown, want) = (self.show(other), self.out.types.show(&el));
+                        return self.err(s, format!("`atomic_add` adds a value of the element type `{want}`\nGot: {shown}"));
+                    }
+                };
+                self.push_stmt_effect(IExpr::AtomicAdd { array, index, value });
+                Ok(Value::Unit)
+            }
             "KernelLaunch" => {
                 let v = self.args(args, 3, name, s, f)?;
                 let kernel = match &v[0] {

@@ -1260,8 +1260,8 @@ impl<'p> Gen<'p> {
                 f.line(&format!("int32_t {t} = {sym}(0, {n}{}{});", if xs.is_empty() { "" } else { ", " }, xs.join(", ")));
                 f.line(&format!("if ({t} != 0) {{ spi_kernel_failed({t}); }}"));
             }
-            Expr::KernelIndex => {
-                self.error("the kernel index is read outside a kernel".into());
+            Expr::KernelIndex | Expr::AtomicAdd { .. } => {
+                self.error("a kernel-only operation appears outside a kernel".into());
                 self.declare(f, &st.vars);
             }
             Expr::Failwith(msg) => {
@@ -1375,6 +1375,16 @@ impl<'p> Gen<'p> {
             }
             Expr::KernelIndex => {
                 self.bind1(f, &st.vars, "__i".into());
+                true
+            }
+            Expr::AtomicAdd { array, index, value } => {
+                let a = self.atom(f, array, post);
+                let i = self.atom(f, index, post);
+                let v = self.atom(f, value, post);
+                if !self.bounds.covered(array, index) {
+                    f.line(&format!("if ((size_t)({i}) >= {a}_len) return 1;"));
+                }
+                f.line(&format!("(void)__atomic_fetch_add(&{a}[{i}], {v}, __ATOMIC_RELAXED);"));
                 true
             }
             Expr::Failwith(_) => {

@@ -750,6 +750,29 @@ impl RustPrinter<'_> {
                     self.line(ind, &format!("{a}.borrow_mut()[{i} as usize] = {v};"));
                 }
             }
+            Expr::AtomicAdd { array, index, value } => {
+                let el = match array {
+                    Atom::Var(Var { ty: Ty::Array(el), .. }) => (**el).clone(),
+                    _ => Ty::i32(),
+                };
+                let atomic = match &el {
+                    Ty::Prim(p) if p.is_int() => format!("::core::sync::atomic::Atomic{}", capitalize(p.name())),
+                    _ => {
+                        self.err("`atomic_add` needs an array of integers");
+                        return;
+                    }
+                };
+                let (i, a, v) = (self.atom(index), self.atom(array), self.atom(value));
+                if self.in_kernel {
+                    self.bounds_check(array, index, &i, ind);
+                    // SAFETY of the cast: Vec buffers of integers are aligned for their atomic
+                    // type, and every access to this array in the kernel is atomic (the
+                    // evaluator's race check).
+                    self.line(ind, &format!("(*({a}.add({i} as usize) as *const {atomic})).fetch_add({v}, ::core::sync::atomic::Ordering::Relaxed);"));
+                } else {
+                    self.line(ind, &format!("{{ let mut __b = {a}.borrow_mut(); let __e = &mut __b[{i} as usize]; *__e = __e.wrapping_add({v}); }}"));
+                }
+            }
             Expr::ClosureNew { closure, captured } => {
                 let c = self.prog.closures.get(*closure as usize).cloned();
                 let Some(c) = c else {
@@ -1233,5 +1256,14 @@ mod pipeline_tests {
     fn scalar_exports_compile() {
         let b = compile("inl k (a, b) = a * b + 1i32\n", vec![Param { name: "x".into(), ty: HostType::Tuple(vec![i32t(), i32t()]), borrowed: false }], i32t()).unwrap();
         assert!(b.contains("let (__spiral_arg0_0, __spiral_arg0_1,) = x;"), "{b}");
+    }
+}
+
+/// `i32` -> `I32` (the suffix of `core::sync::atomic::AtomicI32`).
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
     }
 }

@@ -1,0 +1,105 @@
+//! The race check of kernels: a kernel body runs for many indices at once on several threads
+//! (or GPU lanes), so two of them must never touch the same array element unless both use
+//! atomics. The check runs on the residual kernel body, before any backend prints it:
+//!
+//! - a plain write `a[j]` is allowed only at the kernel's own index (`j` is the `KernelIndex`
+//!   variable): distinct indices never collide;
+//! - an array written at the kernel's index may be read only at that index (reading a
+//!   neighbour would race with the neighbour's thread writing it);
+//! - an array updated with `atomic_add` may be accessed only with `atomic_add` in that kernel.
+//!
+//! Anything else is a compile error at the offending statement, so a generated safe function
+//! never has a data race.
+
+use super::ir::{Atom, Block, Expr, Kernel, Stmt};
+use crate::diagnostics::Span;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Default)]
+struct Uses {
+    /// Variables bound to the kernel's index.
+    index_vars: BTreeSet<u32>,
+    /// Arrays written at the kernel's index, with the first such statement's span.
+    written_at_index: BTreeMap<u32, Span>,
+    /// Arrays read at another index, with the first such statement's span.
+    read_elsewhere: BTreeMap<u32, Span>,
+    /// Arrays read or written with a plain access.
+    plain: BTreeMap<u32, Span>,
+    /// Arrays updated with `atomic_add`.
+    atomic: BTreeMap<u32, Span>,
+}
+
+fn var(a: &Atom) -> Option<u32> {
+    match a {
+        Atom::Var(v) => Some(v.id),
+        Atom::Lit(_) => None,
+    }
+}
+
+fn walk(b: &Block, u: &mut Uses) -> Result<(), (String, Span)> {
+    for st in &b.stmts {
+        visit(st, u)?;
+        for nb in st.expr.nested_blocks() {
+            walk(nb, u)?;
+        }
+    }
+    Ok(())
+}
+
+fn visit(st: &Stmt, u: &mut Uses) -> Result<(), (String, Span)> {
+    let at_index = |i: &Atom, u: &Uses| var(i).is_some_and(|i| u.index_vars.contains(&i));
+    match &st.expr {
+        Expr::KernelIndex => {
+            u.index_vars.extend(st.vars.iter().map(|v| v.id));
+        }
+        Expr::ArraySet { array, index, .. } => {
+            let Some(a) = var(array) else { return Ok(()) };
+            if !at_index(index, u) {
+                return Err((
+                    "this kernel writes an array element chosen by something other than the kernel's own index; two threads could write the same element at once (a data race). Write only at the kernel's index, or use `atomic_add` for counters".into(),
+                    st.span,
+                ));
+            }
+            u.written_at_index.entry(a).or_insert(st.span);
+            u.plain.entry(a).or_insert(st.span);
+        }
+        Expr::ArrayGet { array, index } => {
+            let Some(a) = var(array) else { return Ok(()) };
+            if !at_index(index, u) {
+                u.read_elsewhere.entry(a).or_insert(st.span);
+            }
+            u.plain.entry(a).or_insert(st.span);
+        }
+        Expr::AtomicAdd { array, .. } => {
+            if let Some(a) = var(array) {
+                u.atomic.entry(a).or_insert(st.span);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks one kernel (see the module docs); the error carries the span of the statement.
+pub(crate) fn check(k: &Kernel) -> Result<(), (String, Span)> {
+    let mut u = Uses::default();
+    walk(&k.body, &mut u)?;
+    for (a, span) in &u.read_elsewhere {
+        if u.written_at_index.contains_key(a) {
+            return Err((
+                "this kernel reads an element of an array at another index than its own while writing that array at its own index; the other element may be written by another thread at the same time (a data race). Read from a different array than the one written".into(),
+                *span,
+            ));
+        }
+    }
+    for (a, span) in &u.atomic {
+        if u.plain.contains_key(a) {
+            let _ = span;
+            return Err((
+                "an array updated with `atomic_add` is also read or written without atomics in the same kernel, which races with the atomic updates; read it in a later kernel".into(),
+                u.plain[a],
+            ));
+        }
+    }
+    Ok(())
+}
