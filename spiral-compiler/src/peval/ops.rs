@@ -257,7 +257,7 @@ impl PE<'_> {
             }
         };
         if pa != pb {
-            return self.err(s, format!("the operands of `{}` must have the same type\nGot: {} and {}", op.name(), pa.name(), pb.name()));
+            return self.err(s, format!("the operands of `{}` must have the same type\nGot: {} and {}{}", op.name(), pa.name(), pb.name(), literal_hint(&a, &b)));
         }
         let ok = match op {
             PrimOp::Add => pa.is_int() || pa.is_float() || pa == PrimTy::String,
@@ -330,7 +330,7 @@ impl PE<'_> {
             }
         };
         if pa != pb {
-            return self.err(s, format!("the operands of `{}` must have the same type\nGot: {} and {}", op.name(), pa.name(), pb.name()));
+            return self.err(s, format!("the operands of `{}` must have the same type\nGot: {} and {}{}", op.name(), pa.name(), pb.name(), literal_hint(&a, &b)));
         }
         if let (Value::Lit(x), Value::Lit(y)) = (&a, &b) {
             if let Some(r) = cmp_lits(&op, x, y) {
@@ -1253,4 +1253,37 @@ fn leaves_of(v: &Value, out: &mut Vec<Value>) {
         Value::Nominal(_, x) => leaves_of(x, out),
         _ => out.push(v.clone()),
     }
+}
+
+/// For two operands of different primitive types where one is a literal: how to write the
+/// literal in the other's type (`2` next to an `f32` is `2.0f32`).
+fn literal_hint(a: &Value, b: &Value) -> String {
+    let (lit, other) = match (a, b) {
+        (Value::Lit(l), other) | (other, Value::Lit(l)) if !matches!(other, Value::Lit(_)) => (l, other),
+        _ => return String::new(),
+    };
+    let Some(want) = prim_of(other) else { return String::new() };
+    let text = lit.to_string();
+    let number = match lit {
+        Lit::I8(x) => x.to_string(),
+        Lit::I16(x) => x.to_string(),
+        Lit::I32(x) => x.to_string(),
+        Lit::I64(x) => x.to_string(),
+        Lit::U8(x) => x.to_string(),
+        Lit::U16(x) => x.to_string(),
+        Lit::U32(x) => x.to_string(),
+        Lit::U64(x) => x.to_string(),
+        Lit::F32(x) => format!("{x:?}"),
+        Lit::F64(x) => format!("{x:?}"),
+        _ => return String::new(),
+    };
+    let suggestion = if want.is_float() {
+        let n = if number.contains('.') || number.contains('e') || number.contains("inf") || number.contains("NaN") { number } else { format!("{number}.0") };
+        format!("{n}{}", want.name())
+    } else if want.is_int() && !number.contains('.') {
+        format!("{number}{}", want.name())
+    } else {
+        return String::new();
+    };
+    format!("\nhelp: the literal `{text}` has type {}; write `{suggestion}` for a literal of type {}", lit.ty().name(), want.name())
 }
