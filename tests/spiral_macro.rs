@@ -276,3 +276,25 @@ fn histogram_with_atomic_add_is_exact_on_any_thread_count() {
         assert_eq!(counts.to_vec(), vec![n as u32 / 4; 4], "{threads} threads");
     }
 }
+
+// Exports carry `///` docs and attributes through to the generated functions, so crates with
+// `#![warn(missing_docs)]` can use `spiral!`.
+mod documented {
+    #![deny(missing_docs)]
+    //! A module whose public items must be documented.
+    use spiral::{spiral, Device, Error};
+    spiral! {
+        /// Doubles `x`.
+        #[must_use = "the result is the doubled value"]
+        #[inline]
+        pub fn double(dev: &Device, x: i32) -> Result<i32, Error>;
+        r#"
+inl double x = x * 2i32
+        "#
+    }
+}
+
+#[test]
+fn docs_and_attributes_pass_through() {
+    assert_eq!(documented::double(&Device::cpu(), 21).unwrap(), 42);
+}

@@ -29,7 +29,6 @@ const CASES: &[Case] = &[
     td("char literal too long", "inl f x = 'ab'\n", &[(1, 13, "expected `'`")]),
     td("colon glued to a variable", "inl f x = x:i32\n", &[(1, 12, "`:` is not allowed directly after a variable")]),
     td("bad macro interpolation", "inl f x = $\"a ! b\"\n", &[(1, 16, "expected a variable, `(` or `!`")]),
-    td("comment without space", "//comment\ninl f x = x\n", &[(1, 3, "expected a space after `//`")]),
     td(
         "indented expression after a statement",
         "open real_core\ninl main _ =\n    1 |> ignore\n        2\n",

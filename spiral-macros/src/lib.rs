@@ -61,6 +61,8 @@ fn error_at(span: Span, msg: &str) -> TokenStream2 {
 struct Invocation {
     sigs: Vec<syn::Signature>,
     vis: Vec<syn::Visibility>,
+    /// Each export's `///` docs and attributes, passed through to the generated function.
+    attrs: Vec<Vec<syn::Attribute>>,
     source: SourceText,
     /// The tokens of the `file = "..."` path, to emit an `include_str!` that makes cargo rebuild.
     file_path: Option<(String, Span)>,
@@ -95,7 +97,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         }
     };
     let mut items = TokenStream2::new();
-    for ((sig, vis), body) in inv.sigs.iter().zip(&inv.vis).zip(bodies) {
+    for (((sig, vis), attrs), body) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs).zip(bodies) {
         let body: TokenStream2 = match body.parse() {
             Ok(b) => b,
             Err(e) => {
@@ -104,6 +106,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
             }
         };
         items.extend(quote! {
+            #(#attrs)*
             #[allow(unused_variables, unused_mut, unused_parens, unreachable_code, clippy::all)]
             #vis #sig { #body }
         });
@@ -149,6 +152,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     let mut i = 0;
     let mut sigs = Vec::new();
     let mut vis = Vec::new();
+    let mut attrs = Vec::new();
     let mut file_path = None;
     loop {
         // Skip separators between header items.
@@ -167,14 +171,17 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                 file_path = Some((path, lit.span()));
                 i += 3;
             }
-            Some(TokenTree::Ident(id)) if id.to_string() == "fn" || id.to_string() == "pub" => {
-                // A signature runs until the next top-level `;`.
+            Some(first) if matches!(first, TokenTree::Ident(id) if id.to_string() == "fn" || id.to_string() == "pub")
+                || (is_punct(Some(first), '#') && matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro::Delimiter::Bracket)) =>
+            {
+                // A signature (with its `///` docs and attributes) runs until the next top-level `;`.
+                let first_span = first.span();
                 let start = i;
                 while i < tokens.len() && !is_punct(tokens.get(i), ';') {
                     i += 1;
                 }
                 if i == tokens.len() {
-                    return Err(error_at(id.span(), "spiral!: an exported signature must end with `;`"));
+                    return Err(error_at(first_span, "spiral!: an exported signature must end with `;`"));
                 }
                 let sig_tokens: TokenStream = tokens[start..i].iter().cloned().collect();
                 let sig_tokens2 = TokenStream2::from(sig_tokens);
@@ -183,6 +190,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                     Err(e) => return Err(e.to_compile_error()),
                 };
                 vis.push(item.vis);
+                attrs.push(item.attrs);
                 sigs.push(item.sig);
                 i += 1;
             }
@@ -217,7 +225,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     };
     // The include that makes cargo rebuild when the file changes needs its full path.
     let file_path = file_path.map(|(p, s)| (resolve_file(&p, s).to_string_lossy().into_owned(), s));
-    Ok(Invocation { sigs, vis, source, file_path })
+    Ok(Invocation { sigs, vis, attrs, source, file_path })
 }
 
 /// Where `file = "path"` points: relative to `CARGO_MANIFEST_DIR` when the file exists there,

@@ -441,11 +441,9 @@ impl<'a> Lexer<'a> {
             return Ok(());
         }
         if c == '/' && c1 == Some('/') {
-            let c2 = self.peek_at(2);
-            if c2.is_some() && c2 != Some(' ') {
-                return Err(self.err(self.pos + 2, "expected a space after `//`"));
-            }
-            let text: String = self.chars[(self.pos + 3).min(self.hi)..self.hi].iter().collect();
+            // v2 requires a space after `//`; `//comment` is accepted too (a superset).
+            let skip = if self.peek_at(2) == Some(' ') { 3 } else { 2 };
+            let text: String = self.chars[(self.pos + skip).min(self.hi)..self.hi].iter().collect();
             self.pos = self.hi;
             self.push(TokenKind::Comment(text), start, self.pos);
             return Ok(());
@@ -879,6 +877,15 @@ mod tests {
                 MacroClose,
             ]
         );
+    }
+
+    #[test]
+    fn comments_without_a_space_are_accepted() {
+        let mut sm = crate::diagnostics::SourceMap::new();
+        let text = "//comment\n///doc-like\ninl f x = x //trailing\n";
+        let f = sm.add("c.spir", text);
+        let p = crate::syntax::parse_module(f, text, crate::syntax::Segment::BottomUp);
+        assert!(p.diagnostics.is_empty(), "{}", crate::diagnostics::render(&sm, &p.diagnostics));
     }
 
     #[test]
