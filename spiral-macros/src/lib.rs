@@ -51,6 +51,21 @@ pub fn spiral(input: TokenStream) -> TokenStream {
     out.into()
 }
 
+/// After a Spiral error: the errors, then each export with a body that never runs. The caller's
+/// code still finds the functions (no cascade of "cannot find function" errors) and its imports
+/// (`Device`, `Error`, `InvArray`) stay used (no spurious unused-import warnings).
+fn with_stubs(inv: &Invocation, errors: TokenStream2) -> TokenStream2 {
+    let mut out = errors;
+    for ((sig, vis), attrs) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs) {
+        out.extend(quote! {
+            #(#attrs)*
+            #[allow(unused_variables, dead_code, clippy::all)]
+            #vis #sig { ::core::unreachable!("spiral!: this export failed to compile") }
+        });
+    }
+    out
+}
+
 /// A `compile_error!` with `msg` at `span`.
 fn error_at(span: Span, msg: &str) -> TokenStream2 {
     let span2 = proc_macro2::Span::from(span);
@@ -88,12 +103,12 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     }
     let bodies = match compiled {
         Ok(b) => b,
-        Err(backend::CompileError::Spiral(diags)) => return Err(diagnostics_to_errors(&sm, &inv.source, &diags)),
+        Err(backend::CompileError::Spiral(diags)) => return Err(with_stubs(&inv, diagnostics_to_errors(&sm, &inv.source, &diags))),
         Err(backend::CompileError::MissingExport(i)) => {
             let sig = &inv.sigs[i];
             let msg = format!("spiral!: `{}` is not defined by a top-level `inl` or `let` in the Spiral source", sig.ident);
             let span = sig.ident.span();
-            return Err(quote_spanned!(span=> ::core::compile_error!{ #msg }));
+            return Err(with_stubs(&inv, quote_spanned!(span=> ::core::compile_error!{ #msg })));
         }
     };
     let mut items = TokenStream2::new();
