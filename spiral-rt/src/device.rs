@@ -29,8 +29,9 @@ enum Backend {
 /// A device that runs kernels. Cheap to clone; generated wrappers take `&Device`.
 ///
 /// The CPU device splits an index range `0..len` into one contiguous chunk per thread and
-/// runs the chunks on scoped threads (inline, with no spawn, when one thread suffices). The
-/// partition depends only on `len` and the thread count, so results are deterministic.
+/// runs the chunks on a persistent thread pool (rayon; one pool per thread count, started on
+/// first use), or inline on the calling thread when one chunk suffices. The partition depends
+/// only on `len` and the thread count, so results are deterministic.
 ///
 /// ```
 /// use spiral_rt::{Device, InvArray};
@@ -62,6 +63,27 @@ impl fmt::Display for Device {
     }
 }
 
+/// The persistent rayon pool with `threads` threads (one per thread count, started on first use
+/// and kept for the life of the process), so a launch hands chunks to waiting threads instead
+/// of starting new ones.
+fn cpu_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>, Error> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("spiral-cpu-{i}"))
+        .build()
+        .map_err(|e| Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: format!("could not start the CPU thread pool: {e}") })?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, pool.clone());
+    Ok(pool)
+}
+
 /// Turns a panic payload into a message.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -77,9 +99,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 pub const CPU_THREADS_VAR: &str = "SPIRAL_CPU_THREADS";
 
 /// The most threads a CPU device runs a kernel on. [`Device::cpu_with_threads`] and the
-/// [`CPU_THREADS_VAR`] override of [`Device::cpu`] clamp larger counts to it (a kernel runs
-/// one scoped thread per chunk, and spawning far more threads than any machine has cores only
-/// exhausts memory: `cpu_with_threads(usize::MAX)` used to abort the process).
+/// [`CPU_THREADS_VAR`] override of [`Device::cpu`] clamp larger counts to it (a pool of far
+/// more threads than any machine has cores only exhausts memory: `cpu_with_threads(usize::MAX)`
+/// used to abort the process).
 pub const MAX_CPU_THREADS: usize = 512;
 
 /// The kernel name [`Error::KernelFailed`] carries for closures run on the CPU device;
@@ -105,8 +127,8 @@ impl Device {
 
     /// The same device, but never splitting a launch into chunks smaller than `min_chunk`
     /// elements (0 is taken as 1, the default): a launch of `len` elements uses at most
-    /// `len / min_chunk` threads (at least one). Starting a thread costs tens of
-    /// microseconds, so small launches run faster on fewer threads.
+    /// `len / min_chunk` threads (at least one). Handing a chunk to a pool thread costs a few
+    /// microseconds, so very small launches run faster on fewer threads.
     pub fn with_min_chunk(self, min_chunk: usize) -> Device {
         match self.backend {
             Backend::Cpu { threads, .. } => Device { backend: Backend::Cpu { threads, min_chunk: min_chunk.max(1) } },
@@ -267,33 +289,29 @@ impl Device {
                 message: format!("panicked in {what}: {}", panic_message(&*payload)),
             })
         };
-        let mut pieces = pieces.into_iter();
-        let Some(first) = pieces.next() else { return Ok(()) };
+        if pieces.len() <= 1 {
+            // One chunk (or none): run it on the calling thread, no hand-off.
+            return pieces.into_iter().map(run).collect();
+        }
+        // Several chunks: chunk 0 on the calling thread, the others on the device's persistent
+        // thread pool (`threads - 1` threads, started once per thread count and process), each
+        // chunk writing its own result slot.
+        let pool = cpu_pool(self.threads().saturating_sub(1).max(1))?;
         let run = &run;
-        let results: Vec<Result<(), Error>> = thread::scope(|scope| {
-            // Chunks 1.. go to new threads; chunk 0 runs on the calling thread meanwhile.
-            let handles: Vec<_> = pieces
-                .enumerate()
-                .map(|(k, p)| {
-                    thread::Builder::new()
-                        .name(format!("spiral-cpu-{}", k + 1))
-                        .spawn_scoped(scope, move || run(p))
-                        .map_err(|e| Error::KernelFailed {
-                            kernel: CPU_CLOSURE.into(),
-                            message: format!("could not start CPU thread {}: {e}", k + 1),
-                        })
-                })
-                .collect();
-            let mut results = vec![run(first)];
-            results.extend(handles.into_iter().map(|h| {
-                h.and_then(|h| {
-                    h.join().unwrap_or_else(|payload| {
-                        Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: panic_message(&*payload) })
-                    })
-                })
-            }));
-            results
+        let mut results: Vec<Option<Result<(), Error>>> = (0..pieces.len()).map(|_| None).collect();
+        let mut pieces = pieces.into_iter();
+        let first = pieces.next();
+        let (slot0, rest) = results.split_first_mut().expect("two or more chunks");
+        pool.in_place_scope(|scope| {
+            for (slot, piece) in rest.iter_mut().zip(pieces) {
+                scope.spawn(move |_| *slot = Some(run(piece)));
+            }
+            *slot0 = first.map(run);
         });
+        let results: Vec<Result<(), Error>> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: "a chunk did not run".into() })))
+            .collect();
         results.into_iter().collect()
     }
 }
