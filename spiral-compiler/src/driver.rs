@@ -106,6 +106,7 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
     // stack already (`on_big_stack`).
     let mut library: Option<crate::prepass::Prefix> = None;
     for e in exports {
+        check_arity(&base, e)?;
         let graph = with_entry(&base, sources, e)?;
         let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
         let core_prog = crate::prepass::prepare_from(&graph, library)?;
@@ -148,6 +149,7 @@ pub fn compile_graph_exports_c(
     let mut bodies = Vec::new();
     let mut c = String::new();
     for e in exports {
+        check_arity(base, e)?;
         let graph = with_entry(base, sources, e)?;
         let prog = Driver::new(HostTarget::Rust).evaluate(&graph)?;
         let span = export_span(&graph, e);
@@ -201,6 +203,56 @@ fn top_level_defs(graph: &crate::project::ProjectGraph) -> Vec<(String, Span)> {
         .filter(|m| !is_library(m))
         .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| name_of(&i.kind)))
         .collect()
+}
+
+/// The number of parameters a top-level definition takes before its body: nested one-clause
+/// lambdas (`inl f a b = ...` is two), type lambdas skipped.
+fn arity(body: &crate::syntax::ast::Expr) -> usize {
+    use crate::syntax::ast::ExprKind;
+    match &body.kind {
+        ExprKind::Fun(clauses) if clauses.len() == 1 => 1 + arity(&clauses[0].1),
+        ExprKind::Fun(_) => 1,
+        ExprKind::Forall(_, e) => arity(e),
+        _ => 0,
+    }
+}
+
+/// Checks that export `e`'s Rust signature passes as many arguments as its Spiral function
+/// takes (a function of no runtime arguments takes `()`).
+fn check_arity(graph: &crate::project::ProjectGraph, e: &Export) -> Result<(), Vec<Diagnostic>> {
+    use crate::syntax::ast::TopKind;
+    fn find<'a>(k: &'a TopKind, name: &str) -> Option<(&'a crate::syntax::ast::Expr, Span)> {
+        match k {
+            TopKind::Inl { name: n, body, .. } if n.name == name => Some((body, n.span)),
+            TopKind::And(inner) => find(&inner.kind, name),
+            _ => None,
+        }
+    }
+    let def = graph
+        .root_package()
+        .modules
+        .iter()
+        .filter(|m| !is_library(m))
+        .flat_map(|m| m.parsed.module.items.iter().filter_map(|i| find(&i.kind, &e.name)))
+        .last();
+    let Some((body, span)) = def else { return Ok(()) };
+    let takes = arity(body);
+    let passes = e.params.len().max(1);
+    if takes == 0 || takes == passes {
+        return Ok(());
+    }
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let shown = if e.params.is_empty() { "none (so `()`)".to_string() } else { format!("{}", e.params.len()) };
+    Err(vec![Diagnostic::error(
+        span,
+        format!(
+            "`{}` takes {takes} {}, but its Rust signature passes {shown} after `{}`",
+            e.name,
+            plural(takes),
+            e.device
+        ),
+    )
+    .with_note("give the signature one parameter per Spiral parameter, in order (a function of no arguments is `inl f () = ...` with only `dev` in the signature)")])
 }
 
 /// Where to report a construct of export `e` that the backend cannot print: its definition.
