@@ -105,16 +105,34 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
     // library and the user's module are translated by the prepass once. This runs on a big
     // stack already (`on_big_stack`).
     let mut library: Option<crate::prepass::Prefix> = None;
+    // Every export is compiled even after one fails, so that one build reports the errors of
+    // all of them (a diagnostic already reported by an earlier export, e.g. in a shared
+    // helper, is not repeated).
+    let mut errors: Vec<Diagnostic> = Vec::new();
     for e in exports {
-        check_arity(&base, e)?;
-        let graph = with_entry(&base, sources, e)?;
-        let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
-        let core_prog = crate::prepass::prepare_from(&graph, library)?;
-        let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
-        let span = export_span(&graph, e);
-        check_result(&prog, e, span)?;
-        let body = export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
-        bodies.push(body);
+        let mut one = || -> Result<String, Vec<Diagnostic>> {
+            check_arity(&base, e)?;
+            let graph = with_entry(&base, sources, e)?;
+            let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
+            let core_prog = crate::prepass::prepare_from(&graph, library)?;
+            let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
+            let span = export_span(&graph, e);
+            check_result(&prog, e, span)?;
+            export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])
+        };
+        match one() {
+            Ok(body) => bodies.push(body),
+            Err(ds) => {
+                for d in ds {
+                    if !errors.iter().any(|x| x.span == d.span && x.message == d.message) {
+                        errors.push(d);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CompileError::Spiral(errors));
     }
     Ok(bodies)
 }
