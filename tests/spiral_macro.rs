@@ -115,7 +115,10 @@ fn host_side_failwith_is_an_error() {
     assert_eq!(b.to_vec(), vec![0; 10], "the caller's array is not written");
     let short: InvArray<i32> = InvArray::zeroed(9);
     match copy_into(&Device::cpu(), &a, &short) {
-        Err(Error::KernelFailed { message, .. }) => assert!(message.contains("lengths differ"), "{message}"),
+        Err(Error::KernelFailed { kernel, message }) => {
+            assert!(message.contains("lengths differ"), "{message}");
+            assert_eq!(kernel, "copy_into", "the error names the export");
+        }
         other => panic!("expected a KernelFailed error, got {:?}", other.map(|x| x.to_vec())),
     }
 }

@@ -30,7 +30,8 @@ pub fn fail_status(status: i32) -> ! {
 /// returns `Err` instead of unwinding into its caller.
 pub fn catch_host<T>(export: &str, body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     match panic::catch_unwind(AssertUnwindSafe(body)) {
-        // A launch's failure names the CPU closure; the export is the name the caller knows.
+        // A launch's (or the body's own) failure names the CPU closure; the export is the name
+        // the caller knows.
         Ok(Err(Error::KernelFailed { kernel, message })) if kernel == crate::CPU_CLOSURE => {
             Err(Error::KernelFailed { kernel: export.to_string(), message })
         }

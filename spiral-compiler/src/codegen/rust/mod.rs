@@ -818,7 +818,7 @@ impl RustPrinter<'_> {
                     // In the wrapper's own body: a typed error for the caller.
                     self.line(
                         ind,
-                        &format!("{lhs}return Err(::spiral::Error::KernelFailed {{ kernel: \"spiral program\".into(), message: {m}.to_string() }});"),
+                        &format!("{lhs}return Err(::spiral::Error::KernelFailed {{ kernel: ::spiral::CPU_CLOSURE.into(), message: {m}.to_string() }});"),
                     );
                 } else {
                     // Inside a join point, closure or kernel: unwinds (without the panic hook's
@@ -1113,6 +1113,7 @@ mod printer_tests {
 
     const SHIM: &str = r#"
 pub use std::ops::Range;
+pub const CPU_CLOSURE: &str = "<cpu closure>";
 #[derive(Debug)] pub enum Error { DeviceLimit { what: String, limit: u64, requested: u64 }, KernelFailed { kernel: String, message: String }, Shape }
 pub mod __private {
     pub fn fail(m: String) -> ! { std::panic::resume_unwind(Box::new(m)) }
