@@ -35,6 +35,10 @@ pub fn catch_host<T>(export: &str, body: impl FnOnce() -> Result<T, Error>) -> R
         Ok(Err(Error::KernelFailed { kernel, message })) if kernel == crate::CPU_CLOSURE => {
             Err(Error::KernelFailed { kernel: export.to_string(), message })
         }
+        // A length check of the export's body: say which export.
+        Ok(Err(Error::LengthMismatch { what, expected, found })) => {
+            Err(Error::LengthMismatch { what: format!("{what}, in `{export}`"), expected, found })
+        }
         Ok(r) => r,
         Err(payload) => Err(Error::KernelFailed { kernel: export.to_string(), message: payload_message(&*payload) }),
     }

@@ -714,6 +714,17 @@ pub enum Expr {
     /// Aborts the program with a message (a string atom); produces the leaves of the
     /// expected type, which the backend may fill with anything since it never returns.
     Failwith(Atom),
+    /// On the host: fails with a length mismatch (`Error::LengthMismatch` in a `spiral!` export,
+    /// a runtime error under `spiral run`) unless the two `i32` lengths are equal. Produces
+    /// nothing.
+    LengthCheck {
+        /// The length required.
+        expected: Atom,
+        /// The length found.
+        found: Atom,
+        /// What was checked, e.g. `map_inp: the output`.
+        what: Arc<str>,
+    },
     /// Inside a kernel body: adds `value` to element `index` of the integer array `array` as
     /// one atomic (relaxed) read-modify-write. Produces nothing.
     AtomicAdd {
@@ -790,6 +801,10 @@ impl Expr {
                 f(index);
                 f(value);
             }
+            Expr::LengthCheck { expected, found, .. } => {
+                f(expected);
+                f(found);
+            }
         }
     }
 
@@ -823,7 +838,8 @@ impl Expr {
             | Expr::Failwith(_)
             | Expr::KernelIndex
             | Expr::KernelLaunch { .. }
-            | Expr::AtomicAdd { .. } => Vec::new(),
+            | Expr::AtomicAdd { .. }
+            | Expr::LengthCheck { .. } => Vec::new(),
         }
     }
 }
@@ -1043,6 +1059,7 @@ impl Printer<'_> {
             Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
             Expr::KernelIndex => self.line(indent, &format!("{lhs}kernel_index")),
             Expr::AtomicAdd { array, index, value } => self.line(indent, &format!("{lhs}atomic_add {array}[{index}] {value}")),
+            Expr::LengthCheck { expected, found, what } => self.line(indent, &format!("{lhs}length_check {expected} {found} {what:?}")),
             Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
         }
     }
@@ -1362,6 +1379,10 @@ impl Validator<'_> {
                 self.atom_ty(array);
                 self.atom_ty(index);
                 self.atom_ty(value);
+            }
+            Expr::LengthCheck { expected, found, .. } => {
+                self.atom_ty(expected);
+                self.atom_ty(found);
             }
             Expr::KernelLaunch { len, args, .. } => {
                 self.atom_ty(len);

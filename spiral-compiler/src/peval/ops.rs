@@ -604,6 +604,29 @@ impl PE<'_> {
                 }
                 Ok(self.emit_value(IExpr::KernelIndex, &Ty::i32()))
             }
+            "LengthCheck" => {
+                let v = self.args(args, 3, name, s, f)?;
+                let what = self.string_lit(&v[2], s)?;
+                let len = |this: &mut Self, x: &Value| -> R<Atom> {
+                    match x {
+                        Value::Lit(l @ Lit::I32(_)) => Ok(Atom::Lit(l.clone())),
+                        Value::Var(x) if x.ty == Ty::i32() => Ok(Atom::Var(x.clone())),
+                        other => {
+                            let shown = this.show(other);
+                            this.err(s, format!("`LengthCheck` expects i32 lengths\nGot: {shown}"))
+                        }
+                    }
+                };
+                let (expected, found) = (len(self, &v[0])?, len(self, &v[1])?);
+                match (&expected, &found) {
+                    (a, b) if a == b => {}
+                    (Atom::Lit(Lit::I32(a)), Atom::Lit(Lit::I32(b))) => {
+                        return self.err(s, format!("{what}: expected {a} elements, found {b}"));
+                    }
+                    _ => self.push_stmt_effect(IExpr::LengthCheck { expected, found, what: what.into() }),
+                }
+                Ok(Value::Unit)
+            }
             "AtomicAdd" => {
                 let v = self.args(args, 3, name, s, f)?;
                 if self.in_host_code() {

@@ -1260,6 +1260,12 @@ impl<'p> Gen<'p> {
                 f.line(&format!("int32_t {t} = {sym}(0, {n}{}{});", if xs.is_empty() { "" } else { ", " }, xs.join(", ")));
                 f.line(&format!("if ({t} != 0) {{ spi_kernel_failed({t}); }}"));
             }
+            Expr::LengthCheck { expected, found, what } => {
+                let e = self.atom(f, expected, &mut post);
+                let n = self.atom(f, found, &mut post);
+                let w = crate::codegen::c_family::c_string_literal(what);
+                f.line(&format!("if ({e} != {n}) {{ spi_length_mismatch({w}, {e}, {n}); }}"));
+            }
             Expr::KernelIndex | Expr::AtomicAdd { .. } => {
                 self.error("a kernel-only operation appears outside a kernel".into());
                 self.declare(f, &st.vars);
@@ -1404,8 +1410,9 @@ impl<'p> Gen<'p> {
             | Expr::ArrayLit { .. }
             | Expr::ClosureNew { .. }
             | Expr::ClosureCall { .. }
+            | Expr::LengthCheck { .. }
             | Expr::KernelLaunch { .. } => {
-                self.error("unions, closures, layouts, calls and allocation are not supported inside a CPU kernel".into());
+                self.error("unions, closures, layouts, calls, allocation and host checks are not supported inside a CPU kernel".into());
                 true
             }
         }

@@ -32,10 +32,17 @@ static SPI_OUTLINE void spi_free(void * p){
 #else
 #define SPI_NORETURN _Noreturn
 #endif
+/* A runtime error ends the program at once with status 1: `_Exit` (after flushing) runs no
+   exit handlers, so a leak checker does not report the objects still live at that point. */
+SPI_NORETURN SPI_FN void spi_exit_failure(void){
+    fflush(stdout);
+    fflush(stderr);
+    _Exit(1);
+}
 SPI_NORETURN SPI_FN void spi_panic(const char * msg){
     fflush(stdout);
     fprintf(stderr, "spiral: %s\n", msg);
-    exit(1);
+    spi_exit_failure();
 }
 /* Integer division and remainder: a divisor of 0 stops the program; otherwise they wrap
    (prims.h). */
@@ -168,6 +175,12 @@ SPI_FN uint32_t spi_string_index(SpiString * a, int64_t i){
     spi_bounds(i, spi_string_len(a));
     return (uint32_t)(unsigned char)a->ptr[i];
 }
+/* Two lengths that must be equal are not (`LengthCheck`). */
+SPI_NORETURN SPI_FN void spi_length_mismatch(const char * what, int64_t expected, int64_t found){
+    fflush(stdout);
+    fprintf(stderr, "spiral: %s: expected %lld elements, found %lld\n", what, (long long)expected, (long long)found);
+    spi_exit_failure();
+}
 /* A CPU kernel returned a non-zero status (see the kernel dialect in codegen/c). */
 SPI_NORETURN SPI_FN void spi_kernel_failed(int32_t status){
     switch (status) {
@@ -180,7 +193,7 @@ SPI_NORETURN SPI_FN void spi_kernel_failed(int32_t status){
 SPI_NORETURN SPI_FN void spi_failwith(SpiString * msg){
     fflush(stdout);
     fprintf(stderr, "%s\n", spi_cstr(msg));
-    exit(1);
+    spi_exit_failure();
 }
 
 /* Printing helpers with the formats of `dump`: floats as shortest round-trip decimals with a

@@ -750,6 +750,19 @@ impl RustPrinter<'_> {
                     self.line(ind, &format!("{a}.borrow_mut()[{i} as usize] = {v};"));
                 }
             }
+            Expr::LengthCheck { expected, found, what } => {
+                let (e, f) = (self.atom(expected), self.atom(found));
+                if self.in_kernel {
+                    self.err("a length check cannot run inside a kernel");
+                } else if self.in_main {
+                    self.line(
+                        ind,
+                        &format!("if {e} != {f} {{ return Err(::spiral::Error::LengthMismatch {{ what: {what:?}.into(), expected: {e} as usize, found: {f} as usize }}); }}"),
+                    );
+                } else {
+                    self.line(ind, &format!("if {e} != {f} {{ ::spiral::__private::fail(format!(\"{{}}: expected {{}} elements, found {{}}\", {what:?}, {e}, {f})) }}"));
+                }
+            }
             Expr::AtomicAdd { array, index, value } => {
                 let el = match array {
                     Atom::Var(Var { ty: Ty::Array(el), .. }) => (**el).clone(),
