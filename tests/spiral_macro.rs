@@ -301,3 +301,31 @@ inl double x = x * 2i32
 fn docs_and_attributes_pass_through() {
     assert_eq!(documented::double(&Device::cpu(), 21).unwrap(), 42);
 }
+
+// An inverse array moved into an export and returned keeps its buffers: in place, no copy.
+spiral! {
+    fn saxpy_in_place(dev: &Device, a: f32, x: &InvArray<f32>, y: InvArray<f32>) -> Result<InvArray<f32>, Error>;
+    r#"
+open inv
+open kernel
+inl saxpy_in_place a x y =
+    map_inp (fun x, y => a * x + y) (inv_zip x y) y
+    y
+    "#
+}
+
+#[test]
+fn a_moved_in_array_returned_keeps_its_buffer() {
+    let x: InvArray<f32> = (0..1000).map(|i| i as f32).collect();
+    let y: InvArray<f32> = (0..1000).map(|_| 1.0).collect();
+    let before = y.columns().as_ptr();
+    for threads in [1, 2] {
+        let y2: InvArray<f32> = (0..1000).map(|_| 1.0).collect();
+        let p = y2.columns().as_ptr();
+        let out = saxpy_in_place(&Device::cpu_with_threads(threads), 2.0, &x, y2).unwrap();
+        assert_eq!(out.columns().as_ptr(), p, "the result is the moved-in buffer");
+        assert_eq!(out.get(10), Some(21.0));
+    }
+    let out = saxpy_in_place(&Device::cpu(), 2.0, &x, y).unwrap();
+    assert_eq!(out.columns().as_ptr(), before);
+}

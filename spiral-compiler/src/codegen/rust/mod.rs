@@ -66,7 +66,9 @@ pub fn export_entry(e: &Export) -> String {
     let mut args = Vec::new();
     for (i, p) in e.params.iter().enumerate() {
         let mut k = 0;
-        let v = spiral_host_value(&p.ty, &format!("__spiral_arg{i}"), &mut k);
+        // A moved-in inverse array's columns are moved into the program (one `Rc` handle, so a
+        // column returned unchanged keeps its buffer); a borrowed one's are shared handles.
+        let v = spiral_host_value(&p.ty, &format!("__spiral_arg{i}"), &mut k, p.borrowed);
         s.push_str(&format!("    inl __spiral_p{i} = {v}\n"));
         args.push(format!("__spiral_p{i}"));
     }
@@ -79,7 +81,7 @@ pub fn export_entry(e: &Export) -> String {
     s
 }
 
-fn spiral_host_value(t: &HostType, base: &str, k: &mut usize) -> String {
+fn spiral_host_value(t: &HostType, base: &str, k: &mut usize, borrowed: bool) -> String {
     match t {
         HostType::Unit => "()".into(),
         HostType::Prim(p) => {
@@ -88,26 +90,27 @@ fn spiral_host_value(t: &HostType, base: &str, k: &mut usize) -> String {
             x
         }
         HostType::Tuple(ts) => {
-            let parts: Vec<String> = ts.iter().map(|t| spiral_host_value(t, base, k)).collect();
+            let parts: Vec<String> = ts.iter().map(|t| spiral_host_value(t, base, k, borrowed)).collect();
             format!("({})", parts.join(", "))
         }
         HostType::InvArray(el) => {
-            let arrays = spiral_host_arrays(el, base, k);
+            let arrays = spiral_host_arrays(el, base, k, borrowed);
             format!("{{len = ($\"{base}_len\" : i32); arrays = {arrays}}}")
         }
     }
 }
 
-fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize) -> String {
+fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize, borrowed: bool) -> String {
     match el {
         HostType::Unit => "()".into(),
         HostType::Prim(p) => {
-            let x = format!("($\"{base}_{k}.clone()\" : array {})", p.name());
+            let clone = if borrowed { ".clone()" } else { "" };
+            let x = format!("($\"{base}_{k}{clone}\" : array {})", p.name());
             *k += 1;
             x
         }
         HostType::Tuple(ts) => {
-            let parts: Vec<String> = ts.iter().map(|t| spiral_host_arrays(t, base, k)).collect();
+            let parts: Vec<String> = ts.iter().map(|t| spiral_host_arrays(t, base, k, borrowed)).collect();
             format!("({})", parts.join(", "))
         }
         HostType::InvArray(_) => "()".into(),
