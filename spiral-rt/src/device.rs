@@ -86,13 +86,7 @@ fn cpu_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>, Error> 
 
 /// Turns a panic payload into a message.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "the kernel panicked with a non-string payload".to_string()
-    }
+    crate::private::payload_message(payload)
 }
 
 /// The environment variable that sets [`Device::cpu`]'s thread count.

@@ -155,6 +155,19 @@ pub fn lit_c(l: &Lit) -> String {
     }
 }
 
+/// The C operator of a comparison (`None` for other operations).
+pub fn comparison_symbol(op: &PrimOp) -> Option<&'static str> {
+    Some(match op {
+        PrimOp::Eq => "==",
+        PrimOp::Ne => "!=",
+        PrimOp::Lt => "<",
+        PrimOp::Le => "<=",
+        PrimOp::Gt => ">",
+        PrimOp::Ge => ">=",
+        _ => return None,
+    })
+}
+
 /// How a printer handles an integer division whose divisor may be zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DivByZero {
@@ -231,17 +244,7 @@ pub fn prim_expr(op: &PrimOp, args: &[String], arg_ty: Option<PrimTy>, res: Opti
             }
             _ => format!("(-{})", arg(0)),
         },
-        PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge => {
-            let sym = match op {
-                PrimOp::Eq => "==",
-                PrimOp::Ne => "!=",
-                PrimOp::Lt => "<",
-                PrimOp::Le => "<=",
-                PrimOp::Gt => ">",
-                _ => ">=",
-            };
-            bin(sym)
-        }
+        PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge => bin(comparison_symbol(op).unwrap_or("==")),
         PrimOp::Not => format!("(!{})", arg(0)),
         PrimOp::BitAnd => format!("(({res_c})({} & {}))", arg(0), arg(1)),
         PrimOp::BitOr => format!("(({res_c})({} | {}))", arg(0), arg(1)),

@@ -1288,17 +1288,8 @@ fn literal_hint(a: &Value, b: &Value) -> String {
     let Some(want) = prim_of(other) else { return String::new() };
     let text = lit.to_string();
     let number = match lit {
-        Lit::I8(x) => x.to_string(),
-        Lit::I16(x) => x.to_string(),
-        Lit::I32(x) => x.to_string(),
-        Lit::I64(x) => x.to_string(),
-        Lit::U8(x) => x.to_string(),
-        Lit::U16(x) => x.to_string(),
-        Lit::U32(x) => x.to_string(),
-        Lit::U64(x) => x.to_string(),
-        Lit::F32(x) => format!("{x:?}"),
-        Lit::F64(x) => format!("{x:?}"),
-        _ => return String::new(),
+        Lit::String(_) | Lit::Char(_) | Lit::Bool(_) => return String::new(),
+        l => super::eval::lit_text(l),
     };
     let suggestion = if want.is_float() {
         let n = if number.contains('.') || number.contains('e') || number.contains("inf") || number.contains("NaN") { number } else { format!("{number}.0") };

@@ -1435,14 +1435,7 @@ impl<'p> Gen<'p> {
         };
         match op {
             PrimOp::Eq | PrimOp::Ne | PrimOp::Lt | PrimOp::Le | PrimOp::Gt | PrimOp::Ge if !matches!(&t0, Some(Ty::Prim(p)) if *p != PrimTy::String) => {
-                let sym = match op {
-                    PrimOp::Eq => "==",
-                    PrimOp::Ne => "!=",
-                    PrimOp::Lt => "<",
-                    PrimOp::Le => "<=",
-                    PrimOp::Gt => ">",
-                    _ => ">=",
-                };
+                let sym = crate::codegen::c_family::comparison_symbol(op).unwrap_or("==");
                 match &t0 {
                     Some(Ty::Prim(PrimTy::String)) => format!("(spi_string_cmp({}, {}) {sym} 0)", arg(0), arg(1)),
                     Some(Ty::Union(_)) if !self.info(t0.as_ref().unwrap()).cty.ends_with('*') => {
