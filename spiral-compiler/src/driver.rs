@@ -395,32 +395,13 @@ fn expected_leaves(t: &spiral_abi::HostType, out: &mut Vec<crate::peval::ir::Ty>
     use spiral_abi::HostType;
     match t {
         HostType::Unit => {}
-        HostType::Prim(k) => out.push(Ty::Prim(prim_of_scalar(*k))),
+        HostType::Prim(k) => out.push(Ty::Prim((*k).into())),
         HostType::Tuple(ts) => ts.iter().for_each(|t| expected_leaves(t, out)),
         HostType::InvArray(el) => {
             let mut ks = Vec::new();
             el.leaves(&mut ks);
-            out.extend(ks.into_iter().map(|k| Ty::Array(std::sync::Arc::new(Ty::Prim(prim_of_scalar(k))))));
+            out.extend(ks.into_iter().map(|k| Ty::Array(std::sync::Arc::new(Ty::Prim(k.into())))));
         }
-    }
-}
-
-/// The residual IR's primitive type of a scalar kind.
-fn prim_of_scalar(k: spiral_abi::ScalarKind) -> crate::peval::ir::PrimTy {
-    use crate::peval::ir::PrimTy;
-    use spiral_abi::ScalarKind;
-    match k {
-        ScalarKind::I8 => PrimTy::I8,
-        ScalarKind::I16 => PrimTy::I16,
-        ScalarKind::I32 => PrimTy::I32,
-        ScalarKind::I64 => PrimTy::I64,
-        ScalarKind::U8 => PrimTy::U8,
-        ScalarKind::U16 => PrimTy::U16,
-        ScalarKind::U32 => PrimTy::U32,
-        ScalarKind::U64 => PrimTy::U64,
-        ScalarKind::F32 => PrimTy::F32,
-        ScalarKind::F64 => PrimTy::F64,
-        ScalarKind::Bool => PrimTy::Bool,
     }
 }
 

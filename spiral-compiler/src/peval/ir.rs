@@ -118,6 +118,26 @@ impl PrimTy {
     }
 }
 
+impl From<spiral_abi::ScalarKind> for PrimTy {
+    /// The primitive type of a leaf kind of the host ABI.
+    fn from(k: spiral_abi::ScalarKind) -> PrimTy {
+        use spiral_abi::ScalarKind;
+        match k {
+            ScalarKind::I8 => PrimTy::I8,
+            ScalarKind::I16 => PrimTy::I16,
+            ScalarKind::I32 => PrimTy::I32,
+            ScalarKind::I64 => PrimTy::I64,
+            ScalarKind::U8 => PrimTy::U8,
+            ScalarKind::U16 => PrimTy::U16,
+            ScalarKind::U32 => PrimTy::U32,
+            ScalarKind::U64 => PrimTy::U64,
+            ScalarKind::F32 => PrimTy::F32,
+            ScalarKind::F64 => PrimTy::F64,
+            ScalarKind::Bool => PrimTy::Bool,
+        }
+    }
+}
+
 /// A literal value. Floats compare and hash by their bits (so `NaN == NaN` and `-0.0 != 0.0`),
 /// which is what memoisation keys need.
 #[derive(Clone, Debug)]
@@ -151,6 +171,10 @@ pub enum Lit {
 }
 
 impl Lit {
+    /// Whether it is an integer zero (a divisor that must fail).
+    pub fn is_int_zero(&self) -> bool {
+        matches!(self, Lit::I8(0) | Lit::I16(0) | Lit::I32(0) | Lit::I64(0) | Lit::U8(0) | Lit::U16(0) | Lit::U32(0) | Lit::U64(0))
+    }
     /// The primitive type of the literal.
     pub fn ty(&self) -> PrimTy {
         match self {

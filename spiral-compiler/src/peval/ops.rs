@@ -53,11 +53,7 @@ fn fold_arith(op: &PrimOp, a: &Lit, b: &Lit) -> Result<Option<Lit>, String> {
         PrimOp::Mul => ints!(wrapping_mul).or_else(|| float_lits!(a, b, |x: f64, y: f64| x * y)),
         PrimOp::Div | PrimOp::Rem => {
             if a.ty().is_int() {
-                let zero = matches!(
-                    b,
-                    Lit::I8(0) | Lit::I16(0) | Lit::I32(0) | Lit::I64(0) | Lit::U8(0) | Lit::U16(0) | Lit::U32(0) | Lit::U64(0)
-                );
-                if zero {
+                if b.is_int_zero() {
                     return Err("integer division by zero during constant folding".into());
                 }
                 if let PrimOp::Div = op {
@@ -224,6 +220,18 @@ impl PE<'_> {
             out.push(self.known_value(v));
         }
         Ok(out)
+    }
+
+    /// An `i32` literal or runtime variable as an atom; `msg` (with the value shown) otherwise.
+    fn i32_atom(&self, v: &Value, msg: &str, s: Span) -> R<Atom> {
+        match v {
+            Value::Lit(l @ Lit::I32(_)) => Ok(Atom::Lit(l.clone())),
+            Value::Var(x) if x.ty == Ty::i32() => Ok(Atom::Var(x.clone())),
+            other => {
+                let shown = self.show(other);
+                self.err(s, format!("{msg}\nGot: {shown}"))
+            }
+        }
     }
 
     fn type_arg(&self, v: &Value, s: Span) -> R<Ty> {
@@ -607,17 +615,8 @@ impl PE<'_> {
             "LengthCheck" => {
                 let v = self.args(args, 3, name, s, f)?;
                 let what = self.string_lit(&v[2], s)?;
-                let len = |this: &mut Self, x: &Value| -> R<Atom> {
-                    match x {
-                        Value::Lit(l @ Lit::I32(_)) => Ok(Atom::Lit(l.clone())),
-                        Value::Var(x) if x.ty == Ty::i32() => Ok(Atom::Var(x.clone())),
-                        other => {
-                            let shown = this.show(other);
-                            this.err(s, format!("`LengthCheck` expects i32 lengths\nGot: {shown}"))
-                        }
-                    }
-                };
-                let (expected, found) = (len(self, &v[0])?, len(self, &v[1])?);
+                let expected = self.i32_atom(&v[0], "`LengthCheck` expects i32 lengths", s)?;
+                let found = self.i32_atom(&v[1], "`LengthCheck` expects i32 lengths", s)?;
                 match (&expected, &found) {
                     (a, b) if a == b => {}
                     (Atom::Lit(Lit::I32(a)), Atom::Lit(Lit::I32(b))) => {
@@ -645,14 +644,7 @@ impl PE<'_> {
                         return self.err(s, format!("`atomic_add` needs a runtime array\nGot: {shown}"));
                     }
                 };
-                let index = match &v[1] {
-                    Value::Lit(l @ Lit::I32(_)) => Atom::Lit(l.clone()),
-                    Value::Var(x) if x.ty == Ty::i32() => Atom::Var(x.clone()),
-                    other => {
-                        let shown = self.show(other);
-                        return self.err(s, format!("`atomic_add` needs an i32 index\nGot: {shown}"));
-                    }
-                };
+                let index = self.i32_atom(&v[1], "`atomic_add` needs an i32 index", s)?;
                 let value = match &v[2] {
                     Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
                     Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
@@ -673,14 +665,7 @@ impl PE<'_> {
                         return self.err(s, format!("`KernelLaunch` expects the kernel id that `join_backend` returned\nGot: {shown}"));
                     }
                 };
-                let len = match &v[1] {
-                    Value::Lit(l @ Lit::I32(_)) => Atom::Lit(l.clone()),
-                    Value::Var(x) if x.ty == Ty::i32() => Atom::Var(x.clone()),
-                    other => {
-                        let shown = self.show(other);
-                        return self.err(s, format!("`KernelLaunch` expects an i32 length\nGot: {shown}"));
-                    }
-                };
+                let len = self.i32_atom(&v[1], "`KernelLaunch` expects an i32 length", s)?;
                 let (_, args) = self.abstract_value(&v[2], s)?;
                 let want = self.out.kernels[kernel as usize].params.len();
                 if args.len() != want {

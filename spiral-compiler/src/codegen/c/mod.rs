@@ -1456,7 +1456,7 @@ impl<'p> Gen<'p> {
                 "NULL".into()
             }
             _ if self.dialect == Dialect::CpuKernel => {
-                let nonzero = matches!(args.get(1), Some(Atom::Lit(l)) if !is_zero_lit(l));
+                let nonzero = matches!(args.get(1), Some(Atom::Lit(l)) if !l.is_int_zero());
                 if let Some(d) = crate::codegen::c_family::divisor_to_check(op, p0, &xs, nonzero) {
                     f.line(&format!("if ({d} == 0) return {};", crate::codegen::c_family::STATUS_DIV_ZERO));
                 }
@@ -1579,7 +1579,3 @@ fn host_kernel_symbol(i: usize) -> String {
     format!("spiral_kernel{i}")
 }
 
-/// Whether a literal is an integer zero (a divisor that must fail).
-fn is_zero_lit(l: &Lit) -> bool {
-    matches!(l, Lit::I8(0) | Lit::I16(0) | Lit::I32(0) | Lit::I64(0) | Lit::U8(0) | Lit::U16(0) | Lit::U32(0) | Lit::U64(0))
-}
