@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(program) = Driver::new(HostTarget::Rust).with_limits(limits).evaluate(&graph) {
         let _ = print_program(&program, "dev");
-        let _ = c_kernel::print_c_kernels(&program.types, &program.kernels, "fuzz");
+        let _ = c_kernel::print_c_kernels(&program, "fuzz");
     }
 });

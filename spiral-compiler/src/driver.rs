@@ -176,7 +176,7 @@ pub fn compile_graph_exports_c(
         let unsupported = |u: Unsupported| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)];
         let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;
         if !prog.kernels.is_empty() {
-            c.push_str(&c_kernel::print_c_kernels(&prog.types, &prog.kernels, &prefix).map_err(unsupported)?);
+            c.push_str(&c_kernel::print_c_kernels(&prog, &prefix).map_err(unsupported)?);
         }
         bodies.push(body);
     }

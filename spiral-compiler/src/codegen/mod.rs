@@ -3,10 +3,15 @@
 
 pub mod c;
 pub mod c_family;
+pub mod kernel_bounds;
 pub mod rust;
 
 use crate::diagnostics::Diagnostic;
 use crate::peval::ir::Program;
+
+/// The `join_backend` name of CPU kernels (printed as Rust by `spiral!`, as C by spiral-build
+/// and `spiral run`).
+pub const CPU_KERNEL_BACKEND: &str = "CpuKernel";
 
 /// The deepest indentation a printer writes (in levels): deeper blocks stay at this column, so
 /// the size of the output grows linearly with the program, not with its nesting depth squared

@@ -63,11 +63,10 @@ pub type KernelError = (String, Span);
 
 /// Prints the CPU kernels of a program as one C translation unit, in the [`Dialect::CpuKernel`]
 /// dialect; kernel `i` is named `symbol(i)`. The unit starts with `prims.h` (no host runtime).
-pub fn emit_cpu_kernels(types: &crate::peval::ir::Types, kernels: &[crate::peval::ir::Kernel], symbol: &dyn Fn(usize) -> String) -> Result<String, KernelError> {
-    let prog = Program { types: types.clone(), kernels: kernels.to_vec(), ..Program::default() };
-    let mut g = Gen::new(&prog);
+pub fn emit_cpu_kernels(program: &Program, symbol: &dyn Fn(usize) -> String) -> Result<String, KernelError> {
+    let mut g = Gen::new(program);
     g.dialect = Dialect::CpuKernel;
-    for (i, k) in kernels.iter().enumerate() {
+    for (i, k) in program.kernels.iter().enumerate() {
         g.cpu_kernel(k, &symbol(i));
         if let Some(d) = g.errors.first() {
             return Err((d.message.clone(), d.span));
@@ -101,7 +100,7 @@ pub fn emit_c(program: &Program) -> Result<String, Vec<Diagnostic>> {
     // CPU kernels become C functions in the kernel dialect; the host launches each over its
     // whole index range on the calling thread.
     if !program.kernels.is_empty() {
-        match emit_cpu_kernels(&program.types, &program.kernels, &host_kernel_symbol) {
+        match emit_cpu_kernels(program, &host_kernel_symbol) {
             Ok(text) => g.kernels = text,
             Err((msg, span)) => g.errors.push(Diagnostic::error(span, msg).with_note("reported by the C backend")),
         }
@@ -212,7 +211,7 @@ struct Gen<'p> {
     /// Host program or CPU kernels.
     dialect: Dialect,
     /// In a kernel: which array accesses the check before the loop covers.
-    bounds: crate::codegen::rust::bounds::KernelBounds,
+    bounds: crate::codegen::kernel_bounds::KernelBounds,
     /// The Spiral span of the statement being printed (errors are reported there).
     cur_span: Span,
     types: &'p Types,
@@ -1291,11 +1290,11 @@ impl<'p> Gen<'p> {
 
     /// Prints kernel `k` as the C function `symbol` (see [`Dialect::CpuKernel`]).
     fn cpu_kernel(&mut self, k: &crate::peval::ir::Kernel, symbol: &str) {
-        if &*k.backend != crate::codegen::rust::CPU_KERNEL_BACKEND {
+        if &*k.backend != crate::codegen::CPU_KERNEL_BACKEND {
             self.error(format!(
                 "`join_backend {}` is not supported here: CPU kernels are `join_backend {}`",
                 k.backend,
-                crate::codegen::rust::CPU_KERNEL_BACKEND
+                crate::codegen::CPU_KERNEL_BACKEND
             ));
             return;
         }
@@ -1321,7 +1320,7 @@ impl<'p> Gen<'p> {
                 f.line(&format!("(void)v{}_len;", p.id));
             }
         }
-        self.bounds = crate::codegen::rust::bounds::kernel_bounds(k);
+        self.bounds = crate::codegen::kernel_bounds::kernel_bounds(k);
         for a in self.bounds.hoisted.clone() {
             f.line(&format!("if (__chunk_from < __chunk_to && (__chunk_from < 0 || (size_t)__chunk_to > v{a}_len)) return 1;"));
         }

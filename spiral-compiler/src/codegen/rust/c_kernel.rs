@@ -12,7 +12,7 @@
 //! anything else is reported as [`Unsupported`].
 
 use super::Unsupported;
-use crate::peval::ir::{Kernel, Ty, Types};
+use crate::peval::ir::{Kernel, Program, Ty, Types};
 use std::fmt::Write;
 
 /// The C symbol of kernel `i` of `unit`.
@@ -22,8 +22,8 @@ pub fn kernel_symbol(unit: &str, i: usize) -> String {
 
 /// Prints the CPU kernels of a program as one C translation unit: the C backend's printer in
 /// its [`Dialect::CpuKernel`](crate::codegen::c::Dialect::CpuKernel) dialect.
-pub fn print_c_kernels(types: &Types, kernels: &[Kernel], unit: &str) -> Result<String, Unsupported> {
-    crate::codegen::c::emit_cpu_kernels(types, kernels, &|i| kernel_symbol(unit, i))
+pub fn print_c_kernels(program: &Program, unit: &str) -> Result<String, Unsupported> {
+    crate::codegen::c::emit_cpu_kernels(program, &|i| kernel_symbol(unit, i))
         .map_err(|(message, span)| Unsupported::new(message).at(span))
 }
 

@@ -21,7 +21,7 @@
 //! `unsafe fn kernel{i}(__chunk_from: i32, __chunk_to: i32, params..)` that runs the body for
 //! every index of its chunk; each runtime free variable is a parameter (an array as a pointer `vN`
 //! and a length `vN_len`, a scalar by value). Array accesses are bounds-checked: once per chunk
-//! for accesses at the loop index (see [`bounds`]), otherwise at the access; a failed check
+//! for accesses at the loop index (see [`crate::codegen::kernel_bounds`]), otherwise at the access; a failed check
 //! panics, which the device reports as `Error::KernelFailed`. On the host side a `KernelLaunch`
 //! node (kernel id, length, one atom per kernel parameter) becomes one call of
 //! `Device::for_each_chunk`, which runs the kernel on disjoint index chunks on its threads. Input
@@ -39,12 +39,10 @@ use crate::peval::ir::{
 };
 use std::fmt::Write;
 
-pub mod bounds;
 pub mod c_kernel;
 pub mod readonly;
 
-/// The `join_backend` name of CPU kernels (see `lib/core/kernel.spir`).
-pub const CPU_KERNEL_BACKEND: &str = "CpuKernel";
+pub use crate::codegen::CPU_KERNEL_BACKEND;
 
 /// Where the kernels of a printed program live.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,7 +268,7 @@ pub struct RustPrinter<'a> {
     /// Input arrays of `main` that are only read: lent as `&[T]` (see [`readonly`]).
     ro: std::collections::BTreeSet<u32>,
     /// Inside a kernel: which accesses the check before the loop covers.
-    bounds: bounds::KernelBounds,
+    bounds: crate::codegen::kernel_bounds::KernelBounds,
     /// Kernels are C functions (they return a status instead of panicking).
     c_kernels: bool,
     /// Printing the statements of `main` (the wrapper's body), where `return Err(..)` works.
@@ -988,7 +986,7 @@ impl RustPrinter<'_> {
         self.line(0, "/// # Safety");
         self.line(0, "/// Every pointer must be valid for its length, and concurrent calls must write disjoint indices.");
         self.line(0, &format!("#[allow(unused_variables, unused_parens, clippy::all)] #[inline] unsafe fn kernel{i}({}) {{", params.join(", ")));
-        self.bounds = bounds::kernel_bounds(k);
+        self.bounds = crate::codegen::kernel_bounds::kernel_bounds(k);
         for a in self.bounds.hoisted.clone() {
             self.line(
                 1,
@@ -1152,7 +1150,7 @@ impl Device {
     #[test]
     fn c_kernel_path_compiles_links_and_runs() {
         let prog = map_program();
-        let c = c_kernel::print_c_kernels(&prog.types, &prog.kernels, "t").unwrap();
+        let c = c_kernel::print_c_kernels(&prog, "t").unwrap();
         assert!(c.contains("int32_t spiral_t_kernel0(int32_t __chunk_from, int32_t __chunk_to, int32_t * v0, size_t v0_len"), "{c}");
         let body = export_body_with(&prog, &export(), &KernelMode::C("t".into())).unwrap();
         assert!(body.contains("#[link_name = \"spiral_t_kernel0\"] fn kernel0("), "{body}");
