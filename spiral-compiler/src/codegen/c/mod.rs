@@ -980,7 +980,10 @@ impl<'p> Gen<'p> {
         let pure_read = matches!(st.expr, Expr::Atoms(_) | Expr::LayoutGet { .. } | Expr::ArrayGet { .. });
         let skipped: Vec<&Var> = if pure_read { st.vars.iter().filter(|v| !f.used.contains(&v.id)).collect() } else { Vec::new() };
         if self.dialect == Dialect::CpuKernel && self.kernel_stmt(f, st, &mut post) {
-            self.bound(f, &st.vars, true);
+            // A kernel-local box is its leaves' locals, not a value to bind.
+            if !matches!(st.expr, Expr::LayoutNew { .. }) {
+                self.bound(f, &st.vars, true);
+            }
             for p in post {
                 f.line(&p);
             }
@@ -1398,11 +1401,35 @@ impl<'p> Gen<'p> {
                 self.declare(f, &st.vars);
                 true
             }
+            // A box inside a kernel is kernel-local state (a loop counter, an accumulator): one
+            // C local per leaf, `v{id}_{field}`; the box itself is never a value (using it as
+            // one is an error through `kernel_info`).
+            Expr::LayoutNew { args, .. } => {
+                match st.vars.first() {
+                    Some(v) => {
+                        for (k, a) in args.iter().enumerate() {
+                            let cty = self.cty(&Self::atom_ty(a));
+                            let x = self.atom(f, a, post);
+                            f.line(&format!("{cty} v{}_{k} = {x};", v.id));
+                        }
+                    }
+                    None => self.error("a box inside a kernel must be bound to a name".into()),
+                }
+                true
+            }
+            Expr::LayoutGet { layout: Atom::Var(l), field } => {
+                self.bind1(f, &st.vars, format!("v{}_{field}", l.id));
+                true
+            }
+            Expr::LayoutSet { layout: Atom::Var(l), field, value } => {
+                let x = self.atom(f, value, post);
+                f.line(&format!("v{}_{field} = {x};", l.id));
+                true
+            }
             Expr::Prim(..) | Expr::If { .. } | Expr::While { .. } | Expr::Macro(_) => false,
             Expr::Call { .. }
             | Expr::Box { .. }
             | Expr::Match { .. }
-            | Expr::LayoutNew { .. }
             | Expr::LayoutGet { .. }
             | Expr::LayoutSet { .. }
             | Expr::ArrayNew { .. }
@@ -1411,7 +1438,7 @@ impl<'p> Gen<'p> {
             | Expr::ClosureCall { .. }
             | Expr::LengthCheck { .. }
             | Expr::KernelLaunch { .. } => {
-                self.error("unions, closures, layouts, calls, allocation and host checks are not supported inside a CPU kernel".into());
+                self.error("unions, closures, calls, allocation and host checks are not supported inside a CPU kernel".into());
                 true
             }
         }

@@ -449,9 +449,26 @@ impl RustPrinter<'_> {
         format!("v{}", v.id)
     }
 
+    /// The name of a kernel-local box (its leaves are the locals `{name}_{field}`). Boxes
+    /// inside a kernel are state of one index's work: created, read and written in place, never
+    /// passed on as values (which also keeps them out of reach of other threads).
+    fn kernel_local_box(&mut self, a: &Atom) -> String {
+        match a {
+            Atom::Var(v) => Self::var(v),
+            Atom::Lit(_) => {
+                self.err("a box inside a kernel must be a variable");
+                "_".into()
+            }
+        }
+    }
+
     /// An atom as an expression (cloned when its type is not `Copy`).
     fn atom(&mut self, a: &Atom) -> String {
         match a {
+            Atom::Var(v) if self.in_kernel && matches!(v.ty, Ty::Layout(..)) => {
+                self.err("a `mut`/`heap` box inside a kernel can only be read and written where it is created (it cannot be passed on, returned or captured)");
+                Self::var(v)
+            }
             Atom::Var(v) => {
                 if is_copy(&v.ty) || (self.in_kernel && matches!(v.ty, Ty::Array(_))) || (!self.in_kernel && self.ro.contains(&v.id)) {
                     Self::var(v)
@@ -686,6 +703,28 @@ impl RustPrinter<'_> {
                     self.line(ind + 1, "}");
                 }
                 self.line(ind, "};");
+            }
+            // Inside a kernel a box is kernel-local state (a loop counter, an accumulator): one
+            // local per leaf, never a value (see `kernel_local_box`).
+            Expr::LayoutNew { args, .. } if self.in_kernel => {
+                let a = self.atoms(args);
+                match st.vars.first() {
+                    Some(v) => {
+                        for (k, x) in a.iter().enumerate() {
+                            self.line(ind, &format!("#[allow(unused_mut)] let mut v{}_{k} = {x};", v.id));
+                        }
+                    }
+                    None => self.err("a box inside a kernel must be bound to a name"),
+                }
+            }
+            Expr::LayoutGet { layout, field } if self.in_kernel => {
+                let l = self.kernel_local_box(layout);
+                self.line(ind, &format!("{lhs}{l}_{field};"));
+            }
+            Expr::LayoutSet { layout, field, value } if self.in_kernel => {
+                let l = self.kernel_local_box(layout);
+                let v = self.atom(value);
+                self.line(ind, &format!("{l}_{field} = {v};"));
             }
             Expr::LayoutNew { args, .. } => {
                 let a = self.atoms(args);
