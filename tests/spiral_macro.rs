@@ -329,3 +329,89 @@ fn a_moved_in_array_returned_keeps_its_buffer() {
     let out = saxpy_in_place(&Device::cpu(), 2.0, &x, y).unwrap();
     assert_eq!(out.columns().as_ptr(), before);
 }
+
+// `&mut InvArray<T>`: the kernel works on the caller's buffers in place.
+spiral! {
+    fn saxpy_mut(dev: &Device, a: f32, x: &InvArray<f32>, y: &mut InvArray<f32>) -> Result<(), Error>;
+    fn scale_pairs(dev: &Device, k: i32, xs: &mut InvArray<(i32, i64)>) -> Result<i64, Error>;
+    fn fail_midway(dev: &Device, xs: &mut InvArray<i32>) -> Result<i32, Error>;
+    r#"
+open inv
+open kernel
+inl saxpy_mut a x y = map_inp (fun x, y => a * x + y) (inv_zip x y) y
+inl scale_pairs k xs =
+    map_inp (fun a, b => a * k, b * to_i64 k) xs xs
+    reduce (fun a b => a + b) 0i64 (inv_rezip (fun _, b => b) xs)
+inl fail_midway xs =
+    map_inp (fun a => a + 1i32) xs xs
+    inl r = inv_index xs 0i32
+    if r > 0i32 then failwith `i32 "stop" else 0i32
+    "#
+}
+
+#[test]
+fn a_mut_borrowed_array_is_updated_in_place() {
+    let x: InvArray<f32> = (0..1000).map(|i| i as f32).collect();
+    let mut y: InvArray<f32> = (0..1000).map(|_| 1.0).collect();
+    let before = y.columns().as_ptr();
+    for threads in [1, 2, 8] {
+        saxpy_mut(&Device::cpu_with_threads(threads), 2.0, &x, &mut y).unwrap();
+        assert_eq!(y.columns().as_ptr(), before, "the same buffer, updated in place");
+    }
+    // three times 2x + 1 on top of 1.0
+    assert_eq!(y.get(10), Some(1.0 + 3.0 * 21.0 - 3.0 * 1.0));
+    assert_eq!(y.len(), 1000);
+
+    let mut xs: InvArray<(i32, i64)> = (0..100).map(|i| (i, i as i64)).collect();
+    let cols = xs.columns();
+    let (p0, p1) = (cols.0.as_ptr(), cols.1.as_ptr());
+    assert_eq!(scale_pairs(&Device::cpu_with_threads(2), 3, &mut xs).unwrap(), 3 * 4950);
+    assert_eq!(xs.get(7), Some((21, 21)));
+    let cols = xs.columns();
+    assert_eq!((cols.0.as_ptr(), cols.1.as_ptr()), (p0, p1));
+}
+
+#[test]
+fn a_mut_borrowed_array_comes_back_after_an_error() {
+    let mut xs: InvArray<i32> = (0..10).collect();
+    let before = xs.columns().as_ptr();
+    assert!(fail_midway(&Device::cpu(), &mut xs).is_err());
+    assert_eq!(xs.len(), 10, "the buffers are back in the caller's array");
+    assert_eq!(xs.columns().as_ptr(), before);
+    assert_eq!(xs.get(3), Some(4), "with the writes made before the failure");
+}
+
+// Structs with `#[derive(Inverse)]` declared inside `spiral!`: Spiral sees records.
+spiral! {
+    /// A particle.
+    #[derive(Clone, Copy, Debug, PartialEq, spiral::Inverse)]
+    pub struct Particle { pub x: f32, pub y: f32, pub vx: f32, pub vy: f32 }
+    fn step(dev: &Device, dt: f32, ps: InvArray<Particle>) -> Result<InvArray<Particle>, Error>;
+    fn step_mut(dev: &Device, dt: f32, ps: &mut InvArray<Particle>) -> Result<(), Error>;
+    fn energy(dev: &Device, ps: &InvArray<Particle>) -> Result<f32, Error>;
+    fn origin(dev: &Device, p: Particle) -> Result<Particle, Error>;
+    r#"
+open inv
+open kernel
+inl advance dt {x y vx vy} = {x = x + dt * vx; y = y + dt * vy; vx vy = vy - dt * 9.81f32}
+inl step dt ps = map (advance dt) ps
+inl step_mut dt ps = map_inp (advance dt) ps ps
+inl energy ps = reduce (fun a b => a + b) 0.0f32 (map (fun {vx vy} => 0.5f32 * (vx * vx + vy * vy)) ps)
+inl origin p = {p with x = 0.0f32; y = 0.0f32}
+    "#
+}
+
+#[test]
+fn derive_inverse_structs_round_trip_through_exports() {
+    let ps: InvArray<Particle> = (0..100).map(|i| Particle { x: i as f32, y: 0.0, vx: 1.0, vy: 2.0 }).collect();
+    let out = step(&Device::cpu_with_threads(2), 0.5, ps.clone()).unwrap();
+    assert_eq!(out.get(3), Some(Particle { x: 3.5, y: 1.0, vx: 1.0, vy: 2.0 - 0.5 * 9.81 }));
+    let mut ps2 = ps.clone();
+    let before = ps2.columns().x.as_ptr();
+    step_mut(&Device::cpu_with_threads(2), 0.5, &mut ps2).unwrap();
+    assert_eq!(ps2, out);
+    assert_eq!(ps2.columns().x.as_ptr(), before);
+    assert_eq!(energy(&Device::cpu(), &ps).unwrap(), 100.0 * 0.5 * 5.0);
+    let p = Particle { x: 1.0, y: 2.0, vx: 3.0, vy: 4.0 };
+    assert_eq!(origin(&Device::cpu(), p).unwrap(), Particle { x: 0.0, y: 0.0, vx: 3.0, vy: 4.0 });
+}

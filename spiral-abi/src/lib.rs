@@ -127,8 +127,22 @@ pub enum HostType {
     Prim(ScalarKind),
     /// A Rust tuple (flat; Spiral sees the right-nested pairs `a * (b * c)`).
     Tuple(Vec<HostType>),
-    /// An inverse array (`InvArray<T>` or `&InvArray<T>`).
+    /// An inverse array (`InvArray<T>`, `&InvArray<T>` or `&mut InvArray<T>`).
     InvArray(Box<HostType>),
+    /// A struct with named fields declared next to the exports (with `#[derive(Inverse)]`);
+    /// Spiral sees it as a record.
+    Struct(StructDef),
+}
+
+/// A Rust struct with named fields that an export's signature uses: Spiral sees it as the
+/// record of its fields, and an `InvArray` of it as one column per leaf field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructDef {
+    /// The Rust name (`Particle`); `{name}Columns` and `{name}Slices` are its column trees
+    /// (from `#[derive(Inverse)]`).
+    pub name: String,
+    /// The fields, sorted by name: the order of a Spiral record's leaves.
+    pub fields: Vec<(String, HostType)>,
 }
 
 impl HostType {
@@ -142,6 +156,10 @@ impl HostType {
                 format!("({})", parts.join(" * "))
             }
             HostType::InvArray(t) => format!("(inv_array {})", t.spiral_type()),
+            HostType::Struct(d) => {
+                let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n} : {}", t.spiral_type())).collect();
+                format!("{{{}}}", parts.join("; "))
+            }
         }
     }
     /// The scalar leaves of an element type, in order.
@@ -151,8 +169,22 @@ impl HostType {
             HostType::Prim(p) => out.push(*p),
             HostType::Tuple(ts) => ts.iter().for_each(|t| t.leaves(out)),
             HostType::InvArray(t) => t.leaves(out),
+            HostType::Struct(d) => d.fields.iter().for_each(|(_, t)| t.leaves(out)),
         }
     }
+}
+
+/// How a parameter is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passing {
+    /// By value (`InvArray<T>` is moved in: its buffers are used without a copy, and returned
+    /// unchanged they come back as the same buffers).
+    Moved,
+    /// `&InvArray<T>`: read; columns the program writes to are copied first.
+    Borrowed,
+    /// `&mut InvArray<T>`: the program works on the caller's buffers in place, and they are
+    /// back in the caller's array when the function returns (also on `Err`).
+    BorrowedMut,
 }
 
 /// One parameter of an exported function (after the device).
@@ -162,8 +194,15 @@ pub struct Param {
     pub name: String,
     /// Its type.
     pub ty: HostType,
-    /// `&InvArray<T>` (the columns are copied) rather than `InvArray<T>` (moved, no copy).
-    pub borrowed: bool,
+    /// By value, `&` or `&mut`.
+    pub passing: Passing,
+}
+
+impl Param {
+    /// Passed as `&InvArray<T>` (shared; written columns are copied).
+    pub fn borrowed(&self) -> bool {
+        self.passing == Passing::Borrowed
+    }
 }
 
 /// One exported function: its name (a top-level Spiral function of the same name), the name of

@@ -2,13 +2,44 @@
 //! `// export: fn ...;` line of a Spiral file) checked and converted to the backend's
 //! [`Export`] description.
 
-use crate::{Export, HostType, Param, ScalarKind};
+use crate::{Export, HostType, Param, Passing, ScalarKind, StructDef};
 
 /// A signature error: where (a `proc_macro2` span) and what.
 pub type SigError = (proc_macro2::Span, String);
 
 /// Converts a Rust signature to an export description, checking its shape.
 pub fn export_of(sig: &syn::Signature) -> Result<Export, SigError> {
+    export_of_with(sig, &[])
+}
+
+/// Reads a struct declared next to the exports (named fields of scalars, tuples and structs
+/// declared before it) as the record Spiral sees.
+pub fn struct_def(item: &syn::ItemStruct, known: &[StructDef]) -> Result<StructDef, SigError> {
+    use syn::spanned::Spanned;
+    if !item.generics.params.is_empty() {
+        return Err((item.generics.span(), "a struct used in an exported signature cannot be generic".into()));
+    }
+    let syn::Fields::Named(named) = &item.fields else {
+        return Err((item.fields.span(), "a struct used in an exported signature must have named fields".into()));
+    };
+    let mut fields = Vec::new();
+    for f in &named.named {
+        let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+        let ty = host_type_with(&f.ty, known)?;
+        if matches!(ty, HostType::InvArray(_) | HostType::Unit) {
+            return Err((f.ty.span(), "a struct field must be a scalar, a tuple or another struct declared before it".into()));
+        }
+        fields.push((name, ty));
+    }
+    if fields.is_empty() {
+        return Err((item.ident.span(), "a struct used in an exported signature needs at least one field".into()));
+    }
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(StructDef { name: item.ident.to_string(), fields })
+}
+
+/// [`export_of`] where the signature may name the structs in `structs`.
+pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Export, SigError> {
     use syn::spanned::Spanned;
     let err = |span: proc_macro2::Span, msg: &str| -> SigError { (span, msg.to_string()) };
     if !sig.generics.params.is_empty() {
@@ -31,13 +62,22 @@ pub fn export_of(sig: &syn::Signature) -> Result<Export, SigError> {
         let syn::Pat::Ident(pi) = &*pt.pat else {
             return Err(err(pt.pat.span(), "use a plain identifier for exported parameters"));
         };
-        let ty = host_type(&pt.ty)?;
-        let borrowed = matches!(&*pt.ty, syn::Type::Reference(_));
-        params.push(Param { name: pi.ident.to_string(), ty, borrowed });
+        let ty = host_type_with(&pt.ty, structs)?;
+        let passing = match &*pt.ty {
+            syn::Type::Reference(r) if r.mutability.is_some() => Passing::BorrowedMut,
+            syn::Type::Reference(_) => Passing::Borrowed,
+            _ => Passing::Moved,
+        };
+        params.push(Param { name: pi.ident.to_string(), ty, passing });
     }
     let ret = match &sig.output {
         syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
-            Some(t) => host_type(t)?,
+            Some(t) => {
+                if matches!(t, syn::Type::Reference(_)) {
+                    return Err(err(t.span(), "an exported function returns owned values (`InvArray<T>`, not a reference)"));
+                }
+                host_type_with(t, structs)?
+            }
             None => return Err(err(ty.span(), "an exported function returns `Result<T, Error>`")),
         },
         syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
@@ -91,20 +131,25 @@ fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
 
 /// Converts a Rust type to the host type the backend understands.
 pub fn host_type(ty: &syn::Type) -> Result<HostType, (proc_macro2::Span, String)> {
+    host_type_with(ty, &[])
+}
+
+/// [`host_type`] where the type may name the structs in `structs`.
+pub fn host_type_with(ty: &syn::Type, structs: &[StructDef]) -> Result<HostType, (proc_macro2::Span, String)> {
     use syn::spanned::Spanned;
     match ty {
         syn::Type::Tuple(t) => {
             let mut v = Vec::new();
             for e in &t.elems {
-                v.push(host_type(e)?);
+                v.push(host_type_with(e, structs)?);
             }
             Ok(if v.is_empty() { HostType::Unit } else { HostType::Tuple(v) })
         }
-        syn::Type::Paren(p) => host_type(&p.elem),
-        syn::Type::Group(g) => host_type(&g.elem),
-        syn::Type::Reference(r) if r.mutability.is_none() => match host_type(&r.elem)? {
+        syn::Type::Paren(p) => host_type_with(&p.elem, structs),
+        syn::Type::Group(g) => host_type_with(&g.elem, structs),
+        syn::Type::Reference(r) => match host_type_with(&r.elem, structs)? {
             HostType::InvArray(t) => Ok(HostType::InvArray(t)),
-            _ => Err((ty.span(), "only `&InvArray<T>` may be passed by reference".to_string())),
+            _ => Err((ty.span(), "only `&InvArray<T>` and `&mut InvArray<T>` may be passed by reference".to_string())),
         },
         _ => {
             let Some(seg) = last_segment(ty) else {
@@ -116,14 +161,17 @@ pub fn host_type(ty: &syn::Type) -> Result<HostType, (proc_macro2::Span, String)
                 if args.len() != 1 {
                     return Err((ty.span(), "`InvArray` takes one type argument".to_string()));
                 }
-                let el = host_type(args[0])?;
+                let el = host_type_with(args[0], structs)?;
                 return Ok(HostType::InvArray(Box::new(el)));
+            }
+            if let Some(d) = structs.iter().find(|d| d.name == name) {
+                return Ok(HostType::Struct(d.clone()));
             }
             match ScalarKind::from_rust_name(&name) {
                 Some(p) if seg.arguments.is_empty() => Ok(HostType::Prim(p)),
                 _ => Err((
                     ty.span(),
-                    format!("unsupported type `{name}` in an exported signature (use scalars, tuples, `()` or `InvArray<T>`)"),
+                    format!("unsupported type `{name}` in an exported signature (use scalars, tuples, `()`, `InvArray<T>`, or a struct with `#[derive(Inverse)]` declared inside the same `spiral!` so its fields are known)"),
                 )),
             }
         }

@@ -397,6 +397,7 @@ fn expected_leaves(t: &spiral_abi::HostType, out: &mut Vec<crate::peval::ir::Ty>
         HostType::Unit => {}
         HostType::Prim(k) => out.push(Ty::Prim((*k).into())),
         HostType::Tuple(ts) => ts.iter().for_each(|t| expected_leaves(t, out)),
+        HostType::Struct(d) => d.fields.iter().for_each(|(_, t)| expected_leaves(t, out)),
         HostType::InvArray(el) => {
             let mut ks = Vec::new();
             el.leaves(&mut ks);
@@ -444,13 +445,14 @@ fn rust_type(t: &spiral_abi::HostType) -> String {
         HostType::Prim(k) => k.name().into(),
         HostType::Tuple(ts) => format!("({})", ts.iter().map(rust_type).collect::<Vec<_>>().join(", ")),
         HostType::InvArray(el) => format!("InvArray<{}>", rust_type(el)),
+        HostType::Struct(d) => d.name.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spiral_abi::{HostType, Param, ScalarKind};
+    use spiral_abi::{HostType, Param, Passing, ScalarKind};
 
     /// A construct a C kernel cannot print (a string) is reported at its Spiral line, not at the
     /// export: the residual IR keeps each statement's span.
@@ -461,7 +463,7 @@ mod tests {
         let e = Export {
             name: "lens".into(),
             device: "dev".into(),
-            params: vec![Param { name: "input".into(), ty: HostType::InvArray(Box::new(i32s.clone())), borrowed: true }],
+            params: vec![Param { name: "input".into(), ty: HostType::InvArray(Box::new(i32s.clone())), passing: Passing::Borrowed }],
             ret: HostType::InvArray(Box::new(i32s)),
         };
         let mut sm = SourceMap::new();

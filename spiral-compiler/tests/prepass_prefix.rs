@@ -2,7 +2,7 @@
 //! per-export graphs of one `spiral!` call from a prefix gives exactly what a full `prepare`
 //! gives, and a prefix from unrelated packages is ignored.
 
-use spiral_compiler::codegen::rust::{HostType, Param, ScalarKind};
+use spiral_compiler::codegen::rust::{HostType, Param, Passing, ScalarKind};
 use spiral_compiler::driver::{load_with_library, with_entry, Export};
 use spiral_compiler::diagnostics::SourceMap;
 use spiral_compiler::prepass::{prepare, prepare_from, prepare_library};
@@ -17,7 +17,7 @@ fn export(name: &str) -> Export {
         params: vec![Param {
             name: "input".to_string(),
             ty: HostType::InvArray(Box::new(HostType::Tuple(vec![i32s.clone(), i32s.clone(), i32s.clone()]))),
-            borrowed: true,
+            passing: Passing::Borrowed,
         }],
         ret: HostType::InvArray(Box::new(HostType::Tuple(vec![i32s.clone(), i32s]))),
     }

@@ -56,6 +56,9 @@ pub fn spiral(input: TokenStream) -> TokenStream {
 /// (`Device`, `Error`, `InvArray`) stay used (no spurious unused-import warnings).
 fn with_stubs(inv: &Invocation, errors: TokenStream2) -> TokenStream2 {
     let mut out = errors;
+    for item in &inv.structs {
+        out.extend(quote!(#item));
+    }
     for ((sig, vis), attrs) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs) {
         out.extend(quote! {
             #(#attrs)*
@@ -78,6 +81,8 @@ struct Invocation {
     vis: Vec<syn::Visibility>,
     /// Each export's `///` docs and attributes, passed through to the generated function.
     attrs: Vec<Vec<syn::Attribute>>,
+    /// Structs declared in the invocation (emitted as written; signatures may use them).
+    structs: Vec<syn::ItemStruct>,
     source: SourceText,
     /// The tokens of the `file = "..."` path, to emit an `include_str!` that makes cargo rebuild.
     file_path: Option<(String, Span)>,
@@ -85,9 +90,19 @@ struct Invocation {
 
 fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     let inv = parse_invocation(input)?;
+    let mut defs = Vec::new();
+    for item in &inv.structs {
+        match spiral_abi::signature::struct_def(item, &defs) {
+            Ok(d) => defs.push(d),
+            Err((span, msg)) => {
+                let msg = format!("spiral!: {msg}");
+                return Err(quote_spanned!(span=> ::core::compile_error!{ #msg }));
+            }
+        }
+    }
     let mut exports = Vec::new();
     for sig in &inv.sigs {
-        match spiral_abi::signature::export_of(sig) {
+        match spiral_abi::signature::export_of_with(sig, &defs) {
             Ok(e) => exports.push(e),
             Err((span, msg)) => {
                 let msg = format!("spiral!: {msg}");
@@ -112,6 +127,9 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         }
     };
     let mut items = TokenStream2::new();
+    for item in &inv.structs {
+        items.extend(quote!(#item));
+    }
     for (((sig, vis), attrs), body) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs).zip(bodies) {
         let body: TokenStream2 = match body.parse() {
             Ok(b) => b,
@@ -169,6 +187,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     let mut vis = Vec::new();
     let mut attrs = Vec::new();
     let mut file_path = None;
+    let mut structs = Vec::new();
     loop {
         // Skip separators between header items.
         while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ',' || p.as_char() == ';') {
@@ -185,6 +204,22 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                 };
                 file_path = Some((path, lit.span()));
                 i += 3;
+            }
+            Some(first) if is_struct_item(&tokens[i..]) => {
+                // `#[derive(Inverse, ..)] pub struct Name { fields }`: runs to its brace group.
+                let start = i;
+                while i < tokens.len() && !matches!(tokens.get(i), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro::Delimiter::Brace) {
+                    i += 1;
+                }
+                if i == tokens.len() {
+                    return Err(error_at(first.span(), "spiral!: a struct needs named fields in braces"));
+                }
+                i += 1;
+                let item_tokens = TokenStream2::from(tokens[start..i].iter().cloned().collect::<TokenStream>());
+                match syn::parse2::<syn::ItemStruct>(item_tokens) {
+                    Ok(item) => structs.push(item),
+                    Err(e) => return Err(e.to_compile_error()),
+                }
             }
             Some(first) if matches!(first, TokenTree::Ident(id) if id.to_string() == "fn" || id.to_string() == "pub")
                 || (is_punct(Some(first), '#') && matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro::Delimiter::Bracket)) =>
@@ -240,7 +275,25 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     };
     // The include that makes cargo rebuild when the file changes needs its full path.
     let file_path = file_path.map(|(p, s)| (resolve_file(&p, s).to_string_lossy().into_owned(), s));
-    Ok(Invocation { sigs, vis, attrs, source, file_path })
+    Ok(Invocation { sigs, vis, attrs, structs, source, file_path })
+}
+
+/// Whether the tokens start a struct item: attributes, an optional visibility, then `struct`.
+fn is_struct_item(tokens: &[TokenTree]) -> bool {
+    let mut i = 0;
+    loop {
+        match tokens.get(i) {
+            Some(TokenTree::Punct(p)) if p.as_char() == '#' => i += 2,
+            Some(TokenTree::Ident(id)) if id.to_string() == "pub" => {
+                i += 1;
+                if matches!(tokens.get(i), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro::Delimiter::Parenthesis) {
+                    i += 1;
+                }
+            }
+            Some(TokenTree::Ident(id)) => return id.to_string() == "struct",
+            _ => return false,
+        }
+    }
 }
 
 /// Where `file = "path"` points: relative to `CARGO_MANIFEST_DIR` when the file exists there,

@@ -54,3 +54,18 @@ pub fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
         "the Spiral program panicked with a non-string payload".to_string()
     }
 }
+
+/// Runs a closure when dropped: how a wrapper hands a `&mut InvArray`'s buffers back to the
+/// caller however its body ends (a value, an `Err`, or a failure unwinding to [`catch_host`]).
+pub struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// A guard that runs `f` when it goes out of scope.
+pub fn on_drop<F: FnMut()>(f: F) -> OnDrop<F> {
+    OnDrop(f)
+}

@@ -53,7 +53,7 @@ pub enum KernelMode {
     C(String),
 }
 
-pub use spiral_abi::{Export, HostType, Param, ScalarKind};
+pub use spiral_abi::{Export, HostType, Param, Passing, ScalarKind, StructDef};
 
 
 /// The Spiral entry point for one export: binds each parameter to its host value (macros
@@ -64,9 +64,10 @@ pub fn export_entry(e: &Export) -> String {
     let mut args = Vec::new();
     for (i, p) in e.params.iter().enumerate() {
         let mut k = 0;
-        // A moved-in inverse array's columns are moved into the program (one `Rc` handle, so a
-        // column returned unchanged keeps its buffer); a borrowed one's are shared handles.
-        let v = spiral_host_value(&p.ty, &format!("__spiral_arg{i}"), &mut k, p.borrowed);
+        // A moved-in (or `&mut`) inverse array's columns are moved into the program (one `Rc`
+        // handle, so a column returned unchanged keeps its buffer); a borrowed one's are shared
+        // handles.
+        let v = spiral_host_value(&p.ty, &format!("__spiral_arg{i}"), &mut k, p.borrowed());
         s.push_str(&format!("    inl __spiral_p{i} = {v}\n"));
         args.push(format!("__spiral_p{i}"));
     }
@@ -91,6 +92,10 @@ fn spiral_host_value(t: &HostType, base: &str, k: &mut usize, borrowed: bool) ->
             let parts: Vec<String> = ts.iter().map(|t| spiral_host_value(t, base, k, borrowed)).collect();
             format!("({})", parts.join(", "))
         }
+        HostType::Struct(d) => {
+            let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n} = {}", spiral_host_value(t, base, k, borrowed))).collect();
+            format!("{{{}}}", parts.join("; "))
+        }
         HostType::InvArray(el) => {
             let arrays = spiral_host_arrays(el, base, k, borrowed);
             format!("{{len = ($\"{base}_len\" : i32); arrays = {arrays}}}")
@@ -111,6 +116,10 @@ fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize, borrowed: bool) 
             let parts: Vec<String> = ts.iter().map(|t| spiral_host_arrays(t, base, k, borrowed)).collect();
             format!("({})", parts.join(", "))
         }
+        HostType::Struct(d) => {
+            let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n} = {}", spiral_host_arrays(t, base, k, borrowed))).collect();
+            format!("{{{}}}", parts.join("; "))
+        }
         HostType::InvArray(_) => "()".into(),
     }
 }
@@ -129,7 +138,11 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
         let mut k = 0;
         match &p.ty {
             HostType::InvArray(el) => {
-                let pat = rust_leaf_pattern(el, &format!("{base}_col"), &mut k);
+                let tree = match p.passing {
+                    Passing::Borrowed => ColumnTree::Slices,
+                    Passing::Moved | Passing::BorrowedMut => ColumnTree::Columns,
+                };
+                let pat = rust_leaf_pattern(el, &format!("{base}_col"), &mut k, tree);
                 let _ = writeln!(
                     s,
                     "let {base}_len: i32 = match i32::try_from({n}.len()) {{ Ok(n) => n, Err(_) => return Err(::spiral::Error::DeviceLimit {{ what: \"elements of an inverse array passed to a CPU kernel\".into(), limit: i32::MAX as u64, requested: {n}.len() as u64 }}) }};",
@@ -137,26 +150,45 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                 );
                 let mut leaves = Vec::new();
                 el.leaves(&mut leaves);
-                if p.borrowed {
-                    let _ = writeln!(s, "let {pat} = {}.columns();", p.name);
-                } else {
-                    let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
+                match p.passing {
+                    Passing::Borrowed => {
+                        let _ = writeln!(s, "let {pat} = {}.columns();", p.name);
+                    }
+                    Passing::Moved => {
+                        let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
+                    }
+                    // The caller's buffers are moved out for the call and moved back by a guard
+                    // when the body ends, however it ends: their data pointers never change.
+                    Passing::BorrowedMut => {
+                        let _ = writeln!(s, "let {pat} = ::std::mem::take(&mut *{}).into_columns();", p.name);
+                    }
                 }
                 for (j, t) in leaves.iter().enumerate().take(k) {
                     let t = t.name();
                     let name = format!("{base}_{j}");
                     let col = format!("{base}_col{j}");
-                    let line = match (readonly.contains(&name), p.borrowed) {
-                        (true, true) => format!("let {name}: &[{t}] = {col};"),
-                        (true, false) => format!("let {name}: &[{t}] = &{col}[..];"),
-                        (false, true) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}.to_vec()));"),
-                        (false, false) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}));"),
+                    let line = match (readonly.contains(&name), p.passing) {
+                        (true, Passing::Borrowed) => format!("let {name}: &[{t}] = {col};"),
+                        (true, Passing::Moved) => format!("let {name}: &[{t}] = &{col}[..];"),
+                        (false, Passing::Borrowed) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}.to_vec()));"),
+                        (_, _) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}));"),
                     };
                     let _ = writeln!(s, "{line}");
                 }
+                if p.passing == Passing::BorrowedMut {
+                    let handles: Vec<String> = (0..k).map(|j| format!("{base}_{j}.clone()")).collect();
+                    let mut it = (0..k).map(|j| format!("::std::mem::take(&mut *__h.{j}.borrow_mut())"));
+                    let cols = columns_tree(el, &mut it);
+                    let _ = writeln!(
+                        s,
+                        "let {base}_restore = {{ let __h = ({},); let __dst = &mut *{}; ::spiral::__private::on_drop(move || {{ *__dst = ::spiral::InvArray::from_columns({cols}).unwrap_or_default(); }}) }};",
+                        handles.join(", "),
+                        p.name
+                    );
+                }
             }
             t => {
-                let pat = rust_leaf_pattern(t, &base, &mut k);
+                let pat = rust_leaf_pattern(t, &base, &mut k, ColumnTree::Value);
                 let _ = writeln!(s, "let {pat} = {};", p.name);
             }
         }
@@ -164,7 +196,27 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
     s
 }
 
-fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize) -> String {
+/// Which Rust tree of a struct a pattern or expression builds: the value itself (`Particle`),
+/// its owned columns (`ParticleColumns`, from `into_columns`) or its borrowed columns
+/// (`ParticleSlices`, from `columns`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ColumnTree {
+    Value,
+    Columns,
+    Slices,
+}
+
+impl ColumnTree {
+    fn struct_name(self, d: &StructDef) -> String {
+        match self {
+            ColumnTree::Value => d.name.clone(),
+            ColumnTree::Columns => format!("{}Columns", d.name),
+            ColumnTree::Slices => format!("{}Slices", d.name),
+        }
+    }
+}
+
+fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize, tree: ColumnTree) -> String {
     match t {
         HostType::Unit | HostType::InvArray(_) => "_".into(),
         HostType::Prim(_) => {
@@ -173,8 +225,12 @@ fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize) -> String {
             x.replace("_col_", "_col")
         }
         HostType::Tuple(ts) => {
-            let parts: Vec<String> = ts.iter().map(|t| rust_leaf_pattern(t, base, k)).collect();
+            let parts: Vec<String> = ts.iter().map(|t| rust_leaf_pattern(t, base, k, tree)).collect();
             format!("({},)", parts.join(", "))
+        }
+        HostType::Struct(d) => {
+            let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n}: {}", rust_leaf_pattern(t, base, k, tree))).collect();
+            format!("{} {{ {} }}", tree.struct_name(d), parts.join(", "))
         }
     }
 }
@@ -211,23 +267,31 @@ pub fn result_expr(ret: &HostType, leaves: &mut dyn Iterator<Item = String>) -> 
             let parts: Vec<String> = ts.iter().map(|t| result_expr(t, leaves)).collect();
             format!("({},)", parts.join(", "))
         }
+        HostType::Struct(d) => {
+            let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n}: {}", result_expr(t, leaves))).collect();
+            format!("{} {{ {} }}", d.name, parts.join(", "))
+        }
         HostType::InvArray(el) => {
-            let cols = columns_from_arrays(el, leaves);
+            let mut arrays = leaves.map(|a| format!("__spiral_take_array({a})"));
+            let cols = columns_tree(el, &mut arrays);
             format!("::spiral::InvArray::from_columns({cols})?")
         }
     }
 }
 
-fn columns_from_arrays(el: &HostType, leaves: &mut dyn Iterator<Item = String>) -> String {
+/// The owned column tree of an inverse array of `el` (`(Vec<A>, Vec<B>,)`, `FooColumns { .. }`)
+/// with one expression from `cols` per leaf.
+fn columns_tree(el: &HostType, cols: &mut dyn Iterator<Item = String>) -> String {
     match el {
         HostType::Unit => "()".into(),
-        HostType::Prim(_) | HostType::InvArray(_) => {
-            let a = leaves.next().unwrap_or_else(|| "Default::default()".into());
-            format!("__spiral_take_array({a})")
-        }
+        HostType::Prim(_) | HostType::InvArray(_) => cols.next().unwrap_or_else(|| "Default::default()".into()),
         HostType::Tuple(ts) => {
-            let parts: Vec<String> = ts.iter().map(|t| columns_from_arrays(t, leaves)).collect();
+            let parts: Vec<String> = ts.iter().map(|t| columns_tree(t, cols)).collect();
             format!("({},)", parts.join(", "))
+        }
+        HostType::Struct(d) => {
+            let parts: Vec<String> = d.fields.iter().map(|(n, t)| format!("{n}: {}", columns_tree(t, cols))).collect();
+            format!("{}Columns {{ {} }}", d.name, parts.join(", "))
         }
     }
 }
@@ -1137,7 +1201,7 @@ mod printer_tests {
             params: vec![Param {
                 name: "input".into(),
                 ty: HostType::InvArray(Box::new(HostType::Tuple(vec![i.clone(), i.clone(), i.clone()]))),
-                borrowed: true,
+                passing: Passing::Borrowed,
             }],
             ret: HostType::InvArray(Box::new(HostType::Tuple(vec![i.clone(), i]))),
         }
@@ -1270,7 +1334,7 @@ mod pipeline_tests {
 
     #[test]
     fn map_lends_inputs_and_map_inp_in_place_copies_them() {
-        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t()])), borrowed: true }];
+        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t()])), passing: Passing::Borrowed }];
         let map = compile("open inv\nopen kernel\ninl k input = map (fun a,b => a*b) input\n", p(), inv(i32t())).unwrap();
         assert!(!map.contains(".to_vec()"), "{map}");
         assert!(map.contains("for __i in __chunk_from..__chunk_to"), "{map}");
@@ -1286,7 +1350,7 @@ mod pipeline_tests {
 
     #[test]
     fn same_source_gives_byte_identical_rust() {
-        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t(), i32t()])), borrowed: true }];
+        let p = || vec![Param { name: "input".into(), ty: inv(HostType::Tuple(vec![i32t(), i32t(), i32t()])), passing: Passing::Borrowed }];
         let src = "open inv\nopen kernel\ninl k input = map (fun a,b,c => a+b+c, a*b*c) input\n";
         let ret = || inv(HostType::Tuple(vec![i32t(), i32t()]));
         assert_eq!(compile(src, p(), ret()).unwrap(), compile(src, p(), ret()).unwrap());
@@ -1294,21 +1358,21 @@ mod pipeline_tests {
 
     #[test]
     fn evaluation_errors_come_back_as_diagnostics() {
-        let e = compile("inl k x = x + true\n", vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
+        let e = compile("inl k x = x + true\n", vec![Param { name: "x".into(), ty: i32t(), passing: Passing::Moved }], i32t()).unwrap_err();
         assert!(e.contains("t.rs:1:11"), "{e}");
     }
 
     #[test]
     fn kernels_for_other_backends_are_reported() {
         let src = "inl k x =\n    inl _ = join_backend Cuda\n        inl y = x + 1i32\n        ()\n    x\n";
-        let e = compile(src, vec![Param { name: "x".into(), ty: i32t(), borrowed: false }], i32t()).unwrap_err();
+        let e = compile(src, vec![Param { name: "x".into(), ty: i32t(), passing: Passing::Moved }], i32t()).unwrap_err();
         assert!(e.contains("`join_backend Cuda` is not supported here"), "{e}");
         assert!(e.contains("t.rs:1:5"), "reported at the export's definition: {e}");
     }
 
     #[test]
     fn scalar_exports_compile() {
-        let b = compile("inl k (a, b) = a * b + 1i32\n", vec![Param { name: "x".into(), ty: HostType::Tuple(vec![i32t(), i32t()]), borrowed: false }], i32t()).unwrap();
+        let b = compile("inl k (a, b) = a * b + 1i32\n", vec![Param { name: "x".into(), ty: HostType::Tuple(vec![i32t(), i32t()]), passing: Passing::Moved }], i32t()).unwrap();
         assert!(b.contains("let (__spiral_arg0_0, __spiral_arg0_1,) = x;"), "{b}");
     }
 }
