@@ -271,6 +271,28 @@ impl fmt::Display for Lit {
     }
 }
 
+/// The read-modify-write of an [`Expr::Atomic`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AtomicOp {
+    /// `element + value` (wrapping).
+    Add,
+    /// The smaller of the two.
+    Min,
+    /// The larger of the two.
+    Max,
+}
+
+impl AtomicOp {
+    /// The library's name for it (`atomic_add`, `atomic_min`, `atomic_max` without the prefix).
+    pub fn name(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "add",
+            AtomicOp::Min => "min",
+            AtomicOp::Max => "max",
+        }
+    }
+}
+
 /// Heap (immutable) or mutable heap layout, as v2's `heap` and `mut`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LayoutKind {
@@ -749,15 +771,31 @@ pub enum Expr {
         /// What was checked, e.g. `map_inp: the output`.
         what: Arc<str>,
     },
-    /// Inside a kernel body: adds `value` to element `index` of the integer array `array` as
-    /// one atomic (relaxed) read-modify-write. Produces nothing.
-    AtomicAdd {
+    /// Inside a kernel body: combines element `index` of the integer array `array` with
+    /// `value` (`op`: add, min or max) as one atomic (relaxed) read-modify-write. Produces
+    /// nothing.
+    Atomic {
+        /// How the element and the value are combined.
+        op: AtomicOp,
         /// An array of one integer leaf (a kernel parameter).
         array: Atom,
         /// The element (an `i32`).
         index: Atom,
-        /// What to add (the element type).
+        /// The operand (the element type).
         value: Atom,
+    },
+    /// Inside a kernel body: atomically (relaxed) sets element `index` of the integer array
+    /// `array` to `desired` if it equals `expected`. Produces the element's previous value
+    /// (the exchange happened when that equals `expected`).
+    AtomicCas {
+        /// An array of one integer leaf (a kernel parameter).
+        array: Atom,
+        /// The element (an `i32`).
+        index: Atom,
+        /// The value the element must hold.
+        expected: Atom,
+        /// The value to store.
+        desired: Atom,
     },
     /// Inside a kernel body: the index the body runs for (one `i32` leaf). The kernel
     /// backend decides where it comes from (a CPU chunk loop, a grid-stride loop...).
@@ -820,10 +858,16 @@ impl Expr {
                 f(len);
                 args.iter().for_each(f);
             }
-            Expr::AtomicAdd { array, index, value } => {
+            Expr::Atomic { array, index, value, .. } => {
                 f(array);
                 f(index);
                 f(value);
+            }
+            Expr::AtomicCas { array, index, expected, desired } => {
+                f(array);
+                f(index);
+                f(expected);
+                f(desired);
             }
             Expr::LengthCheck { expected, found, .. } => {
                 f(expected);
@@ -862,7 +906,8 @@ impl Expr {
             | Expr::Failwith(_)
             | Expr::KernelIndex
             | Expr::KernelLaunch { .. }
-            | Expr::AtomicAdd { .. }
+            | Expr::Atomic { .. }
+            | Expr::AtomicCas { .. }
             | Expr::LengthCheck { .. } => Vec::new(),
         }
     }
@@ -1082,7 +1127,8 @@ impl Printer<'_> {
             }
             Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
             Expr::KernelIndex => self.line(indent, &format!("{lhs}kernel_index")),
-            Expr::AtomicAdd { array, index, value } => self.line(indent, &format!("{lhs}atomic_add {array}[{index}] {value}")),
+            Expr::Atomic { op, array, index, value } => self.line(indent, &format!("{lhs}atomic_{} {array}[{index}] {value}", op.name())),
+            Expr::AtomicCas { array, index, expected, desired } => self.line(indent, &format!("{lhs}atomic_cas {array}[{index}] {expected} {desired}")),
             Expr::LengthCheck { expected, found, what } => self.line(indent, &format!("{lhs}length_check {expected} {found} {what:?}")),
             Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
         }
@@ -1399,10 +1445,16 @@ impl Validator<'_> {
                 self.atom_ty(msg);
             }
             Expr::KernelIndex => {}
-            Expr::AtomicAdd { array, index, value } => {
+            Expr::Atomic { array, index, value, .. } => {
                 self.atom_ty(array);
                 self.atom_ty(index);
                 self.atom_ty(value);
+            }
+            Expr::AtomicCas { array, index, expected, desired } => {
+                self.atom_ty(array);
+                self.atom_ty(index);
+                self.atom_ty(expected);
+                self.atom_ty(desired);
             }
             Expr::LengthCheck { expected, found, .. } => {
                 self.atom_ty(expected);

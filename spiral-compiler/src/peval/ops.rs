@@ -1,6 +1,6 @@
 //! The inbuilt operations `!!!!Name(args)`: constant folding and residual primitive ops.
 use super::eval::{collect_vars, lit_text, Frame, PE, R};
-use super::ir::{Atom, Block, Expr as IExpr, LayoutKind, Lit, PrimOp, PrimTy, Ty};
+use super::ir::{Atom, AtomicOp, Block, Expr as IExpr, LayoutKind, Lit, PrimOp, PrimTy, Ty};
 use super::value::Value;
 use crate::diagnostics::Span;
 use crate::prepass::core::{Expr, Name};
@@ -626,34 +626,59 @@ impl PE<'_> {
                 }
                 Ok(Value::Unit)
             }
-            "AtomicAdd" => {
-                let v = self.args(args, 3, name, s, f)?;
+            "AtomicAdd" | "AtomicMin" | "AtomicMax" | "AtomicCas" => {
+                let cas = &**name == "AtomicCas";
+                let lib = match &**name {
+                    "AtomicAdd" => "atomic_add",
+                    "AtomicMin" => "atomic_min",
+                    "AtomicMax" => "atomic_max",
+                    _ => "atomic_cas",
+                };
+                let v = self.args(args, if cas { 4 } else { 3 }, name, s, f)?;
                 if self.in_host_code() {
-                    return self.err(s, "`atomic_add` is for kernels (`parallel_for`, `map`): host code runs on one thread, so write `set a i (index a i + v)`");
+                    return self.err(s, format!("`{lib}` is for kernels (`parallel_for`, `map`): host code runs on one thread, so read and set the element directly"));
                 }
                 let (array, el) = match &v[0] {
                     Value::Var(x) => match &x.ty {
                         Ty::Array(el) if matches!(&**el, Ty::Prim(p) if p.is_int()) => (Atom::Var(x.clone()), (**el).clone()),
                         other => {
                             let shown = self.out.types.show(other);
-                            return self.err(s, format!("`atomic_add` needs an array of one integer leaf (an `inv_array` of i32, u64...); got `{shown}`"));
+                            return self.err(s, format!("`{lib}` needs an array of one integer leaf (an `inv_array` of i32, u64...); got `{shown}`"));
                         }
                     },
                     other => {
                         let shown = self.show(other);
-                        return self.err(s, format!("`atomic_add` needs a runtime array\nGot: {shown}"));
+                        return self.err(s, format!("`{lib}` needs a runtime array\nGot: {shown}"));
                     }
                 };
-                let index = self.i32_atom(&v[1], "`atomic_add` needs an i32 index", s)?;
-                let value = match &v[2] {
-                    Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
-                    Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
-                    other => {
-                        let (shown, want) = (self.show(other), self.out.types.show(&el));
-                        return self.err(s, format!("`atomic_add` adds a value of the element type `{want}`\nGot: {shown}"));
-                    }
+                let index = self.i32_atom(&v[1], &format!("`{lib}` needs an i32 index"), s)?;
+                let mut operands = Vec::new();
+                for x in &v[2..] {
+                    operands.push(match x {
+                        Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
+                        Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
+                        other => {
+                            let (shown, want) = (self.show(other), self.out.types.show(&el));
+                            let hint = match (other, &el) {
+                                (Value::Lit(_), Ty::Prim(p)) => format!(" (write the literal with its type, e.g. `1{}`)", p.name()),
+                                _ => String::new(),
+                            };
+                            return self.err(s, format!("`{lib}` takes values of the element type `{want}`{hint}\nGot: {shown}"));
+                        }
+                    });
+                }
+                if cas {
+                    let desired = operands.pop().unwrap_or(Atom::Lit(Lit::I32(0)));
+                    let expected = operands.pop().unwrap_or(Atom::Lit(Lit::I32(0)));
+                    return Ok(self.emit_value(IExpr::AtomicCas { array, index, expected, desired }, &el));
+                }
+                let op = match &**name {
+                    "AtomicMin" => AtomicOp::Min,
+                    "AtomicMax" => AtomicOp::Max,
+                    _ => AtomicOp::Add,
                 };
-                self.push_stmt_effect(IExpr::AtomicAdd { array, index, value });
+                let value = operands.pop().unwrap_or(Atom::Lit(Lit::I32(0)));
+                self.push_stmt_effect(IExpr::Atomic { op, array, index, value });
                 Ok(Value::Unit)
             }
             "KernelLaunch" => {

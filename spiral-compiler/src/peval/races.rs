@@ -70,7 +70,7 @@ fn visit(st: &Stmt, u: &mut Uses) -> Result<(), (String, Span)> {
             }
             u.plain.entry(a).or_insert(st.span);
         }
-        Expr::AtomicAdd { array, .. } => {
+        Expr::Atomic { array, .. } | Expr::AtomicCas { array, .. } => {
             if let Some(a) = var(array) {
                 u.atomic.entry(a).or_insert(st.span);
             }

@@ -1268,7 +1268,7 @@ impl<'p> Gen<'p> {
                 let w = crate::codegen::c_family::c_string_literal(what);
                 f.line(&format!("if ({e} != {n}) {{ spi_length_mismatch({w}, {e}, {n}); }}"));
             }
-            Expr::KernelIndex | Expr::AtomicAdd { .. } => {
+            Expr::KernelIndex | Expr::Atomic { .. } | Expr::AtomicCas { .. } => {
                 self.error("a kernel-only operation appears outside a kernel".into());
                 self.declare(f, &st.vars);
             }
@@ -1385,14 +1385,40 @@ impl<'p> Gen<'p> {
                 self.bind1(f, &st.vars, "__i".into());
                 true
             }
-            Expr::AtomicAdd { array, index, value } => {
+            Expr::Atomic { op, array, index, value } => {
                 let a = self.atom(f, array, post);
                 let i = self.atom(f, index, post);
                 let v = self.atom(f, value, post);
                 if !self.bounds.covered(array, index) {
                     f.line(&format!("if ((size_t)({i}) >= {a}_len) return 1;"));
                 }
-                f.line(&format!("(void)__atomic_fetch_add(&{a}[{i}], {v}, __ATOMIC_RELAXED);"));
+                match op {
+                    AtomicOp::Add => f.line(&format!("(void)__atomic_fetch_add(&{a}[{i}], {v}, __ATOMIC_RELAXED);")),
+                    // A compare-exchange loop: retried only while the element would still change.
+                    AtomicOp::Min | AtomicOp::Max => {
+                        let cmp = if *op == AtomicOp::Min { "<" } else { ">" };
+                        let cty = self.cty(&Self::atom_ty(value));
+                        let t = f.temp();
+                        f.line(&format!("{cty} {t} = __atomic_load_n(&{a}[{i}], __ATOMIC_RELAXED);"));
+                        f.line(&format!("while ({v} {cmp} {t} && !__atomic_compare_exchange_n(&{a}[{i}], &{t}, {v}, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {{}}"));
+                    }
+                }
+                true
+            }
+            Expr::AtomicCas { array, index, expected, desired } => {
+                let a = self.atom(f, array, post);
+                let i = self.atom(f, index, post);
+                let e = self.atom(f, expected, post);
+                let d = self.atom(f, desired, post);
+                if !self.bounds.covered(array, index) {
+                    f.line(&format!("if ((size_t)({i}) >= {a}_len) return 1;"));
+                }
+                // After the call the temporary holds the element's previous value.
+                let cty = self.cty(&Self::atom_ty(expected));
+                let t = f.temp();
+                f.line(&format!("{cty} {t} = {e};"));
+                f.line(&format!("(void)__atomic_compare_exchange_n(&{a}[{i}], &{t}, {d}, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);"));
+                self.bind1(f, &st.vars, t);
                 true
             }
             Expr::Failwith(_) => {

@@ -35,7 +35,7 @@
 
 
 use crate::peval::ir::{
-    Atom, Block, Expr, Kernel, LayoutKind, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Types, Var,
+    Atom, AtomicOp, Block, Expr, Kernel, LayoutKind, Lit, MacroPart, PrimOp, PrimTy, Program, Stmt, Ty, Types, Var,
 };
 use std::fmt::Write;
 
@@ -867,7 +867,7 @@ impl RustPrinter<'_> {
                     self.line(ind, &format!("if {e} != {f} {{ ::spiral::__private::fail(format!(\"{{}}: expected {{}} elements, found {{}}\", {what:?}, {e}, {f})) }}"));
                 }
             }
-            Expr::AtomicAdd { array, index, value } => {
+            Expr::Atomic { array, index, value, .. } | Expr::AtomicCas { array, index, desired: value, .. } => {
                 let el = match array {
                     Atom::Var(Var { ty: Ty::Array(el), .. }) => (**el).clone(),
                     _ => Ty::i32(),
@@ -875,19 +875,35 @@ impl RustPrinter<'_> {
                 let atomic = match &el {
                     Ty::Prim(p) if p.is_int() => format!("::core::sync::atomic::Atomic{}", capitalize(p.name())),
                     _ => {
-                        self.err("`atomic_add` needs an array of integers");
+                        self.err("atomics need an array of integers");
                         return;
                     }
                 };
+                if !self.in_kernel {
+                    self.err("atomics are for kernels");
+                    return;
+                }
                 let (i, a, v) = (self.atom(index), self.atom(array), self.atom(value));
-                if self.in_kernel {
-                    self.bounds_check(array, index, &i, ind);
-                    // SAFETY of the cast: Vec buffers of integers are aligned for their atomic
-                    // type, and every access to this array in the kernel is atomic (the
-                    // evaluator's race check).
-                    self.line(ind, &format!("(*({a}.add({i} as usize) as *const {atomic})).fetch_add({v}, ::core::sync::atomic::Ordering::Relaxed);"));
-                } else {
-                    self.line(ind, &format!("{{ let mut __b = {a}.borrow_mut(); let __e = &mut __b[{i} as usize]; *__e = __e.wrapping_add({v}); }}"));
+                self.bounds_check(array, index, &i, ind);
+                // SAFETY of the cast: Vec buffers of integers are aligned for their atomic type,
+                // and every access to this array in the kernel is atomic (the evaluator's race
+                // check).
+                let cell = format!("(*({a}.add({i} as usize) as *const {atomic}))");
+                let relaxed = "::core::sync::atomic::Ordering::Relaxed";
+                match &st.expr {
+                    Expr::AtomicCas { expected, .. } => {
+                        let e = self.atom(expected);
+                        self.line(ind, &format!("{lhs}match {cell}.compare_exchange({e}, {v}, {relaxed}, {relaxed}) {{ Ok(__x) | Err(__x) => __x }};"));
+                    }
+                    Expr::Atomic { op, .. } => {
+                        let f = match op {
+                            AtomicOp::Add => "fetch_add",
+                            AtomicOp::Min => "fetch_min",
+                            AtomicOp::Max => "fetch_max",
+                        };
+                        self.line(ind, &format!("{cell}.{f}({v}, {relaxed});"));
+                    }
+                    _ => {}
                 }
             }
             Expr::ClosureNew { closure, captured } => {
