@@ -784,6 +784,20 @@ pub enum Expr {
         /// The operand (the element type).
         value: Atom,
     },
+    /// Inside a kernel body: `array[index] = value` where the kernel's index `c` owns the
+    /// elements `c * len / chunks .. (c + 1) * len / chunks` of the array (`len` its length):
+    /// the ranges of distinct indices are disjoint, so such writes never race. A write outside
+    /// the own range fails at run time. Produces nothing.
+    ChunkSet {
+        /// An array of one primitive leaf (a kernel parameter).
+        array: Atom,
+        /// The element written (an `i32`).
+        index: Atom,
+        /// The value (the element type).
+        value: Atom,
+        /// How many chunks the array is split into (an `i32`, the same for every index).
+        chunks: Atom,
+    },
     /// Inside a kernel body: atomically (relaxed) sets element `index` of the integer array
     /// `array` to `desired` if it equals `expected`. Produces the element's previous value
     /// (the exchange happened when that equals `expected`).
@@ -863,6 +877,12 @@ impl Expr {
                 f(index);
                 f(value);
             }
+            Expr::ChunkSet { array, index, value, chunks } => {
+                f(array);
+                f(index);
+                f(value);
+                f(chunks);
+            }
             Expr::AtomicCas { array, index, expected, desired } => {
                 f(array);
                 f(index);
@@ -908,6 +928,7 @@ impl Expr {
             | Expr::KernelLaunch { .. }
             | Expr::Atomic { .. }
             | Expr::AtomicCas { .. }
+            | Expr::ChunkSet { .. }
             | Expr::LengthCheck { .. } => Vec::new(),
         }
     }
@@ -1128,6 +1149,7 @@ impl Printer<'_> {
             Expr::Failwith(msg) => self.line(indent, &format!("{lhs}failwith {msg}")),
             Expr::KernelIndex => self.line(indent, &format!("{lhs}kernel_index")),
             Expr::Atomic { op, array, index, value } => self.line(indent, &format!("{lhs}atomic_{} {array}[{index}] {value}", op.name())),
+            Expr::ChunkSet { array, index, value, chunks } => self.line(indent, &format!("{lhs}chunk_set {array}[{index}] {value} (chunks {chunks})")),
             Expr::AtomicCas { array, index, expected, desired } => self.line(indent, &format!("{lhs}atomic_cas {array}[{index}] {expected} {desired}")),
             Expr::LengthCheck { expected, found, what } => self.line(indent, &format!("{lhs}length_check {expected} {found} {what:?}")),
             Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
@@ -1449,6 +1471,12 @@ impl Validator<'_> {
                 self.atom_ty(array);
                 self.atom_ty(index);
                 self.atom_ty(value);
+            }
+            Expr::ChunkSet { array, index, value, chunks } => {
+                self.atom_ty(array);
+                self.atom_ty(index);
+                self.atom_ty(value);
+                self.atom_ty(chunks);
             }
             Expr::AtomicCas { array, index, expected, desired } => {
                 self.atom_ty(array);

@@ -626,6 +626,37 @@ impl PE<'_> {
                 }
                 Ok(Value::Unit)
             }
+            "ChunkSet" => {
+                let v = self.args(args, 4, name, s, f)?;
+                if self.in_host_code() {
+                    return self.err(s, "`chunk_set` is for kernels: it writes into the range of an array that the kernel's index owns");
+                }
+                let (array, el) = match &v[0] {
+                    Value::Var(x) => match &x.ty {
+                        Ty::Array(el) if matches!(&**el, Ty::Prim(p) if *p != PrimTy::String) => (Atom::Var(x.clone()), (**el).clone()),
+                        other => {
+                            let shown = self.out.types.show(other);
+                            return self.err(s, format!("`chunk_set` needs an array of one primitive leaf; got `{shown}`"));
+                        }
+                    },
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`chunk_set` needs a runtime array\nGot: {shown}"));
+                    }
+                };
+                let index = self.i32_atom(&v[1], "`chunk_set` needs an i32 index", s)?;
+                let value = match &v[2] {
+                    Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
+                    Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
+                    other => {
+                        let (shown, want) = (self.show(other), self.out.types.show(&el));
+                        return self.err(s, format!("`chunk_set` writes a value of the element type `{want}`\nGot: {shown}"));
+                    }
+                };
+                let chunks = self.i32_atom(&v[3], "`chunk_set` needs an i32 chunk count", s)?;
+                self.push_stmt_effect(IExpr::ChunkSet { array, index, value, chunks });
+                Ok(Value::Unit)
+            }
             "AtomicAdd" | "AtomicMin" | "AtomicMax" | "AtomicCas" => {
                 let cas = &**name == "AtomicCas";
                 let lib = match &**name {

@@ -6,7 +6,10 @@
 //!   variable): distinct indices never collide;
 //! - an array written at the kernel's index may be read only at that index (reading a
 //!   neighbour would race with the neighbour's thread writing it);
-//! - an array updated with `atomic_add` may be accessed only with `atomic_add` in that kernel.
+//! - an array updated with atomics may be accessed only with atomics in that kernel;
+//! - an array written with `chunk_set` (the library's scan and filter: each index writes only
+//!   inside the range of the array its index owns, checked at run time) may not be accessed
+//!   otherwise in that kernel, and all such writes use one chunk count.
 //!
 //! Anything else is a compile error at the offending statement, so a generated safe function
 //! never has a data race.
@@ -27,6 +30,8 @@ struct Uses {
     plain: BTreeMap<u32, Span>,
     /// Arrays updated with `atomic_add`.
     atomic: BTreeMap<u32, Span>,
+    /// Arrays written with `chunk_set`: the chunk-count atom of the first such write.
+    chunked: BTreeMap<u32, (Atom, Span)>,
 }
 
 fn var(a: &Atom) -> Option<u32> {
@@ -70,6 +75,16 @@ fn visit(st: &Stmt, u: &mut Uses) -> Result<(), (String, Span)> {
             }
             u.plain.entry(a).or_insert(st.span);
         }
+        Expr::ChunkSet { array, chunks, .. } => {
+            let Some(a) = var(array) else { return Ok(()) };
+            let first = u.chunked.entry(a).or_insert((chunks.clone(), st.span));
+            if first.0 != *chunks {
+                return Err((
+                    "this kernel writes one array with `chunk_set` under two different chunk counts, so the ranges its indices own could overlap (a data race); use one chunk count per array".into(),
+                    st.span,
+                ));
+            }
+        }
         Expr::Atomic { array, .. } | Expr::AtomicCas { array, .. } => {
             if let Some(a) = var(array) {
                 u.atomic.entry(a).or_insert(st.span);
@@ -89,6 +104,15 @@ pub(crate) fn check(k: &Kernel) -> Result<(), (String, Span)> {
             return Err((
                 "this kernel reads an element of an array at another index than its own while writing that array at its own index; the other element may be written by another thread at the same time (a data race). Read from a different array than the one written".into(),
                 *span,
+            ));
+        }
+    }
+    for (a, (_, span)) in &u.chunked {
+        if let Some(other) = u.plain.get(a).or_else(|| u.atomic.get(a)) {
+            let _ = span;
+            return Err((
+                "an array written with `chunk_set` is also read or written otherwise in the same kernel; another index's thread may be writing that element at the same time (a data race). Read it in a later kernel".into(),
+                *other,
             ));
         }
     }

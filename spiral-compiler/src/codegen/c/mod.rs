@@ -1268,7 +1268,7 @@ impl<'p> Gen<'p> {
                 let w = crate::codegen::c_family::c_string_literal(what);
                 f.line(&format!("if ({e} != {n}) {{ spi_length_mismatch({w}, {e}, {n}); }}"));
             }
-            Expr::KernelIndex | Expr::Atomic { .. } | Expr::AtomicCas { .. } => {
+            Expr::KernelIndex | Expr::Atomic { .. } | Expr::AtomicCas { .. } | Expr::ChunkSet { .. } => {
                 self.error("a kernel-only operation appears outside a kernel".into());
                 self.declare(f, &st.vars);
             }
@@ -1403,6 +1403,19 @@ impl<'p> Gen<'p> {
                         f.line(&format!("while ({v} {cmp} {t} && !__atomic_compare_exchange_n(&{a}[{i}], &{t}, {v}, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {{}}"));
                     }
                 }
+                true
+            }
+            Expr::ChunkSet { array, index, value, chunks } => {
+                let a = self.atom(f, array, post);
+                let i = self.atom(f, index, post);
+                let v = self.atom(f, value, post);
+                let n = self.atom(f, chunks, post);
+                // The range kernel index `__i` owns; distinct indices own disjoint ranges.
+                let (from, to) = (f.temp(), f.temp());
+                f.line(&format!("int64_t {from} = 0, {to} = 0;"));
+                f.line(&format!("if ((int64_t)({n}) > 0) {{ {from} = (int64_t)__i * (int64_t){a}_len / (int64_t)({n}); {to} = ((int64_t)__i + 1) * (int64_t){a}_len / (int64_t)({n}); }}"));
+                f.line(&format!("if (!((int64_t)({i}) >= {from} && (int64_t)({i}) < {to})) return 1;"));
+                f.line(&format!("{a}[{i}] = {v};"));
                 true
             }
             Expr::AtomicCas { array, index, expected, desired } => {

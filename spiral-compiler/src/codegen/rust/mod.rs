@@ -867,6 +867,17 @@ impl RustPrinter<'_> {
                     self.line(ind, &format!("if {e} != {f} {{ ::spiral::__private::fail(format!(\"{{}}: expected {{}} elements, found {{}}\", {what:?}, {e}, {f})) }}"));
                 }
             }
+            Expr::ChunkSet { array, index, value, chunks } => {
+                let (Atom::Var(av), true) = (array, self.in_kernel) else {
+                    self.err("`chunk_set` is for kernels");
+                    return;
+                };
+                let (i, a, v, n) = (self.atom(index), self.atom(array), self.atom(value), self.atom(chunks));
+                // The range kernel index `__i` owns; distinct indices own disjoint ranges.
+                self.line(ind, &format!("let (__from, __to) = if ({n} as i64) > 0 {{ (__i as i64 * v{id}_len as i64 / {n} as i64, (__i as i64 + 1) * v{id}_len as i64 / {n} as i64) }} else {{ (0, 0) }};", id = av.id));
+                self.line(ind, &format!("if !(({i} as i64) >= __from && ({i} as i64) < __to) {{ ::spiral::__private::fail(format!(\"CPU kernel: chunk_set writes element {{}}, outside the range {{}}..{{}} that kernel index {{}} owns\", {i}, __from, __to, __i)) }}"));
+                self.line(ind, &format!("*{a}.add({i} as usize) = {v};"));
+            }
             Expr::Atomic { array, index, value, .. } | Expr::AtomicCas { array, index, desired: value, .. } => {
                 let el = match array {
                     Atom::Var(Var { ty: Ty::Array(el), .. }) => (**el).clone(),
@@ -988,7 +999,7 @@ impl RustPrinter<'_> {
         if let Atom::Var(a) = array {
             self.line(
                 ind,
-                &format!("if {i} as usize >= v{id}_len {{ ::core::panic!(\"CPU kernel: index {{}} is out of bounds of an array of {{}} elements\", {i}, v{id}_len) }}", id = a.id),
+                &format!("if {i} as usize >= v{id}_len {{ ::spiral::__private::fail(format!(\"CPU kernel: index {{}} is out of bounds of an array of {{}} elements\", {i}, v{id}_len)) }}", id = a.id),
             );
         }
     }
@@ -1109,7 +1120,7 @@ impl RustPrinter<'_> {
         for a in self.bounds.hoisted.clone() {
             self.line(
                 1,
-                &format!("if __chunk_from < __chunk_to && (__chunk_from < 0 || __chunk_to as usize > v{a}_len) {{ ::core::panic!(\"CPU kernel {i}: indices {{}}..{{}} are out of bounds of an array of {{}} elements\", __chunk_from, __chunk_to, v{a}_len) }}"),
+                &format!("if __chunk_from < __chunk_to && (__chunk_from < 0 || __chunk_to as usize > v{a}_len) {{ ::spiral::__private::fail(format!(\"CPU kernel {i}: indices {{}}..{{}} are out of bounds of an array of {{}} elements\", __chunk_from, __chunk_to, v{a}_len)) }}"),
             );
         }
         self.line(1, "for __i in __chunk_from..__chunk_to {");
