@@ -415,3 +415,46 @@ fn derive_inverse_structs_round_trip_through_exports() {
     let p = Particle { x: 1.0, y: 2.0, vx: 3.0, vy: 4.0 };
     assert_eq!(origin(&Device::cpu(), p).unwrap(), Particle { x: 0.0, y: 0.0, vx: 3.0, vy: 4.0 });
 }
+
+// Views of part of an inverse array, and a `&mut` array whose buffer the program also returns
+// (so it cannot simply be lent: it is moved in and handed back by a guard).
+spiral! {
+    fn double_part(dev: &Device, xs: spiral::InvSliceMut<i32>) -> Result<(), Error>;
+    fn sum_part(dev: &Device, xs: spiral::InvSlice<(i32, f64)>) -> Result<f64, Error>;
+    fn bump_and_copy(dev: &Device, xs: &mut InvArray<i32>) -> Result<InvArray<i32>, Error>;
+    r#"
+open inv
+open kernel
+inl double_part xs = map_inp (fun x => 2i32 * x) xs xs
+inl sum_part xs = reduce (fun a b => a + b) 0.0 (map (fun a, b => conv `f64 a + b) xs)
+inl bump_and_copy xs =
+    map_inp (fun x => x + 1i32) xs xs
+    xs
+    "#
+}
+
+#[test]
+fn slices_are_kernel_inputs_and_outputs_in_place() {
+    let mut a: InvArray<i32> = (0..100).collect();
+    let before = a.columns().as_ptr();
+    double_part(&Device::cpu_with_threads(2), a.slice_mut(10..20)).unwrap();
+    assert_eq!(a.columns().as_ptr(), before);
+    let v = a.to_vec();
+    assert_eq!(&v[8..12], &[8, 9, 20, 22]);
+    assert_eq!(&v[18..22], &[36, 38, 20, 21]);
+    double_part(&Device::cpu(), a.slice_mut(100..)).unwrap();
+    let b: InvArray<(i32, f64)> = (0..10).map(|i| (i, 0.5)).collect();
+    assert_eq!(sum_part(&Device::cpu(), b.slice(2..4)).unwrap(), 2.0 + 3.0 + 1.0);
+    assert_eq!(sum_part(&Device::cpu(), b.as_slice()).unwrap(), 45.0 + 5.0);
+}
+
+#[test]
+fn a_mut_array_that_is_also_returned_keeps_its_buffer_and_the_result_is_a_copy() {
+    let mut xs: InvArray<i32> = (0..50).collect();
+    let before = xs.columns().as_ptr();
+    let out = bump_and_copy(&Device::cpu_with_threads(2), &mut xs).unwrap();
+    assert_eq!(xs.columns().as_ptr(), before);
+    assert_ne!(out.columns().as_ptr(), before);
+    assert_eq!(xs.get(49), Some(50));
+    assert_eq!(out, xs);
+}

@@ -185,6 +185,9 @@ pub enum Passing {
     /// `&mut InvArray<T>`: the program works on the caller's buffers in place, and they are
     /// back in the caller's array when the function returns (also on `Err`).
     BorrowedMut,
+    /// `InvSliceMut<T>`: a mutable view of part of an inverse array, worked on in place (the
+    /// program may only read and write its elements, and pass it to kernels).
+    SliceMut,
 }
 
 /// One parameter of an exported function (after the device).

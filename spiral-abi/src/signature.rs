@@ -63,9 +63,14 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
             return Err(err(pt.pat.span(), "use a plain identifier for exported parameters"));
         };
         let ty = host_type_with(&pt.ty, structs)?;
+        if !matches!(ty, HostType::InvArray(_)) && contains_array(&ty) {
+            return Err(err(pt.ty.span(), "an inverse array must be a parameter of its own, not part of a tuple"));
+        }
         let passing = match &*pt.ty {
             syn::Type::Reference(r) if r.mutability.is_some() => Passing::BorrowedMut,
             syn::Type::Reference(_) => Passing::Borrowed,
+            t if last_segment(t).is_some_and(|s| s.ident == "InvSlice") => Passing::Borrowed,
+            t if last_segment(t).is_some_and(|s| s.ident == "InvSliceMut") => Passing::SliceMut,
             _ => Passing::Moved,
         };
         params.push(Param { name: pi.ident.to_string(), ty, passing });
@@ -73,7 +78,7 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
     let ret = match &sig.output {
         syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
             Some(t) => {
-                if matches!(t, syn::Type::Reference(_)) {
+                if matches!(t, syn::Type::Reference(_)) || last_segment(t).is_some_and(|s| s.ident == "InvSlice" || s.ident == "InvSliceMut") {
                     return Err(err(t.span(), "an exported function returns owned values (`InvArray<T>`, not a reference)"));
                 }
                 host_type_with(t, structs)?
@@ -83,6 +88,15 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
         syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
     };
     Ok(Export { name: sig.ident.to_string(), device, params, ret })
+}
+
+fn contains_array(t: &HostType) -> bool {
+    match t {
+        HostType::InvArray(_) => true,
+        HostType::Tuple(ts) => ts.iter().any(contains_array),
+        HostType::Struct(d) => d.fields.iter().any(|(_, t)| contains_array(t)),
+        HostType::Unit | HostType::Prim(_) => false,
+    }
 }
 
 fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
@@ -156,10 +170,10 @@ pub fn host_type_with(ty: &syn::Type, structs: &[StructDef]) -> Result<HostType,
                 return Err((ty.span(), "unsupported type in an exported signature".to_string()));
             };
             let name = seg.ident.to_string();
-            if name == "InvArray" {
+            if name == "InvArray" || name == "InvSlice" || name == "InvSliceMut" {
                 let args = generic_args(seg);
                 if args.len() != 1 {
-                    return Err((ty.span(), "`InvArray` takes one type argument".to_string()));
+                    return Err((ty.span(), format!("`{name}` takes one element type argument")));
                 }
                 let el = host_type_with(args[0], structs)?;
                 return Ok(HostType::InvArray(Box::new(el)));

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::iter::FusedIterator;
 
-use crate::inverse::{ErasedColumn, Inverse};
+use crate::inverse::{ErasedColumn, Inverse, Split};
 use crate::scalar::{LeafMut, LeafRef, ScalarKind};
 use crate::Error;
 
@@ -451,5 +451,148 @@ pub fn check_lengths(kernel: &str, lens: &[(&str, usize)]) -> Result<usize, Erro
             found,
         }),
         None => Ok(len),
+    }
+}
+
+/// A read-only view of a sub-range of an [`InvArray`] (one slice per leaf), made with
+/// [`InvArray::slice`]. Exported functions accept it wherever they accept `&InvArray<T>`:
+///
+/// ```
+/// use spiral_rt::InvArray;
+/// let a: InvArray<(i32, f32)> = (0..10).map(|i| (i, i as f32)).collect();
+/// let s = a.slice(2..5);
+/// assert_eq!(s.len(), 3);
+/// assert_eq!(s.get(0), Some((2, 2.0)));
+/// assert_eq!(s.columns().0, &[2, 3, 4]);
+/// ```
+pub struct InvSlice<'a, T: Inverse> {
+    cols: T::Slices<'a>,
+    len: usize,
+}
+
+impl<'a, T: Inverse> Clone for InvSlice<'a, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<'a, T: Inverse> Copy for InvSlice<'a, T> {}
+
+impl<'a, T: Inverse> InvSlice<'a, T> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the view has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Element `i` of the view, gathered from the leaves.
+    pub fn get(&self, i: usize) -> Option<T> {
+        (i < self.len).then(|| T::read(&self.cols, i))
+    }
+    /// Every leaf's slice, in a tree shaped like `T`.
+    pub fn columns(&self) -> T::Slices<'a> {
+        self.cols
+    }
+    /// Copies the elements into an array-of-structs `Vec`.
+    pub fn to_vec(&self) -> Vec<T> {
+        (0..self.len).map(|i| T::read(&self.cols, i)).collect()
+    }
+}
+
+impl<T: Inverse + fmt::Debug> fmt::Debug for InvSlice<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries((0..self.len).map(|i| T::read(&self.cols, i))).finish()
+    }
+}
+
+/// A mutable view of a sub-range of an [`InvArray`] (one mutable slice per leaf), made with
+/// [`InvArray::slice_mut`]. An exported function taking `InvSliceMut<T>` works on those
+/// elements in place:
+///
+/// ```
+/// use spiral_rt::InvArray;
+/// let mut a: InvArray<i32> = (0..10).collect();
+/// let mut s = a.slice_mut(8..);
+/// assert_eq!(s.len(), 2);
+/// s.set(0, -1).unwrap();
+/// assert_eq!(a.get(8), Some(-1));
+/// ```
+pub struct InvSliceMut<'a, T: Inverse> {
+    cols: T::SlicesMut<'a>,
+    len: usize,
+}
+
+impl<'a, T: Inverse> InvSliceMut<'a, T> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the view has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Sets element `i` of the view; errors with [`Error::LengthMismatch`] (whose `found` is
+    /// the index) when `i` is past the end.
+    pub fn set(&mut self, i: usize, value: T) -> Result<(), Error> {
+        if i >= self.len {
+            return Err(Error::LengthMismatch { what: "an index into an InvSliceMut (the found value is the index)".into(), expected: self.len, found: i });
+        }
+        T::write(&mut self.cols, i, value);
+        Ok(())
+    }
+    /// Gives up the view and returns every leaf's mutable slice, in a tree shaped like `T`.
+    pub fn into_columns(self) -> T::SlicesMut<'a> {
+        self.cols
+    }
+}
+
+fn range_of(r: impl std::ops::RangeBounds<usize>, len: usize) -> (usize, usize) {
+    use std::ops::Bound;
+    let start = match r.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match r.end_bound() {
+        Bound::Included(&e) => e.saturating_add(1),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => len,
+    };
+    assert!(start <= end && end <= len, "range {start}..{end} is out of bounds of an inverse array of {len} elements");
+    (start, end)
+}
+
+impl<T: Inverse> InvArray<T> {
+    /// A read-only view of the elements in `range`, without copying.
+    ///
+    /// # Panics
+    /// When the range is out of bounds (as slicing a `Vec` does).
+    pub fn slice(&self, range: impl std::ops::RangeBounds<usize>) -> InvSlice<'_, T> {
+        let (start, end) = range_of(range, self.len);
+        let (_, rest) = T::slices(&self.cols).split_at(start);
+        let (cols, _) = rest.split_at(end - start);
+        InvSlice { cols, len: end - start }
+    }
+
+    /// A mutable view of the elements in `range`, without copying.
+    ///
+    /// # Panics
+    /// When the range is out of bounds (as slicing a `Vec` does).
+    pub fn slice_mut(&mut self, range: impl std::ops::RangeBounds<usize>) -> InvSliceMut<'_, T> {
+        let (start, end) = range_of(range, self.len);
+        let (_, rest) = T::slices_mut(&mut self.cols).split_at(start);
+        let (cols, _) = rest.split_at(end - start);
+        InvSliceMut { cols, len: end - start }
+    }
+
+    /// The whole array as a read-only view.
+    pub fn as_slice(&self) -> InvSlice<'_, T> {
+        self.slice(..)
+    }
+
+    /// The whole array as a mutable view.
+    pub fn as_slice_mut(&mut self) -> InvSliceMut<'_, T> {
+        self.slice_mut(..)
     }
 }

@@ -101,7 +101,7 @@ pub mod __private {
 mod private;
 mod scalar;
 
-pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, Iter};
+pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, InvSlice, InvSliceMut, Iter};
 pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};

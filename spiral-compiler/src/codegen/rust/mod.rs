@@ -126,21 +126,25 @@ fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize, borrowed: bool) 
 
 /// The Rust statements that bind the variables [`export_entry`]'s macros name.
 pub fn export_prelude(e: &Export) -> String {
-    export_prelude_with(e, &Default::default())
+    export_prelude_with(e, &Default::default(), &Default::default())
 }
 
 /// [`export_prelude`] where the columns named in `readonly` (see [`readonly::readonly_inputs`])
-/// are lent as slices instead of being copied into shared arrays.
-pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<String>) -> String {
+/// are lent as slices instead of being copied into shared arrays, and the `&mut`/`InvSliceMut`
+/// parameters named in `lent_mut` (all of whose columns
+/// [`readonly::lendable_mut_inputs`] allows) lend their buffers as `&mut [T]`.
+pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<String>, lent_mut: &std::collections::BTreeSet<usize>) -> String {
     let mut s = String::new();
     for (i, p) in e.params.iter().enumerate() {
         let base = format!("__spiral_arg{i}");
         let mut k = 0;
+        let lend = lent_mut.contains(&i);
         match &p.ty {
             HostType::InvArray(el) => {
                 let tree = match p.passing {
                     Passing::Borrowed => ColumnTree::Slices,
-                    Passing::Moved | Passing::BorrowedMut => ColumnTree::Columns,
+                    Passing::BorrowedMut | Passing::SliceMut if lend => ColumnTree::SlicesMut,
+                    Passing::Moved | Passing::BorrowedMut | Passing::SliceMut => ColumnTree::Columns,
                 };
                 let pat = rust_leaf_pattern(el, &format!("{base}_col"), &mut k, tree);
                 let _ = writeln!(
@@ -153,6 +157,13 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                 match p.passing {
                     Passing::Borrowed => {
                         let _ = writeln!(s, "let {pat} = {}.columns();", p.name);
+                    }
+                    Passing::BorrowedMut if lend => {
+                        let _ = writeln!(s, "let {pat} = {}.columns_mut();", p.name);
+                    }
+                    // Never reached: `export_body` refuses a slice it cannot lend.
+                    Passing::SliceMut => {
+                        let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
                     }
                     Passing::Moved => {
                         let _ = writeln!(s, "let {pat} = {}.into_columns();", p.name);
@@ -168,6 +179,7 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                     let name = format!("{base}_{j}");
                     let col = format!("{base}_col{j}");
                     let line = match (readonly.contains(&name), p.passing) {
+                        _ if lend => format!("let {name}: &mut [{t}] = {col};"),
                         (true, Passing::Borrowed) => format!("let {name}: &[{t}] = {col};"),
                         (true, Passing::Moved) => format!("let {name}: &[{t}] = &{col}[..];"),
                         (false, Passing::Borrowed) => format!("let {name} = ::std::rc::Rc::new(::std::cell::RefCell::new({col}.to_vec()));"),
@@ -175,7 +187,7 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                     };
                     let _ = writeln!(s, "{line}");
                 }
-                if p.passing == Passing::BorrowedMut {
+                if p.passing == Passing::BorrowedMut && !lend {
                     let handles: Vec<String> = (0..k).map(|j| format!("{base}_{j}.clone()")).collect();
                     let mut it = (0..k).map(|j| format!("::std::mem::take(&mut *__h.{j}.borrow_mut())"));
                     let cols = columns_tree(el, &mut it);
@@ -204,6 +216,7 @@ enum ColumnTree {
     Value,
     Columns,
     Slices,
+    SlicesMut,
 }
 
 impl ColumnTree {
@@ -212,6 +225,7 @@ impl ColumnTree {
             ColumnTree::Value => d.name.clone(),
             ColumnTree::Columns => format!("{}Columns", d.name),
             ColumnTree::Slices => format!("{}Slices", d.name),
+            ColumnTree::SlicesMut => format!("{}SlicesMut", d.name),
         }
     }
 }
@@ -242,14 +256,40 @@ pub fn export_body(prog: &Program, e: &Export) -> Result<String, Unsupported> {
 
 /// [`export_body`] with the kernels where `mode` says.
 pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result<String, Unsupported> {
-    let (items, stmts, result) = print_program_with(prog, &e.device, mode)?;
+    // `&mut InvArray` and `InvSliceMut` parameters whose columns are only read and written in
+    // place lend the caller's buffers; otherwise an `&mut InvArray`'s buffers are moved in and
+    // handed back by a guard, and an `InvSliceMut` (whose buffers cannot move) is refused.
+    let (column_of, good) = readonly::lendable_mut_inputs(prog);
+    let mut lent_params = std::collections::BTreeSet::new();
+    for (i, p) in e.params.iter().enumerate() {
+        if !matches!(p.passing, Passing::BorrowedMut | Passing::SliceMut) {
+            continue;
+        }
+        let mut leaves = Vec::new();
+        p.ty.leaves(&mut leaves);
+        let all = (0..leaves.len()).all(|j| good.contains(&format!("__spiral_arg{i}_{j}")) || !column_of.values().any(|c| *c == format!("__spiral_arg{i}_{j}")));
+        if all {
+            lent_params.insert(i);
+        } else if p.passing == Passing::SliceMut {
+            return Err(Unsupported::new(format!(
+                "`{}` is an `InvSliceMut`, whose buffers belong to the caller, but the Spiral function stores, returns or passes on one of its arrays; only element reads and writes, lengths and kernels can work on a slice in place (pass an `InvArray` instead)",
+                p.name
+            )));
+        }
+    }
+    let lent_vars: std::collections::BTreeSet<u32> = column_of
+        .iter()
+        .filter(|(_, c)| lent_params.iter().any(|i| c.strip_prefix(&format!("__spiral_arg{i}_")).is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()))))
+        .map(|(v, _)| *v)
+        .collect();
+    let (items, stmts, result) = print_program_lending(prog, &e.device, mode, lent_vars)?;
     // The whole body runs under `catch_host`: a failure inside a join point or closure, or an
     // index out of bounds on the host, becomes `Err(Error::KernelFailed)` instead of a panic
     // escaping the function.
     let mut s = format!("::spiral::__private::catch_host({:?}, || {{\n", e.name);
     s.push_str(&items);
     s.push_str("#[allow(dead_code)] fn __spiral_take_array<T: Clone>(a: ::std::rc::Rc<::std::cell::RefCell<Vec<T>>>) -> Vec<T> { match ::std::rc::Rc::try_unwrap(a) { Ok(c) => c.into_inner(), Err(a) => a.borrow().clone() } }\n");
-    s.push_str(&export_prelude_with(e, &readonly::readonly_inputs(prog).1));
+    s.push_str(&export_prelude_with(e, &readonly::readonly_inputs(prog).1, &lent_params));
     s.push_str(&stmts);
     let mut it = result.into_iter();
     let r = result_expr(&e.ret, &mut it);
@@ -331,6 +371,8 @@ pub struct RustPrinter<'a> {
     dev: String,
     /// Input arrays of `main` that are only read: lent as `&[T]` (see [`readonly`]).
     ro: std::collections::BTreeSet<u32>,
+    /// Input arrays of `main` lent as `&mut [T]` (see [`readonly::lendable_mut_inputs`]).
+    lent: std::collections::BTreeSet<u32>,
     /// Inside a kernel: which accesses the check before the loop covers.
     bounds: crate::codegen::kernel_bounds::KernelBounds,
     /// Kernels are C functions (they return a status instead of panicking).
@@ -352,7 +394,19 @@ pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String, Vec<S
 /// [`print_program`] with the kernels printed as `mode` says (Rust functions, or `extern "C"`
 /// declarations of the C kernels that [`c_kernel::print_c_kernels`] prints).
 pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Result<(String, String, Vec<String>), Unsupported> {
+    print_program_lending(prog, dev, mode, Default::default())
+}
+
+/// [`print_program_with`] where the input variables in `lent` are the caller's buffers lent
+/// as `&mut [T]` (see [`readonly::lendable_mut_inputs`]).
+fn print_program_lending(
+    prog: &Program,
+    dev: &str,
+    mode: &KernelMode,
+    lent: std::collections::BTreeSet<u32>,
+) -> Result<(String, String, Vec<String>), Unsupported> {
     let mut p = RustPrinter {
+        lent,
         prog,
         types: &prog.types,
         out: String::new(),
@@ -534,7 +588,7 @@ impl RustPrinter<'_> {
                 Self::var(v)
             }
             Atom::Var(v) => {
-                if is_copy(&v.ty) || (self.in_kernel && matches!(v.ty, Ty::Array(_))) || (!self.in_kernel && self.ro.contains(&v.id)) {
+                if is_copy(&v.ty) || (self.in_kernel && matches!(v.ty, Ty::Array(_))) || (!self.in_kernel && (self.ro.contains(&v.id) || self.lent.contains(&v.id))) {
                     Self::var(v)
                 } else {
                     format!("v{}.clone()", v.id)
@@ -658,7 +712,7 @@ impl RustPrinter<'_> {
                         Some(Atom::Var(v)) => format!("(v{}_len as {t})", v.id),
                         _ => "0".into(),
                     }
-                } else if matches!(xs.first(), Some(Atom::Var(v)) if self.ro.contains(&v.id)) {
+                } else if matches!(xs.first(), Some(Atom::Var(v)) if self.ro.contains(&v.id) || self.lent.contains(&v.id)) {
                     format!("({}.len() as {t})", g(0))
                 } else {
                     format!("({}.borrow().len() as {t})", g(0))
@@ -836,7 +890,7 @@ impl RustPrinter<'_> {
                 if self.in_kernel {
                     self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("{lhs}*{a}.add({i} as usize);"));
-                } else if matches!(array, Atom::Var(v) if self.ro.contains(&v.id)) {
+                } else if matches!(array, Atom::Var(v) if self.ro.contains(&v.id) || self.lent.contains(&v.id)) {
                     self.line(ind, &format!("{lhs}{a}[{i} as usize];"));
                 } else {
                     self.line(ind, &format!("{lhs}{a}.borrow()[{i} as usize].clone();"));
@@ -850,6 +904,8 @@ impl RustPrinter<'_> {
                 if self.in_kernel {
                     self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("*{a}.add({i} as usize) = {v};"));
+                } else if matches!(array, Atom::Var(x) if self.lent.contains(&x.id)) {
+                    self.line(ind, &format!("{a}[{i} as usize] = {v};"));
                 } else {
                     self.line(ind, &format!("{a}.borrow_mut()[{i} as usize] = {v};"));
                 }
@@ -983,6 +1039,8 @@ impl RustPrinter<'_> {
                 Ty::Array(el) if self.ro.contains(&v.id) => {
                     (format!("&[{}]", self.leaves_ty(el)), text.strip_suffix(".clone()").unwrap_or(&text).to_string())
                 }
+                // A lent `&mut` buffer: the reference moves into the variable.
+                Ty::Array(el) if self.lent.contains(&v.id) => (format!("&mut [{}]", self.leaves_ty(el)), text),
                 other => (self.ty(other), text),
             };
             self.line(ind, &format!("let {}: {t} = {text};", Self::var(v)));
@@ -1016,6 +1074,9 @@ impl RustPrinter<'_> {
                     if self.ro.contains(&v.id) {
                         // Only read by the kernel: the caller's buffer is lent, not copied.
                         self.line(ind + 1, &format!("let (__p{i}, __n{i}) = (v{id}.as_ptr() as usize, v{id}.len());", id = v.id));
+                    } else if self.lent.contains(&v.id) {
+                        // The caller's `&mut` buffer, used in place.
+                        self.line(ind + 1, &format!("let (__p{i}, __n{i}) = (v{id}.as_mut_ptr() as usize, v{id}.len());", id = v.id));
                     } else {
                         self.line(ind + 1, &format!("let (__p{i}, __n{i}) = {{ let mut __b = v{}.borrow_mut(); (__b.as_mut_ptr() as usize, __b.len()) }};", v.id));
                     }

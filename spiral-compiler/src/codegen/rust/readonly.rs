@@ -39,6 +39,58 @@ pub fn readonly_inputs(prog: &Program) -> (BTreeSet<u32>, BTreeSet<String>) {
     (ro, cols)
 }
 
+/// The input columns of `&mut InvArray` and `InvSliceMut` parameters that can be lent to the
+/// program as `&mut [T]` (the caller's buffer, used in place): every use of their variables
+/// is an element read or write (as the array), a length, or a kernel argument. Returns each
+/// candidate variable with its column (the Rust name the prelude binds, bound by the macro
+/// `$"__spiral_argI_K"`) and the columns all of whose variables qualify.
+pub fn lendable_mut_inputs(prog: &Program) -> (BTreeMap<u32, String>, BTreeSet<String>) {
+    let mut column_of: BTreeMap<u32, String> = BTreeMap::new();
+    for st in &prog.main.stmts {
+        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
+            if let [MacroPart::Text(t)] = parts.as_slice() {
+                if t.starts_with("__spiral_arg") && !t.contains('.') && matches!(v.ty, crate::peval::ir::Ty::Array(_)) {
+                    column_of.insert(v.id, t.to_string());
+                }
+            }
+        }
+    }
+    let mut bad: BTreeSet<u32> = BTreeSet::new();
+    scan_mut(&prog.main, &column_of, &mut bad);
+    let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
+    for (v, c) in &column_of {
+        *cols.entry(c.as_str()).or_insert(true) &= !bad.contains(v);
+    }
+    let good = cols.into_iter().filter(|(_, ok)| *ok).map(|(c, _)| c.to_string()).collect();
+    (column_of, good)
+}
+
+fn scan_mut(b: &Block, cands: &BTreeMap<u32, String>, bad: &mut BTreeSet<u32>) {
+    for st in &b.stmts {
+        let allowed: Vec<&Atom> = match &st.expr {
+            Expr::ArrayGet { array, .. } | Expr::ArraySet { array, .. } => vec![array],
+            Expr::Prim(PrimOp::ArrayLength, xs) => xs.first().into_iter().collect(),
+            Expr::KernelLaunch { args, .. } => args.iter().collect(),
+            _ => Vec::new(),
+        };
+        for a in st.expr.atoms() {
+            if let Some(v) = var_id(a) {
+                if cands.contains_key(&v) && !allowed.iter().any(|x| std::ptr::eq(*x, a)) {
+                    bad.insert(v);
+                }
+            }
+        }
+        for nb in st.expr.nested_blocks() {
+            scan_mut(nb, cands, bad);
+        }
+    }
+    for a in &b.result {
+        if let Some(v) = var_id(a) {
+            bad.insert(v);
+        }
+    }
+}
+
 fn var_id(a: &Atom) -> Option<u32> {
     match a {
         Atom::Var(v) => Some(v.id),
