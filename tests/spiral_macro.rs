@@ -458,3 +458,37 @@ fn a_mut_array_that_is_also_returned_keeps_its_buffer_and_the_result_is_a_copy()
     assert_eq!(xs.get(49), Some(50));
     assert_eq!(out, xs);
 }
+
+// `usize` lengths and indices: Spiral sees i32, checked at the boundary.
+spiral! {
+    fn iota(dev: &Device, n: usize) -> Result<InvArray<i32>, Error>;
+    fn count_positive(dev: &Device, xs: &InvArray<f32>) -> Result<usize, Error>;
+    fn minus_one(dev: &Device, n: usize) -> Result<usize, Error>;
+    r#"
+open inv
+open kernel
+inl iota n =
+    inl a = inv_create `i32 n
+    parallel_for n fun i => inv_set a i i
+    a
+inl count_positive xs = inv_length (filter (fun x => x > 0.0f32) xs)
+inl minus_one n = n - 1i32
+    "#
+}
+
+#[test]
+fn usize_lengths_cross_the_boundary_checked() {
+    let dev = Device::cpu_with_threads(2);
+    assert_eq!(iota(&dev, 5).unwrap().to_vec(), vec![0, 1, 2, 3, 4]);
+    let xs: InvArray<f32> = (0..100).map(|i| i as f32 - 49.5).collect();
+    assert_eq!(count_positive(&dev, &xs).unwrap(), 50usize);
+    assert_eq!(minus_one(&dev, 10).unwrap(), 9usize);
+    assert!(matches!(iota(&dev, usize::MAX), Err(Error::DeviceLimit { .. })));
+    match minus_one(&dev, 0) {
+        Err(Error::KernelFailed { kernel, message }) => {
+            assert_eq!(kernel, "minus_one");
+            assert!(message.contains("returned -1 where the signature has a usize"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

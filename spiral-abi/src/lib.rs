@@ -125,6 +125,10 @@ pub enum HostType {
     Unit,
     /// A scalar.
     Prim(ScalarKind),
+    /// `usize`: a length or an index. Spiral sees an `i32` (the kernel index type); a value
+    /// past `i32::MAX` passed in is an `Error::DeviceLimit`, and a negative one returned is an
+    /// error too.
+    Usize,
     /// A Rust tuple (flat; Spiral sees the right-nested pairs `a * (b * c)`).
     Tuple(Vec<HostType>),
     /// An inverse array (`InvArray<T>`, `&InvArray<T>` or `&mut InvArray<T>`).
@@ -151,6 +155,7 @@ impl HostType {
         match self {
             HostType::Unit => "()".into(),
             HostType::Prim(p) => p.name().into(),
+            HostType::Usize => "i32".into(),
             HostType::Tuple(ts) => {
                 let parts: Vec<String> = ts.iter().map(|t| t.spiral_type()).collect();
                 format!("({})", parts.join(" * "))
@@ -167,6 +172,7 @@ impl HostType {
         match self {
             HostType::Unit => {}
             HostType::Prim(p) => out.push(*p),
+            HostType::Usize => out.push(ScalarKind::I32),
             HostType::Tuple(ts) => ts.iter().for_each(|t| t.leaves(out)),
             HostType::InvArray(t) => t.leaves(out),
             HostType::Struct(d) => d.fields.iter().for_each(|(_, t)| t.leaves(out)),

@@ -95,6 +95,16 @@ fn contains_array(t: &HostType) -> bool {
         HostType::InvArray(_) => true,
         HostType::Tuple(ts) => ts.iter().any(contains_array),
         HostType::Struct(d) => d.fields.iter().any(|(_, t)| contains_array(t)),
+        HostType::Unit | HostType::Prim(_) | HostType::Usize => false,
+    }
+}
+
+fn contains_usize(t: &HostType) -> bool {
+    match t {
+        HostType::Usize => true,
+        HostType::Tuple(ts) => ts.iter().any(contains_usize),
+        HostType::Struct(d) => d.fields.iter().any(|(_, t)| contains_usize(t)),
+        HostType::InvArray(t) => contains_usize(t),
         HostType::Unit | HostType::Prim(_) => false,
     }
 }
@@ -176,7 +186,13 @@ pub fn host_type_with(ty: &syn::Type, structs: &[StructDef]) -> Result<HostType,
                     return Err((ty.span(), format!("`{name}` takes one element type argument")));
                 }
                 let el = host_type_with(args[0], structs)?;
+                if contains_usize(&el) {
+                    return Err((args[0].span(), "`usize` is not an element type of an inverse array (its size depends on the machine); use `u64`, `u32` or `i32`".to_string()));
+                }
                 return Ok(HostType::InvArray(Box::new(el)));
+            }
+            if name == "usize" && seg.arguments.is_empty() {
+                return Ok(HostType::Usize);
             }
             if let Some(d) = structs.iter().find(|d| d.name == name) {
                 return Ok(HostType::Struct(d.clone()));
@@ -185,7 +201,7 @@ pub fn host_type_with(ty: &syn::Type, structs: &[StructDef]) -> Result<HostType,
                 Some(p) if seg.arguments.is_empty() => Ok(HostType::Prim(p)),
                 _ => Err((
                     ty.span(),
-                    format!("unsupported type `{name}` in an exported signature (use scalars, tuples, `()`, `InvArray<T>`, or a struct with `#[derive(Inverse)]` declared inside the same `spiral!` so its fields are known)"),
+                    format!("unsupported type `{name}` in an exported signature (use scalars, `usize`, tuples, `()`, `InvArray<T>`, or a struct with `#[derive(Inverse)]` declared inside the same `spiral!` so its fields are known)"),
                 )),
             }
         }

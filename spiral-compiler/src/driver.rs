@@ -396,6 +396,7 @@ fn expected_leaves(t: &spiral_abi::HostType, out: &mut Vec<crate::peval::ir::Ty>
     match t {
         HostType::Unit => {}
         HostType::Prim(k) => out.push(Ty::Prim((*k).into())),
+        HostType::Usize => out.push(Ty::i32()),
         HostType::Tuple(ts) => ts.iter().for_each(|t| expected_leaves(t, out)),
         HostType::Struct(d) => d.fields.iter().for_each(|(_, t)| expected_leaves(t, out)),
         HostType::InvArray(el) => {
@@ -443,6 +444,7 @@ fn rust_type(t: &spiral_abi::HostType) -> String {
     match t {
         HostType::Unit => "()".into(),
         HostType::Prim(k) => k.name().into(),
+        HostType::Usize => "usize".into(),
         HostType::Tuple(ts) => format!("({})", ts.iter().map(rust_type).collect::<Vec<_>>().join(", ")),
         HostType::InvArray(el) => format!("InvArray<{}>", rust_type(el)),
         HostType::Struct(d) => d.name.clone(),

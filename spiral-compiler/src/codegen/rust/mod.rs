@@ -88,6 +88,11 @@ fn spiral_host_value(t: &HostType, base: &str, k: &mut usize, borrowed: bool) ->
             *k += 1;
             x
         }
+        HostType::Usize => {
+            let x = format!("($\"{base}_{k}\" : i32)");
+            *k += 1;
+            x
+        }
         HostType::Tuple(ts) => {
             let parts: Vec<String> = ts.iter().map(|t| spiral_host_value(t, base, k, borrowed)).collect();
             format!("({})", parts.join(", "))
@@ -105,7 +110,7 @@ fn spiral_host_value(t: &HostType, base: &str, k: &mut usize, borrowed: bool) ->
 
 fn spiral_host_arrays(el: &HostType, base: &str, k: &mut usize, borrowed: bool) -> String {
     match el {
-        HostType::Unit => "()".into(),
+        HostType::Unit | HostType::Usize => "()".into(),
         HostType::Prim(p) => {
             let clone = if borrowed { ".clone()" } else { "" };
             let x = format!("($\"{base}_{k}{clone}\" : array {})", p.name());
@@ -202,6 +207,14 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
             t => {
                 let pat = rust_leaf_pattern(t, &base, &mut k, ColumnTree::Value);
                 let _ = writeln!(s, "let {pat} = {};", p.name);
+                let mut j = 0;
+                for leaf in usize_leaves(t, &base, &mut j) {
+                    let _ = writeln!(
+                        s,
+                        "let {leaf}: i32 = match i32::try_from({leaf}) {{ Ok(n) => n, Err(_) => return Err(::spiral::Error::DeviceLimit {{ what: \"a usize passed to `{}` (Spiral lengths and indices are i32)\".into(), limit: i32::MAX as u64, requested: {leaf} as u64 }}) }};",
+                        e.name
+                    );
+                }
             }
         }
     }
@@ -230,10 +243,28 @@ impl ColumnTree {
     }
 }
 
+/// The names [`rust_leaf_pattern`] gives the `usize` leaves of a value of type `t`.
+fn usize_leaves(t: &HostType, base: &str, k: &mut usize) -> Vec<String> {
+    match t {
+        HostType::Unit | HostType::InvArray(_) => Vec::new(),
+        HostType::Prim(_) => {
+            *k += 1;
+            Vec::new()
+        }
+        HostType::Usize => {
+            let x = format!("{base}_{k}");
+            *k += 1;
+            vec![x]
+        }
+        HostType::Tuple(ts) => ts.iter().flat_map(|t| usize_leaves(t, base, k)).collect(),
+        HostType::Struct(d) => d.fields.iter().flat_map(|(_, t)| usize_leaves(t, base, k)).collect(),
+    }
+}
+
 fn rust_leaf_pattern(t: &HostType, base: &str, k: &mut usize, tree: ColumnTree) -> String {
     match t {
         HostType::Unit | HostType::InvArray(_) => "_".into(),
-        HostType::Prim(_) => {
+        HostType::Prim(_) | HostType::Usize => {
             let x = format!("{base}_{k}");
             *k += 1;
             x.replace("_col_", "_col")
@@ -303,6 +334,10 @@ pub fn result_expr(ret: &HostType, leaves: &mut dyn Iterator<Item = String>) -> 
     match ret {
         HostType::Unit => "()".into(),
         HostType::Prim(_) => leaves.next().unwrap_or_else(|| "Default::default()".into()),
+        HostType::Usize => {
+            let x = leaves.next().unwrap_or_else(|| "0i32".into());
+            format!("{{ let __x: i32 = {x}; if __x < 0 {{ ::spiral::__private::fail(format!(\"the Spiral function returned {{}} where the signature has a usize\", __x)) }} __x as usize }}")
+        }
         HostType::Tuple(ts) => {
             let parts: Vec<String> = ts.iter().map(|t| result_expr(t, leaves)).collect();
             format!("({},)", parts.join(", "))
@@ -324,7 +359,7 @@ pub fn result_expr(ret: &HostType, leaves: &mut dyn Iterator<Item = String>) -> 
 fn columns_tree(el: &HostType, cols: &mut dyn Iterator<Item = String>) -> String {
     match el {
         HostType::Unit => "()".into(),
-        HostType::Prim(_) | HostType::InvArray(_) => cols.next().unwrap_or_else(|| "Default::default()".into()),
+        HostType::Prim(_) | HostType::Usize | HostType::InvArray(_) => cols.next().unwrap_or_else(|| "Default::default()".into()),
         HostType::Tuple(ts) => {
             let parts: Vec<String> = ts.iter().map(|t| columns_tree(t, cols)).collect();
             format!("({},)", parts.join(", "))
