@@ -11,7 +11,7 @@
 //! Everything runs on one big-stack thread per compilation (see [`crate::stack`]).
 
 use crate::codegen::rust::{c_kernel, export_body, export_body_with, export_entry, KernelMode, Unsupported};
-use crate::diagnostics::{Diagnostic, SourceMap, Span};
+use crate::diagnostics::{Diagnostic, HostPart, SourceMap, Span};
 use crate::peval::{ir::Program, HostTarget, Limits};
 use crate::project::ProjectGraph;
 pub use spiral_abi::Export;
@@ -109,15 +109,15 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
     // all of them (a diagnostic already reported by an earlier export, e.g. in a shared
     // helper, is not repeated).
     let mut errors: Vec<Diagnostic> = Vec::new();
-    for e in exports {
+    for (i, e) in exports.iter().enumerate() {
         let mut one = || -> Result<String, Vec<Diagnostic>> {
-            check_arity(&base, e)?;
+            check_arity(&base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
             let graph = with_entry(&base, sources, e)?;
             let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
             let core_prog = crate::prepass::prepare_from(&graph, library)?;
             let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
             let span = export_span(&graph, e);
-            check_result(&prog, e, span)?;
+            check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
             export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])
         };
         match one() {
@@ -135,6 +135,11 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
         return Err(CompileError::Spiral(errors));
     }
     Ok(bodies)
+}
+
+/// Marks signature diagnostics with the part of export's host declaration they are about.
+fn about(ds: Vec<Diagnostic>, part: HostPart) -> Vec<Diagnostic> {
+    ds.into_iter().map(|d| d.about_host(part)).collect()
 }
 
 /// Like [`compile_exports`], for the `spiral-build` path: the kernels become C (one translation
@@ -166,12 +171,12 @@ pub fn compile_graph_exports_c(
     }
     let mut bodies = Vec::new();
     let mut c = String::new();
-    for e in exports {
-        check_arity(base, e)?;
+    for (i, e) in exports.iter().enumerate() {
+        check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
         let graph = with_entry(base, sources, e)?;
         let prog = Driver::new(HostTarget::Rust).evaluate(&graph)?;
         let span = export_span(&graph, e);
-        check_result(&prog, e, span)?;
+        check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
         let prefix = format!("{unit}_{}", e.name);
         let unsupported = |u: Unsupported| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)];
         let body = export_body_with(&prog, e, &KernelMode::C(prefix.clone())).map_err(unsupported)?;

@@ -118,7 +118,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     }
     let bodies = match compiled {
         Ok(b) => b,
-        Err(backend::CompileError::Spiral(diags)) => return Err(with_stubs(&inv, diagnostics_to_errors(&sm, &inv.source, &diags))),
+        Err(backend::CompileError::Spiral(diags)) => return Err(with_stubs(&inv, diagnostics_to_errors(&sm, &inv, &diags))),
         Err(backend::CompileError::MissingExport(i)) => {
             let sig = &inv.sigs[i];
             let msg = format!("spiral!: `{}` is not defined by a top-level `inl` or `let` in the Spiral source", sig.ident);
@@ -155,9 +155,23 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
 }
 
 /// Converts compiler diagnostics to `compile_error!` invocations at the best spans.
-fn diagnostics_to_errors(sm: &SourceMap, src: &SourceText, diags: &[Diagnostic]) -> TokenStream2 {
+fn diagnostics_to_errors(sm: &SourceMap, inv: &Invocation, diags: &[Diagnostic]) -> TokenStream2 {
+    let src = &inv.source;
     let mut out = TokenStream2::new();
     for d in diags {
+        // A mismatch with an export's signature is reported at the signature (the part that
+        // is wrong), with the Spiral side in the message.
+        let at_signature = d.host.and_then(|h| {
+            use spiral_compiler::diagnostics::HostPart;
+            use syn::spanned::Spanned;
+            match h {
+                HostPart::Params(i) => inv.sigs.get(i).map(|s| if s.inputs.is_empty() { s.ident.span() } else { s.inputs.span() }),
+                HostPart::Result(i) => inv.sigs.get(i).map(|s| match &s.output {
+                    syn::ReturnType::Type(_, t) => t.span(),
+                    syn::ReturnType::Default => s.ident.span(),
+                }),
+            }
+        });
         let rendered = spiral_compiler::diagnostics::render(sm, std::slice::from_ref(d));
         let in_user_text = sm.name(d.span.file) == src.name && (d.span.start as usize) <= src.text.len();
         let (name, (line, col), span) = if in_user_text {
@@ -175,7 +189,10 @@ fn diagnostics_to_errors(sm: &SourceMap, src: &SourceText, diags: &[Diagnostic])
             None => "",
         };
         let msg = format!("Spiral error at {name}:{line}:{col}: {}\n{}", d.message, body.trim_end());
-        out.extend(error_at(span, &msg));
+        match at_signature {
+            Some(s) => out.extend(quote_spanned!(s=> ::core::compile_error!{ #msg })),
+            None => out.extend(error_at(span, &msg)),
+        }
     }
     out
 }

@@ -69,3 +69,23 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 pub fn on_drop<F: FnMut()>(f: F) -> OnDrop<F> {
     OnDrop(f)
 }
+
+/// Element `i` of a host-side Spiral array; out of bounds is a Spiral failure (which the
+/// wrapper returns as an `Err`), not a panic message on stderr.
+#[inline]
+pub fn element<T>(s: &[T], i: i64) -> &T {
+    match usize::try_from(i).ok().and_then(|j| s.get(j)) {
+        Some(x) => x,
+        None => fail(format!("index {i} is out of bounds of an array of {} elements", s.len())),
+    }
+}
+
+/// [`element`], for writing.
+#[inline]
+pub fn element_mut<T>(s: &mut [T], i: i64) -> &mut T {
+    let n = s.len();
+    match usize::try_from(i).ok().and_then(|j| s.get_mut(j)) {
+        Some(x) => x,
+        None => fail(format!("index {i} is out of bounds of an array of {n} elements")),
+    }
+}

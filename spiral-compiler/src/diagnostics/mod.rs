@@ -110,6 +110,18 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// The evaluation trace, outermost first (empty for syntax errors).
     pub trace: Vec<TraceFrame>,
+    /// When the problem is in the host's declaration of an export (its Rust signature) rather
+    /// than in Spiral code: which part, so a front end (`spiral!`) can point at it too.
+    pub host: Option<HostPart>,
+}
+
+/// A part of an export's host declaration that a diagnostic is about (see [`Diagnostic::host`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostPart {
+    /// The parameters of export number `0` (in declaration order).
+    Params(usize),
+    /// The result type of export number `0`.
+    Result(usize),
 }
 
 impl Diagnostic {
@@ -122,7 +134,13 @@ impl Diagnostic {
             labels: Vec::new(),
             notes: Vec::new(),
             trace: Vec::new(),
+            host: None,
         }
+    }
+    /// Marks the diagnostic as being about a part of an export's host declaration.
+    pub fn about_host(mut self, part: HostPart) -> Diagnostic {
+        self.host = Some(part);
+        self
     }
     /// Adds a secondary label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {

@@ -926,9 +926,10 @@ impl RustPrinter<'_> {
                     self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("{lhs}*{a}.add({i} as usize);"));
                 } else if matches!(array, Atom::Var(v) if self.ro.contains(&v.id) || self.lent.contains(&v.id)) {
-                    self.line(ind, &format!("{lhs}{a}[{i} as usize];"));
+                    self.line(ind, &format!("{lhs}*::spiral::__private::element(&{a}[..], {i} as i64);"));
                 } else {
-                    self.line(ind, &format!("{lhs}{a}.borrow()[{i} as usize].clone();"));
+                    // Out of bounds is a Spiral failure (an `Err`), without the panic hook.
+                    self.line(ind, &format!("{lhs}::spiral::__private::element(&{a}.borrow(), {i} as i64).clone();"));
                 }
             }
             Expr::ArraySet { array, index, value } => {
@@ -940,9 +941,9 @@ impl RustPrinter<'_> {
                     self.bounds_check(array, index, &i, ind);
                     self.line(ind, &format!("*{a}.add({i} as usize) = {v};"));
                 } else if matches!(array, Atom::Var(x) if self.lent.contains(&x.id)) {
-                    self.line(ind, &format!("{a}[{i} as usize] = {v};"));
+                    self.line(ind, &format!("*::spiral::__private::element_mut(&mut {a}[..], {i} as i64) = {v};"));
                 } else {
-                    self.line(ind, &format!("{a}.borrow_mut()[{i} as usize] = {v};"));
+                    self.line(ind, &format!("*::spiral::__private::element_mut(&mut {a}.borrow_mut(), {i} as i64) = {v};"));
                 }
             }
             Expr::LengthCheck { expected, found, what } => {
