@@ -55,14 +55,75 @@
 //! | Rust | Spiral sees |
 //! | --- | --- |
 //! | `i8` .. `i64`, `u8` .. `u64`, `f32`, `f64`, `bool` | the same primitive, a runtime value |
+//! | `usize` | an `i32` (lengths and indices); more than `i32::MAX` in is [`Error::DeviceLimit`], a negative result out is an error |
 //! | `(A, B, C)` | the pair `a * (b * c)` (write `a, b, c`) |
 //! | `()` | `()` |
-//! | `&InvArray<T>` | an inverse array of `T` whose columns are lent (read-only) or copied |
+//! | a struct declared in the same `spiral!` (below) | the record of its fields |
+//! | `&InvArray<T>`, [`InvSlice<T>`] | an inverse array of `T` whose columns are lent (read-only) or copied |
 //! | `InvArray<T>` | an inverse array of `T` moved in: a column returned unchanged keeps its buffer |
+//! | `&mut InvArray<T>`, [`InvSliceMut<T>`] | an inverse array of `T` worked on in place: the caller's buffers |
 //!
 //! The result type must have exactly the leaves the Spiral function returns (one per scalar, the
 //! elements of a tuple, one array per leaf of an `InvArray`), and the number of parameters must
-//! match: otherwise the macro stops with a compile error that says which.
+//! match: otherwise the macro stops with a compile error at the signature that says which.
+//!
+//! In place: a `&mut InvArray<T>` or an `InvSliceMut<T>` (from [`InvArray::slice_mut`]) is
+//! written where it lies, so its data pointers never change. A slice view may only be read,
+//! written and passed to kernels (not stored or returned); a `&mut InvArray` that the program
+//! also returns comes back in the caller's array and the result is a copy.
+//!
+//! ```
+//! use spiral::{spiral, Device, Error, InvArray};
+//!
+//! spiral! {
+//!     fn saxpy(dev: &Device, a: f32, x: &InvArray<f32>, y: &mut InvArray<f32>) -> Result<(), Error>;
+//!     fn scale(dev: &Device, k: f32, y: spiral::InvSliceMut<f32>) -> Result<(), Error>;
+//!     r#"
+//! open inv
+//! open kernel
+//! inl saxpy a x y = map_inp (fun x, y => a * x + y) (zip x y) y
+//! inl scale k y = map_inp (fun y => k * y) y y
+//!     "#
+//! }
+//!
+//! let dev = Device::cpu_with_threads(2);
+//! let x: InvArray<f32> = (0..4).map(|i| i as f32).collect();
+//! let mut y: InvArray<f32> = InvArray::from_columns(vec![1.0; 4])?;
+//! let before = y.columns().as_ptr();
+//! saxpy(&dev, 2.0, &x, &mut y)?;
+//! assert_eq!(y.to_vec(), vec![1.0, 3.0, 5.0, 7.0]);
+//! scale(&dev, 10.0, y.slice_mut(2..))?; // only the last two elements
+//! assert_eq!(y.to_vec(), vec![1.0, 3.0, 50.0, 70.0]);
+//! assert_eq!(y.columns().as_ptr(), before); // the same buffer throughout
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! ## Structs
+//!
+//! A struct with named fields declared inside the `spiral!` (with `#[derive(Inverse)]`, so an
+//! [`InvArray`] stores it as one column per leaf field) may appear in the signatures, by value
+//! or as the element type of an inverse array. Spiral sees it as a record, so a `map` can take
+//! and return records:
+//!
+//! ```
+//! use spiral::{spiral, Device, Error, InvArray};
+//!
+//! spiral! {
+//!     #[derive(Clone, Copy, Debug, PartialEq, spiral::Inverse)]
+//!     pub struct Particle { pub x: f32, pub v: f32 }
+//!     fn step(dev: &Device, dt: f32, ps: &mut InvArray<Particle>) -> Result<(), Error>;
+//!     r#"
+//! open inv
+//! open kernel
+//! inl step dt ps = map_inp (fun {x v} => {x = x + dt * v; v = v - dt * 9.81f32}) ps ps
+//!     "#
+//! }
+//!
+//! let mut ps: InvArray<Particle> = (0..3).map(|i| Particle { x: i as f32, v: 1.0 }).collect();
+//! step(&Device::cpu(), 0.5, &mut ps)?;
+//! assert_eq!(ps.get(2), Some(Particle { x: 2.5, v: 1.0 - 0.5 * 9.81 }));
+//! # Ok::<(), Error>(())
+//! ```
 //!
 //! # The library: `inv` and `kernel`
 //!
@@ -71,46 +132,62 @@
 //!
 //! | function | what it does |
 //! | --- | --- |
-//! | `create `t n` / `inv_create` | `n` zeroed elements of type `t` |
+//! | `create `t n` / `inv_create` | `n` zeroed elements of type `t` (a tuple or record type too) |
 //! | `index a i` / `inv_index` | element `i` (a tuple or record of its leaves) |
 //! | `set a i v` / `inv_set` | writes element `i` |
 //! | `length a` / `inv_length` | the number of elements (`i32`) |
 //! | `zip a b` / `inv_zip` | pairs two arrays of the same length, no copy (`Error::LengthMismatch` otherwise) |
 //! | `rezip f a` / `inv_rezip` | regroups the leaves, e.g. `fun x, y => {x y}` for records, no copy |
 //!
-//! `open kernel` gives the kernels. A kernel body runs for every index on the device's threads:
+//! `open kernel` gives the kernels. A kernel body runs for every index on the device's threads
+//! (a persistent pool: nothing is spawned per launch):
 //!
 //! | function | what it does |
 //! | --- | --- |
-//! | `map f a` | a new inverse array of `f (index a i)` |
+//! | `map f a` | a new inverse array of `f (index a i)` (`f` may return a tuple or a record) |
 //! | `map_inp f a out` | writes `f (index a i)` into `out` (same length, else `Error::LengthMismatch`) |
 //! | `parallel_for n body` | runs `body i` for `i` in `0..n` |
-//! | `atomic_add a i v` | inside a kernel: adds `v` to integer element `i` atomically |
-//! | `reduce f init a` | folds the elements on the host (sequentially for now) |
+//! | `reduce f init a` | `f init (a0 `f` a1 `f` ...)` in parallel: `f` associative, on the element type; an empty array gives `init` |
+//! | `fold f init a` | a sequential fold on the host (the accumulator may have another type) |
+//! | `scan_inclusive f init a` | a new array of `init `f` a0 `f` .. `f` ai`, in parallel |
+//! | `scan_exclusive f init a` | the same up to `a(i-1)` (element 0 is `init`) |
+//! | `scan_into exclusive f init a out` | a scan into `out` (same length, another array) |
+//! | `filter pred a` | the elements where `pred` holds, in order (stream compaction), in parallel |
+//! | `histogram bins bin a` | counts (`i64`) of `bin x` over `0 .. bins`, in parallel |
+//! | `atomic_add a i v`, `atomic_min`, `atomic_max` | inside a kernel: updates integer element `i` atomically |
+//! | `atomic_cas a i expected desired` | inside a kernel: sets element `i` to `desired` if it is `expected`; returns the old value |
+//!
+//! `reduce`, the scans and `filter` split the array into at most 256 chunks chosen from its
+//! length alone, so a float result is the same on every thread count.
 //!
 //! ```
 //! use spiral::{spiral, Device, Error, InvArray};
 //!
 //! spiral! {
 //!     fn norms(dev: &Device, input: &InvArray<(f64, f64)>) -> Result<InvArray<f64>, Error>;
-//!     fn saxpy(dev: &Device, a: f32, x: &InvArray<f32>, y: InvArray<f32>) -> Result<InvArray<f32>, Error>;
 //!     fn histogram(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<u32>, Error>;
-//!     fn total(dev: &Device, counts: &InvArray<u32>) -> Result<i64, Error>;
+//!     fn stats(dev: &Device, xs: &InvArray<f64>) -> Result<(f64, f64), Error>;
+//!     fn prefix(dev: &Device, xs: &InvArray<i64>) -> Result<InvArray<i64>, Error>;
+//!     fn positives(dev: &Device, xs: &InvArray<f64>) -> Result<InvArray<f64>, Error>;
+//!     fn claim(dev: &Device, n: usize) -> Result<InvArray<i32>, Error>;
 //!     r#"
 //! open inv
 //! open kernel
 //! // Records by regrouping the columns (no copy), then a map.
 //! inl norms input = map (fun {x y} => sqrt (x * x + y * y)) (rezip (fun x, y => {x y}) input)
-//! // In place: `y` is moved in, written by `map_inp` and returned in the same buffer.
-//! inl saxpy a x y =
-//!     map_inp (fun x, y => a * x + y) (zip x y) y
-//!     y
-//! // Threads counting into shared buckets must use `atomic_add`; `reduce` folds on the host.
+//! // Threads counting into shared buckets must use atomics.
 //! inl histogram input =
 //!     inl counts = create `u32 4i32
 //!     parallel_for (length input) fun i => atomic_add counts (index input i % 4i32) 1u32
 //!     counts
-//! inl total counts = reduce (fun s x => s + x) 0i64 (map (fun c => conv `i64 c) counts)
+//! inl stats xs = reduce (fun a b => a + b) 0.0 xs, reduce (fun a b => if a > b then a else b) -1000000.0 xs
+//! inl prefix xs = scan_inclusive (fun a b => a + b) 0i64 xs
+//! inl positives xs = filter (fun x => x > 0.0) xs
+//! // The first index to claim cell 0 wins; the others see its mark.
+//! inl claim n =
+//!     inl cell = create `i32 1i32
+//!     parallel_for n fun i => atomic_cas cell 0i32 0i32 (i + 1i32) |> ignore
+//!     cell
 //!     "#
 //! }
 //!
@@ -118,21 +195,25 @@
 //! let xy: InvArray<(f64, f64)> = vec![(3.0, 4.0), (5.0, 12.0)].into_iter().collect();
 //! assert_eq!(norms(&dev, &xy)?.to_vec(), vec![5.0, 13.0]);
 //!
-//! let x: InvArray<f32> = (0..4).map(|i| i as f32).collect();
-//! let y: InvArray<f32> = InvArray::from_columns(vec![1.0; 4])?;
-//! assert_eq!(saxpy(&dev, 2.0, &x, y)?.to_vec(), vec![1.0, 3.0, 5.0, 7.0]);
-//!
 //! let values: InvArray<i32> = (0..1000).collect();
-//! let counts = histogram(&dev, &values)?;
-//! assert_eq!(counts.to_vec(), vec![250; 4]);
-//! assert_eq!(total(&dev, &counts)?, 1000);
+//! assert_eq!(histogram(&dev, &values)?.to_vec(), vec![250; 4]);
+//!
+//! let xs: InvArray<f64> = (0..100).map(|i| i as f64 - 49.5).collect();
+//! assert_eq!(stats(&dev, &xs)?, (0.0, 49.5));
+//! assert_eq!(positives(&dev, &xs)?.len(), 50);
+//! let ones: InvArray<i64> = InvArray::from_columns(vec![1; 5])?;
+//! assert_eq!(prefix(&dev, &ones)?.to_vec(), vec![1, 2, 3, 4, 5]);
+//! assert!(claim(&dev, 100)?.get(0).unwrap() > 0);
 //! # Ok::<(), Error>(())
 //! ```
 //!
 //! Kernels are checked for data races when they compile: a kernel writes an array only at its
-//! own index, reads an array it writes only at that index, and updates shared elements only with
-//! `atomic_add` (then it does not otherwise touch that array). Anything else is a compile error
-//! at the offending line, so a generated safe function never has a data race.
+//! own index (or, through the library's `chunk_set`, inside the range its index owns, checked
+//! at run time), reads an array it writes only at that index, and updates shared elements only
+//! with atomics (then it does not otherwise touch that array). Anything else is a compile
+//! error at the offending line, so a generated safe function never has a data race. State
+//! inside a kernel (a loop counter, an accumulator) is a `mut` record created in the kernel:
+//! it lives in registers and never leaves the index's work.
 //!
 //! # Literals
 //!
@@ -159,9 +240,9 @@
 //!        Got: i32 and bool
 //! ```
 //!
-//! At run time every failure is an [`Error`], never a panic or undefined behaviour: `failwith`,
-//! an index out of bounds and an integer division by zero are [`Error::KernelFailed`] naming the
-//! export; mismatched lengths are [`Error::LengthMismatch`].
+//! At run time every failure is an [`Error`], never a panic or undefined behaviour, and nothing
+//! is printed: `failwith`, an index out of bounds and an integer division by zero are
+//! [`Error::KernelFailed`] naming the export; mismatched lengths are [`Error::LengthMismatch`].
 //!
 //! ```
 //! use spiral::{spiral, Device, Error, InvArray};

@@ -17,8 +17,11 @@
 //! the macro emits a Rust function with exactly that signature whose body is the residual program
 //! of the Spiral top-level function of the same name, applied to the arguments after `dev`.
 //! The first parameter must be `&Device` and the return type `Result<T, Error>`.
-//! Parameter and result types may be scalars (`i8`..`u64`, `f32`, `f64`, `bool`), tuples of them,
-//! `()`, and `&InvArray<T>` / `InvArray<T>` of those; `InvArray<(a, b, c)>` is seen by Spiral as an
+//! Parameter and result types may be scalars (`i8`..`u64`, `f32`, `f64`, `bool`, and `usize`
+//! seen as `i32`), tuples of them, `()`, structs declared in the same invocation (as
+//! `#[derive(Inverse)] struct Name { fields }` items before or between the signatures; Spiral
+//! sees records), and inverse arrays of those: `&InvArray<T>`, `InvSlice<T>`, `InvArray<T>`,
+//! `&mut InvArray<T>` and `InvSliceMut<T>`; `InvArray<(a, b, c)>` is seen by Spiral as an
 //! inverse array of `a * b * c`.
 //!
 //! Spiral errors become `compile_error!` at the best span available (the token in the plain-token
