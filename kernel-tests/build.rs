@@ -41,17 +41,25 @@ fn main() {
             for (suffix, module) in TARGETS {
                 let mut lets = String::new();
                 let mut args = vec!["dev".to_string()];
+                // `&mut` parameters are shown after the result, as the export left them.
+                let mut after = String::new();
                 for (i, (_, ty)) in params.iter().enumerate() {
-                    let (owned_ty, by_ref) = match ty.strip_prefix('&') {
-                        Some(t) => (t.trim().to_string(), true),
-                        None => (ty.clone(), false),
+                    let (owned_ty, pass) = if let Some(t) = ty.strip_prefix("&mut ") {
+                        (t.trim().to_string(), "&mut ")
+                    } else if let Some(t) = ty.strip_prefix('&') {
+                        (t.trim().to_string(), "&")
+                    } else {
+                        (ty.clone(), "")
                     };
-                    let _ = write!(lets, "let p{i}: {owned_ty} = crate::support::arg(n, {i}); ");
-                    args.push(if by_ref { format!("&p{i}") } else { format!("p{i}.clone()") });
+                    let _ = write!(lets, "#[allow(unused_mut)] let mut p{i}: {owned_ty} = crate::support::arg(n, {i}); ");
+                    args.push(if pass.is_empty() { format!("p{i}.clone()") } else { format!("{pass}p{i}") });
+                    if pass == "&mut " {
+                        let _ = write!(after, " + \" | \" + &crate::support::Show::show(&p{i})");
+                    }
                 }
                 let _ = writeln!(
                     g,
-                    "        #[test]\n        fn {name}__{suffix}() {{\n            crate::support::check(\"{unit}__{name}\", &|dev: &spiral::Device, n: usize| {{ {lets}crate::support::show(&super::{module}::{name}({})) }});\n        }}",
+                    "        #[test]\n        fn {name}__{suffix}() {{\n            crate::support::check(\"{unit}__{name}\", &|dev: &spiral::Device, n: usize| {{ {lets}let r = super::{module}::{name}({}); crate::support::show(&r){after} }});\n        }}",
                     args.join(", ")
                 );
             }

@@ -129,7 +129,13 @@ macro_rules! scalar_show {
         }
     )*};
 }
-scalar_show!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool);
+scalar_show!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool, usize);
+
+impl Show for () {
+    fn show(&self) -> String {
+        "()".into()
+    }
+}
 
 /// A result or the kind of its error (messages differ between targets; the kind may not).
 pub fn show<T: Show>(r: &Result<T, Error>) -> String {
