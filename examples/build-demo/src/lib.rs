@@ -12,6 +12,13 @@ pub mod edges {
     include!(concat!(env!("OUT_DIR"), "/spiral/edges.rs"));
 }
 
+/// A particle step over `InvArray<Particle>` (`spiral/particles.spir`): a struct declared in an
+/// `// export:` line, `&mut` and slice parameters, compiled as C.
+pub mod particles {
+    use spiral::{Device, Error, InvArray};
+    include!(concat!(env!("OUT_DIR"), "/spiral/particles.rs"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
