@@ -9,6 +9,19 @@ use std::thread;
 use crate::inverse::{Inverse, Split};
 use crate::{Error, InvArray};
 
+/// Runs one chunk, turning a panic or Spiral failure into [`Error::KernelFailed`] (the
+/// message names the chunk; it is only formatted on failure).
+fn run_guarded<S, F>(r: Range<usize>, kernel: &F, s: S) -> Result<(), Error>
+where
+    F: Fn(Range<usize>, S) + ?Sized,
+{
+    let (start, end) = (r.start, r.end);
+    panic::catch_unwind(AssertUnwindSafe(|| kernel(r, s))).map_err(|payload| Error::KernelFailed {
+        kernel: CPU_CLOSURE.into(),
+        message: format!("panicked in chunk {start}..{end}: {}", panic_message(&*payload)),
+    })
+}
+
 /// The kind of a [`Device`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -203,6 +216,10 @@ impl Device {
     where
         F: Fn(Range<usize>) + Sync,
     {
+        // The common small launch (one chunk): no allocation, no hand-off.
+        if len <= self.min_chunk() || self.threads() == 1 {
+            return if len == 0 { Ok(()) } else { run_guarded(0..len, &|r, ()| kernel(r), ()) };
+        }
         self.run_chunks(self.chunks(len), kernel)
     }
 
@@ -276,13 +293,7 @@ impl Device {
         S: Send,
         F: Fn(Range<usize>, S) + Sync,
     {
-        let run = |(r, s): (Range<usize>, S)| -> Result<(), Error> {
-            let what = format!("chunk {}..{}", r.start, r.end);
-            panic::catch_unwind(AssertUnwindSafe(|| kernel(r, s))).map_err(|payload| Error::KernelFailed {
-                kernel: CPU_CLOSURE.into(),
-                message: format!("panicked in {what}: {}", panic_message(&*payload)),
-            })
-        };
+        let run = |(r, s): (Range<usize>, S)| -> Result<(), Error> { run_guarded(r, kernel, s) };
         if pieces.len() <= 1 {
             // One chunk (or none): run it on the calling thread, no hand-off.
             return pieces.into_iter().map(run).collect();
