@@ -9,7 +9,9 @@
 //!    from `-inf`) against `iter().sum()` / a fold, and rayon's `par_iter().sum()` / `reduce`;
 //! 3. `launch_2^10`: a 2^10-element SAXPY, where the launch cost dominates: Spiral on 2 threads
 //!    against rayon on 2 threads (and the hand loop for reference);
-//! 4. `quickstart_2^24`: the quickstart kernel `(a, b, c) => (a+b+c, a*b*c)` over 2^24 `i32`, the
+//! 4. `scan_2^24`: the inclusive prefix sum of 2^24 `i64` into a preallocated output
+//!    (`scan_into`) against a hand loop and a two-pass chunked scan with rayon;
+//! 5. `quickstart_2^24`: the quickstart kernel `(a, b, c) => (a+b+c, a*b*c)` over 2^24 `i32`, the
 //!    Spiral version writing into a preallocated `&mut InvArray<(i32, i32)>` with `map_inp`,
 //!    against a hand-written struct-of-arrays loop and rayon, both into preallocated columns.
 //!
@@ -38,6 +40,7 @@ spiral::spiral! {
     fn sum_f64(dev: &Device, xs: &InvArray<f64>) -> Result<f64, Error>;
     fn max_f64(dev: &Device, xs: &InvArray<f64>) -> Result<f64, Error>;
     fn map_tuple_into(dev: &Device, input: &InvArray<(i32, i32, i32)>, out: &mut InvArray<(i32, i32)>) -> Result<(), Error>;
+    fn prefix_sums(dev: &Device, xs: &InvArray<i64>, out: &mut InvArray<i64>) -> Result<(), Error>;
     r#"
 open inv
 open kernel
@@ -45,6 +48,7 @@ inl saxpy a x y = map_inp (fun x, y => a * x + y) (inv_zip x y) y
 inl sum_f64 xs = reduce (fun a b => a + b) 0.0 xs
 inl max_f64 xs = reduce (fun a b => if a > b then a else b) (-(inf `f64)) xs
 inl map_tuple_into input out = map_inp (fun a,b,c => a+b+c, a*b*c) input out
+inl prefix_sums xs out = scan_into false (fun a b => a + b) 0i64 xs out
     "#
 }
 
@@ -320,6 +324,63 @@ fn quickstart_case(cr: &mut Criterion, case: &str, len: usize, pool: &rayon::Thr
     time_case(cr, case, &mut entries)
 }
 
+fn scan_hand(xs: &[i64], out: &mut [i64]) {
+    let mut acc = 0i64;
+    for (o, &x) in out.iter_mut().zip(xs) {
+        acc = acc.wrapping_add(x);
+        *o = acc;
+    }
+}
+
+/// A two-pass chunked inclusive scan with rayon (rayon has no scan): chunk totals in
+/// parallel, their prefix on the caller, then each chunk scanned from its offset.
+fn scan_rayon(pool: &rayon::ThreadPool, xs: &[i64], out: &mut [i64]) {
+    let chunk = xs.len().div_ceil(64).max(1);
+    pool.install(|| {
+        let totals: Vec<i64> = xs.par_chunks(chunk).map(|c| c.iter().fold(0i64, |a, &b| a.wrapping_add(b))).collect();
+        let mut offsets = Vec::with_capacity(totals.len());
+        let mut acc = 0i64;
+        for t in totals {
+            offsets.push(acc);
+            acc = acc.wrapping_add(t);
+        }
+        out.par_chunks_mut(chunk).zip(xs.par_chunks(chunk)).zip(offsets).for_each(|((o, x), off)| {
+            let mut acc = off;
+            for (o, &x) in o.iter_mut().zip(x) {
+                acc = acc.wrapping_add(x);
+                *o = acc;
+            }
+        });
+    });
+}
+
+/// The inclusive prefix sum of `len` `i64` into a preallocated output.
+fn scan_case(cr: &mut Criterion, case: &str, len: usize, pool: &rayon::ThreadPool) -> Medians {
+    let xs: Vec<i64> = (0..len).map(|i| (unit(i, 5) * 1000.0) as i64 - 500).collect();
+    let inv = InvArray::from_columns(xs.clone()).expect("one column");
+    let (dev1, dev2) = (Device::cpu_with_threads(1), Device::cpu_with_threads(2));
+    let mut expect = vec![0i64; len];
+    scan_hand(&xs, &mut expect);
+    for dev in [&dev1, &dev2] {
+        let mut out = InvArray::<i64>::zeroed(len);
+        prefix_sums(dev, &inv, &mut out).expect("prefix_sums");
+        assert!(out.columns() == &expect[..], "spiral scan on {dev} disagrees with the hand loop");
+    }
+    let mut out = vec![0i64; len];
+    scan_rayon(pool, &xs, &mut out);
+    assert!(out == expect, "rayon scan disagrees with the hand loop");
+    let (xs, inv, dev1, dev2) = (&xs, &inv, &dev1, &dev2);
+    let (mut h, mut r) = (vec![0i64; len], vec![0i64; len]);
+    let (mut o1, mut o2) = (InvArray::<i64>::zeroed(len), InvArray::<i64>::zeroed(len));
+    let mut entries = vec![
+        Entry::new("hand_1t", move || scan_hand(black_box(xs), black_box(&mut h[..]))),
+        Entry::new("rayon_2t", move || scan_rayon(pool, black_box(xs), black_box(&mut r[..]))),
+        Entry::new("spiral_1t", move || prefix_sums(dev1, black_box(inv), black_box(&mut o1)).expect("prefix_sums")),
+        Entry::new("spiral_2t", move || prefix_sums(dev2, black_box(inv), black_box(&mut o2)).expect("prefix_sums")),
+    ];
+    time_case(cr, case, &mut entries)
+}
+
 fn fmt_time(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 1e-3 {
@@ -344,6 +405,10 @@ fn kernels(cr: &mut Criterion) {
     let pairs = [("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")];
     table.extend(rows(&format!("sum_2^{log2}"), &sums, &pairs));
     table.extend(rows(&format!("max_2^{log2}"), &maxes, &pairs));
+
+    let case = format!("scan_2^{log2}");
+    let m = scan_case(cr, &case, len, &pool);
+    table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
 
     let case = "launch_2^10".to_string();
     let m = saxpy_case(cr, &case, 1 << 10, &pool);

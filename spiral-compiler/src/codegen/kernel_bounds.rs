@@ -61,3 +61,29 @@ fn collect_hoisted(b: &Block, loop_vars: &BTreeSet<u32>, params: &BTreeSet<u32>,
         }
     }
 }
+
+/// The `chunk_set` writes of a kernel whose owned range can be computed once per kernel index,
+/// at the top of the loop body: the array and the chunk count are kernel parameters (or the
+/// count a literal). Returns `(array variable id, chunk count)` pairs.
+pub fn owned_ranges(k: &Kernel) -> BTreeSet<(u32, Atom)> {
+    let params: BTreeSet<u32> = k.params.iter().map(|p| p.id).collect();
+    let mut out = BTreeSet::new();
+    fn walk(b: &Block, params: &BTreeSet<u32>, out: &mut BTreeSet<(u32, Atom)>) {
+        for st in &b.stmts {
+            if let Expr::ChunkSet { array: Atom::Var(a), chunks, .. } = &st.expr {
+                let known = match chunks {
+                    Atom::Var(v) => params.contains(&v.id),
+                    Atom::Lit(_) => true,
+                };
+                if known && params.contains(&a.id) {
+                    out.insert((a.id, chunks.clone()));
+                }
+            }
+            for nb in st.expr.nested_blocks() {
+                walk(nb, params, out);
+            }
+        }
+    }
+    walk(&k.body, &params, &mut out);
+    out
+}

@@ -212,6 +212,9 @@ struct Gen<'p> {
     dialect: Dialect,
     /// In a kernel: which array accesses the check before the loop covers.
     bounds: crate::codegen::kernel_bounds::KernelBounds,
+    /// In a kernel: the `chunk_set` arrays whose owned range is computed at the top of the
+    /// loop body (see [`crate::codegen::kernel_bounds::owned_ranges`]).
+    owned_ranges: std::collections::BTreeSet<(u32, Atom)>,
     /// The Spiral span of the statement being printed (errors are reported there).
     cur_span: Span,
     types: &'p Types,
@@ -237,6 +240,7 @@ impl<'p> Gen<'p> {
         Gen {
             dialect: Dialect::Host,
             bounds: Default::default(),
+            owned_ranges: Default::default(),
             cur_span: Span::default(),
             prog,
             types: &prog.types,
@@ -1328,6 +1332,15 @@ impl<'p> Gen<'p> {
             f.line(&format!("if (__chunk_from < __chunk_to && (__chunk_from < 0 || (size_t)__chunk_to > v{a}_len)) return 1;"));
         }
         f.line("for (int32_t __i = __chunk_from; __i < __chunk_to; __i++) {");
+        self.owned_ranges = crate::codegen::kernel_bounds::owned_ranges(k);
+        for (id, chunks) in self.owned_ranges.clone() {
+            let n = match &chunks {
+                Atom::Var(v) => format!("v{}", v.id),
+                Atom::Lit(l) => crate::codegen::c_family::lit_c(l),
+            };
+            f.line(&format!("    int64_t __from_v{id} = 0, __to_v{id} = 0;"));
+            f.line(&format!("    if ((int64_t)({n}) > 0) {{ __from_v{id} = (int64_t)__i * (int64_t)v{id}_len / (int64_t)({n}); __to_v{id} = ((int64_t)__i + 1) * (int64_t)v{id}_len / (int64_t)({n}); }}"));
+        }
         f.indent += 1;
         self.block(&mut f, &k.body, Dest::Assign(&[]));
         f.indent -= 1;
@@ -1409,11 +1422,19 @@ impl<'p> Gen<'p> {
                 let a = self.atom(f, array, post);
                 let i = self.atom(f, index, post);
                 let v = self.atom(f, value, post);
-                let n = self.atom(f, chunks, post);
-                // The range kernel index `__i` owns; distinct indices own disjoint ranges.
-                let (from, to) = (f.temp(), f.temp());
-                f.line(&format!("int64_t {from} = 0, {to} = 0;"));
-                f.line(&format!("if ((int64_t)({n}) > 0) {{ {from} = (int64_t)__i * (int64_t){a}_len / (int64_t)({n}); {to} = ((int64_t)__i + 1) * (int64_t){a}_len / (int64_t)({n}); }}"));
+                // The range kernel index `__i` owns (distinct indices own disjoint ranges),
+                // computed once per index at the top of the loop body when the chunk count is
+                // known there.
+                let hoisted = matches!(array, Atom::Var(x) if self.owned_ranges.contains(&(x.id, chunks.clone())));
+                let (from, to) = if hoisted {
+                    (format!("__from_{a}"), format!("__to_{a}"))
+                } else {
+                    let n = self.atom(f, chunks, post);
+                    let (from, to) = (f.temp(), f.temp());
+                    f.line(&format!("int64_t {from} = 0, {to} = 0;"));
+                    f.line(&format!("if ((int64_t)({n}) > 0) {{ {from} = (int64_t)__i * (int64_t){a}_len / (int64_t)({n}); {to} = ((int64_t)__i + 1) * (int64_t){a}_len / (int64_t)({n}); }}"));
+                    (from, to)
+                };
                 f.line(&format!("if (!((int64_t)({i}) >= {from} && (int64_t)({i}) < {to})) return 1;"));
                 f.line(&format!("{a}[{i}] = {v};"));
                 true

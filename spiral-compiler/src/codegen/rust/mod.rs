@@ -418,6 +418,15 @@ pub struct RustPrinter<'a> {
     errors: Vec<(String, crate::diagnostics::Span)>,
     /// The span of the statement being printed.
     cur_span: crate::diagnostics::Span,
+    /// Inside a kernel: the `chunk_set` arrays whose owned range is computed at the top of the
+    /// loop body (see [`crate::codegen::kernel_bounds::owned_ranges`]).
+    owned_ranges: std::collections::BTreeSet<(u32, Atom)>,
+}
+
+/// The range `(from, to)` (as `i64`s) of array `v{id}` that kernel index `__i` owns when the
+/// array is split into `n` chunks.
+fn owned_range(id: u32, n: &str) -> String {
+    format!("if ({n} as i64) > 0 {{ (__i as i64 * v{id}_len as i64 / {n} as i64, (__i as i64 + 1) * v{id}_len as i64 / {n} as i64) }} else {{ (0, 0) }}")
 }
 
 /// Prints a residual program as Rust: the items (union enums, methods, closures, kernels), the
@@ -442,6 +451,7 @@ fn print_program_lending(
 ) -> Result<(String, String, Vec<String>), Unsupported> {
     let mut p = RustPrinter {
         lent,
+        owned_ranges: Default::default(),
         prog,
         types: &prog.types,
         out: String::new(),
@@ -964,10 +974,18 @@ impl RustPrinter<'_> {
                     self.err("`chunk_set` is for kernels");
                     return;
                 };
-                let (i, a, v, n) = (self.atom(index), self.atom(array), self.atom(value), self.atom(chunks));
-                // The range kernel index `__i` owns; distinct indices own disjoint ranges.
-                self.line(ind, &format!("let (__from, __to) = if ({n} as i64) > 0 {{ (__i as i64 * v{id}_len as i64 / {n} as i64, (__i as i64 + 1) * v{id}_len as i64 / {n} as i64) }} else {{ (0, 0) }};", id = av.id));
-                self.line(ind, &format!("if !(({i} as i64) >= __from && ({i} as i64) < __to) {{ ::spiral::__private::fail(format!(\"CPU kernel: chunk_set writes element {{}}, outside the range {{}}..{{}} that kernel index {{}} owns\", {i}, __from, __to, __i)) }}"));
+                let (i, a, v) = (self.atom(index), self.atom(array), self.atom(value));
+                // The range kernel index `__i` owns (distinct indices own disjoint ranges),
+                // computed once per index at the top of the loop body when the chunk count is
+                // known there.
+                let (from, to) = if self.owned_ranges.contains(&(av.id, chunks.clone())) {
+                    (format!("__from{}", av.id), format!("__to{}", av.id))
+                } else {
+                    let n = self.atom(chunks);
+                    self.line(ind, &format!("let (__from, __to) = {};", owned_range(av.id, &n)));
+                    ("__from".to_string(), "__to".to_string())
+                };
+                self.line(ind, &format!("if !(({i} as i64) >= {from} && ({i} as i64) < {to}) {{ ::spiral::__private::fail(format!(\"CPU kernel: chunk_set writes element {{}}, outside the range {{}}..{{}} that kernel index {{}} owns\", {i}, {from}, {to}, __i)) }}"));
                 self.line(ind, &format!("*{a}.add({i} as usize) = {v};"));
             }
             Expr::Atomic { array, index, value, .. } | Expr::AtomicCas { array, index, desired: value, .. } => {
@@ -1221,6 +1239,14 @@ impl RustPrinter<'_> {
             );
         }
         self.line(1, "for __i in __chunk_from..__chunk_to {");
+        self.owned_ranges = crate::codegen::kernel_bounds::owned_ranges(k);
+        for (id, chunks) in self.owned_ranges.clone() {
+            let n = match &chunks {
+                Atom::Var(v) => Self::var(v),
+                Atom::Lit(l) => lit(l),
+            };
+            self.line(2, &format!("let (__from{id}, __to{id}): (i64, i64) = {};", owned_range(id, &n)));
+        }
         self.line(2, "unsafe {");
         self.block_expr(&k.body, 3);
         self.line(2, "};");
