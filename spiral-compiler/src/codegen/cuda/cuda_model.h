@@ -86,8 +86,11 @@ template <typename T> inline T spi_model_atomic_cas(T *p, T compare, T val) {
     return expected;
 }
 template <typename T, typename F> inline T spi_model_atomic_update(T *p, F f) {
-    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(p, &old, f(old), true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    T old;
+    __atomic_load(p, &old, __ATOMIC_RELAXED);
+    T next = f(old);
+    while (!__atomic_compare_exchange(p, &old, &next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        next = f(old);
     }
     return old;
 }
