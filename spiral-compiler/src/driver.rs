@@ -12,23 +12,26 @@
 
 use crate::codegen::rust::{c_kernel, export_body, export_body_with, export_entry, KernelMode, Unsupported};
 use crate::diagnostics::{Diagnostic, HostPart, SourceMap, Span};
-use crate::peval::{ir::Program, HostTarget, Limits};
+use crate::peval::{ir::Program, HostTarget, KernelTarget, Limits};
 use crate::project::ProjectGraph;
 pub use spiral_abi::Export;
 
-/// A compilation's settings: the evaluator's limits and the host target.
+/// A compilation's settings: the evaluator's limits, the host target and the kernel target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Driver {
     /// Limits of the partial evaluator.
     pub limits: Limits,
     /// What host code is printed as.
     pub host: HostTarget,
+    /// Where the library's kernels (`parallel_for`, `map`, ...) run: `join_backend CpuKernel`
+    /// or `join_backend Cuda` (see `lib/core/kernel.spir`).
+    pub kernel: KernelTarget,
 }
 
 impl Driver {
-    /// Default limits for `host`.
+    /// Default limits for `host`, CPU kernels.
     pub fn new(host: HostTarget) -> Driver {
-        Driver { limits: Limits::default(), host }
+        Driver { limits: Limits::default(), host, kernel: KernelTarget::Cpu }
     }
 
     /// The same driver with other limits.
@@ -36,10 +39,15 @@ impl Driver {
         Driver { limits, ..self }
     }
 
+    /// The same driver with the library's kernels for `kernel`.
+    pub fn with_kernel_target(self, kernel: KernelTarget) -> Driver {
+        Driver { kernel, ..self }
+    }
+
     /// Prepass and partial evaluation of a loaded program, on a big stack: the residual program
     /// or every diagnostic.
     pub fn evaluate(&self, graph: &ProjectGraph) -> Result<Program, Vec<Diagnostic>> {
-        crate::prepass::compile_graph_for(graph, self.limits, self.host)
+        crate::prepass::compile_graph_for(graph, self.limits, self.host, self.kernel)
     }
 
     /// Prints a residual program with the backend named `backend` (`c`), on a big stack.
@@ -115,7 +123,7 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
             let graph = with_entry(&base, sources, e)?;
             let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
             let core_prog = crate::prepass::prepare_from(&graph, library)?;
-            let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust)?;
+            let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cpu)?;
             let span = export_span(&graph, e);
             check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
             export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])

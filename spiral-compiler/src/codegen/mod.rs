@@ -3,6 +3,7 @@
 
 pub mod c;
 pub mod c_family;
+pub mod cuda;
 pub mod kernel_bounds;
 pub mod rust;
 
@@ -12,6 +13,9 @@ use crate::peval::ir::Program;
 /// The `join_backend` name of CPU kernels (printed as Rust by `spiral!`, as C by spiral-build
 /// and `spiral run`).
 pub const CPU_KERNEL_BACKEND: &str = "CpuKernel";
+
+/// The `join_backend` name of CUDA kernels (printed by [`cuda::emit_cuda_kernels`]).
+pub const CUDA_KERNEL_BACKEND: &str = "Cuda";
 
 /// The deepest indentation a printer writes (in levels): deeper blocks stay at this column, so
 /// the size of the output grows linearly with the program, not with its nesting depth squared

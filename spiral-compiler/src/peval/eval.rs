@@ -233,6 +233,8 @@ pub(crate) struct PE<'a> {
     backend: Name,
     /// The host target's backend name (`C` or `Rust`): the backend outside `join_backend`.
     host: Name,
+    /// Where the library's kernels run (the case `kernel_switch` picks).
+    kernel_target: super::KernelTarget,
 }
 
 fn lit_of_bool(b: bool) -> Value {
@@ -240,7 +242,7 @@ fn lit_of_bool(b: bool) -> Value {
 }
 
 impl<'a> PE<'a> {
-    pub(crate) fn new(prog: &'a core::Program, limits: Limits, host: super::HostTarget) -> PE<'a> {
+    pub(crate) fn new(prog: &'a core::Program, limits: Limits, host: super::HostTarget, kernel_target: super::KernelTarget) -> PE<'a> {
         PE {
             prog,
             limits,
@@ -261,6 +263,7 @@ impl<'a> PE<'a> {
             depth: 0,
             backend: Arc::from(host.name()),
             host: Arc::from(host.name()),
+            kernel_target,
         }
     }
 
@@ -348,14 +351,19 @@ impl<'a> PE<'a> {
 
     fn push_stmt(&mut self, vars: Vec<Var>, expr: IExpr) {
         self.statements += 1;
-        // Statements emitted inside the library are attributed to the user's call.
-        let lib = &self.prog.library_files;
-        let span = if lib.contains(&self.cur_span.file) {
-            self.trace.iter().rev().find(|s| !lib.contains(&s.file)).copied().unwrap_or(self.cur_span)
-        } else {
-            self.cur_span
-        };
+        let span = self.user_span(self.cur_span);
         self.body.blocks.last_mut().expect("block").push(Stmt { vars, expr, span });
+    }
+
+    /// `span`, or, when it is inside the library, the innermost frame of the user's code:
+    /// statements (and kernels) emitted inside the library are attributed to the user's call.
+    fn user_span(&self, span: Span) -> Span {
+        let lib = &self.prog.library_files;
+        if lib.contains(&span.file) {
+            self.trace.iter().rev().find(|s| !lib.contains(&s.file)).copied().unwrap_or(span)
+        } else {
+            span
+        }
     }
 
     fn enter_block(&mut self) {
@@ -1700,7 +1708,8 @@ impl<'a> PE<'a> {
             Some(k) => *k,
             None => {
                 let kid = self.out.kernels.len() as u32;
-                self.out.kernels.push(ir::Kernel { backend: backend.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default() });
+                let kspan = self.user_span(s);
+                self.out.kernels.push(ir::Kernel { backend: backend.clone(), params: Vec::new(), ret: Vec::new(), body: Block::default(), span: kspan });
                 self.kernels.insert(key, kid);
                 let saved_backend = std::mem::replace(&mut self.backend, backend.clone());
                 let saved = std::mem::replace(
@@ -1733,7 +1742,7 @@ impl<'a> PE<'a> {
                     }
                 };
                 let params: Vec<Var> = args.iter().enumerate().map(|(i, a)| Var { id: i as u32, ty: a.ty.clone() }).collect();
-                self.out.kernels[kid as usize] = ir::Kernel { backend: backend.clone(), params, ret, body: Block { stmts, result: atoms } };
+                self.out.kernels[kid as usize] = ir::Kernel { backend: backend.clone(), params, ret, body: Block { stmts, result: atoms }, span: kspan };
                 if let Err((msg, span)) = super::races::check(&self.out.kernels[kid as usize]) {
                     let span = if span == Span::default() { s } else { span };
                     let r = self.err(span, msg);
@@ -2429,6 +2438,9 @@ impl<'a> PE<'a> {
     }
     pub(crate) fn current_backend(&self) -> Name {
         self.backend.clone()
+    }
+    pub(crate) fn kernel_target(&self) -> super::KernelTarget {
+        self.kernel_target
     }
     pub(crate) fn nominal_from(&mut self, v: Value, t: Ty, s: Span) -> R<Value> {
         self.nominal_create(v, t, s)

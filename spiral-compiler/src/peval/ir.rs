@@ -1016,6 +1016,9 @@ pub struct Kernel {
     pub ret: Vec<Ty>,
     /// The body.
     pub body: Block,
+    /// The `join_backend` it came from (the user's call when that is inside the library):
+    /// where a printer that cannot print the kernel reports it.
+    pub span: crate::diagnostics::Span,
 }
 
 /// A whole residual program.

@@ -55,7 +55,7 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
 /// (with its evaluation trace). Call it inside [`with_big_stack`] (as
 /// [`crate::prepass::compile_graph`] does).
 pub fn compile_program(prog: &core::Program, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
-    compile_program_for(prog, limits, HostTarget::C)
+    compile_program_for(prog, limits, HostTarget::C, KernelTarget::Cpu)
 }
 
 /// The language the host (non-kernel) code of a program is printed in. The evaluator needs it:
@@ -80,9 +80,33 @@ impl HostTarget {
     }
 }
 
-/// [`compile_program`] for the given host target.
-pub fn compile_program_for(prog: &core::Program, limits: Limits, host: HostTarget) -> Result<ir::Program, Vec<Diagnostic>> {
-    let mut pe = eval::PE::new(prog, limits, host);
+/// Where the library's kernels (`parallel_for`, `map`, ...) run: the `join_backend` the
+/// library picks through `kernel_switch` (`!!!!KernelSwitch`), which chooses the case of a record
+/// named by [`KernelTarget::backend_name`]. Host code is unaffected; a program that writes
+/// `join_backend Cuda` itself gets a `Cuda` kernel whatever the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KernelTarget {
+    /// CPU kernels (`join_backend CpuKernel`): Rust under `spiral!`, C under spiral-build and
+    /// `spiral run`.
+    #[default]
+    Cpu,
+    /// CUDA kernels (`join_backend Cuda`), printed by `codegen::cuda`.
+    Cuda,
+}
+
+impl KernelTarget {
+    /// The `join_backend` name of the target's kernels, and the case `kernel_switch` picks.
+    pub fn backend_name(self) -> &'static str {
+        match self {
+            KernelTarget::Cpu => crate::codegen::CPU_KERNEL_BACKEND,
+            KernelTarget::Cuda => crate::codegen::CUDA_KERNEL_BACKEND,
+        }
+    }
+}
+
+/// [`compile_program`] for the given host and kernel targets.
+pub fn compile_program_for(prog: &core::Program, limits: Limits, host: HostTarget, kernel: KernelTarget) -> Result<ir::Program, Vec<Diagnostic>> {
+    let mut pe = eval::PE::new(prog, limits, host, kernel);
     let run = |pe: &mut eval::PE| -> eval::R<()> {
         let mut frame = eval::PE::new_frame();
         let main = pe.eval(&prog.body, &mut frame)?;

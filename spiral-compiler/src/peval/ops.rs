@@ -1216,6 +1216,17 @@ impl PE<'_> {
                     _ => self.err(s, "`backend_switch` expects a record of functions"),
                 }
             }
+            "KernelSwitch" => {
+                let v = self.args(args, 1, name, s, f)?;
+                let target = self.kernel_target().backend_name();
+                match &v[0] {
+                    Value::Record(m) => match m.get(target) {
+                        Some(x) => self.apply(x.clone(), Value::Unit, s),
+                        None => self.err(s, format!("`kernel_switch` has no case for the kernel target {target}")),
+                    },
+                    _ => self.err(s, "`kernel_switch` expects a record of functions"),
+                }
+            }
             other => self.err(s, format!("the inbuilt operation `{other}` is not supported by this compiler")),
         }
     }

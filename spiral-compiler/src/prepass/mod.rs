@@ -29,14 +29,19 @@ use std::sync::Arc;
 
 /// Prepares and evaluates a loaded program: the residual program, or every diagnostic.
 pub fn compile_graph(graph: &ProjectGraph, limits: Limits) -> Result<ir::Program, Vec<Diagnostic>> {
-    compile_graph_for(graph, limits, crate::peval::HostTarget::C)
+    compile_graph_for(graph, limits, crate::peval::HostTarget::C, crate::peval::KernelTarget::Cpu)
 }
 
-/// [`compile_graph`] for the given host target.
-pub fn compile_graph_for(graph: &ProjectGraph, limits: Limits, host: crate::peval::HostTarget) -> Result<ir::Program, Vec<Diagnostic>> {
+/// [`compile_graph`] for the given host and kernel targets.
+pub fn compile_graph_for(
+    graph: &ProjectGraph,
+    limits: Limits,
+    host: crate::peval::HostTarget,
+    kernel: crate::peval::KernelTarget,
+) -> Result<ir::Program, Vec<Diagnostic>> {
     let r = crate::peval::with_big_stack(|| {
         let prog = prepare(graph)?;
-        crate::peval::compile_program_for(&prog, limits, host)
+        crate::peval::compile_program_for(&prog, limits, host, kernel)
     });
     match r {
         Some(r) => r,

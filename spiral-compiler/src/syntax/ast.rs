@@ -494,7 +494,7 @@ pub const INBUILT_OPS: &[&str] = &[
     "HashSetCreate", "HashSetAdd", "HashSetContains", "HashSetRemove", "HashSetCount",
     "HashMapCreate", "HashMapSetImmutable", "HashMapSet", "HashMapAdd", "HashMapTryAdd",
     "HashMapContains", "HashMapRemove", "HashMapCount", "HashMapTryGet",
-    "PragmaUnrollPush", "PragmaUnrollPop", "BackendSwitch", "UsesOriginalTermVars",
+    "PragmaUnrollPush", "PragmaUnrollPop", "BackendSwitch", "KernelSwitch", "UsesOriginalTermVars",
     "UsesOriginalNominals", "Global", "ToPythonRecord", "ToPythonNamedTuple", "While",
     "LayoutToHeap", "LayoutToHeapMutable", "LayoutToStackMutable", "LayoutIndex",
     "TypeToVar", "TypeToSymbol", "TypeLitToLit", "LitToTypeLit", "LitToSymbol", "Dyn",

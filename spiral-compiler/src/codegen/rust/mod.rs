@@ -1209,6 +1209,7 @@ impl RustPrinter<'_> {
     }
 
     fn kernel(&mut self, i: usize, k: &Kernel) {
+        self.cur_span = k.span;
         if &*k.backend != CPU_KERNEL_BACKEND {
             self.err(format!(
                 "`join_backend {}` is not supported here: the Rust backend compiles `join_backend {CPU_KERNEL_BACKEND}` kernels only",
@@ -1322,7 +1323,7 @@ mod printer_tests {
             ],
             result: vec![],
         };
-        let kernel = Kernel { backend: "CpuKernel".into(), params: kp, ret: vec![], body: kbody };
+        let kernel = Kernel { backend: "CpuKernel".into(), params: kp, ret: vec![], body: kbody, span: Default::default() };
         // main
         let len = v(0, i32t.clone());
         let ins: Vec<Var> = (1..4).map(|i| v(i, arr())).collect();
@@ -1517,7 +1518,7 @@ mod pipeline_tests {
         let src = "inl k x =\n    inl _ = join_backend Cuda\n        inl y = x + 1i32\n        ()\n    x\n";
         let e = compile(src, vec![Param { name: "x".into(), ty: i32t(), passing: Passing::Moved }], i32t()).unwrap_err();
         assert!(e.contains("`join_backend Cuda` is not supported here"), "{e}");
-        assert!(e.contains("t.rs:1:5"), "reported at the export's definition: {e}");
+        assert!(e.contains("t.rs:2:13"), "reported at the `join_backend`: {e}");
     }
 
     #[test]

@@ -1,0 +1,444 @@
+//! The CUDA kernel dialect (`codegen::cuda`), checked without a GPU:
+//!
+//! * `model_*`: the exact generated `.cu` of every kernel-corpus export (and a few programs
+//!   here) is compiled as C++17 after `cuda_model.h`, which models blocks, threads, a block
+//!   barrier and atomics on the CPU, and launched on several grid and block shapes; its arrays
+//!   and status must equal what the CPU kernels (`emit_cpu_kernels`) of the same Spiral program
+//!   give on the same inputs. Skipped, with the reason printed, when no C/C++ compiler runs.
+//! * `nvcc_*`: with `SPIRAL_NVCC` (or `nvcc` on `PATH`; `.ci/install-cuda-wheels` installs one),
+//!   the generated `.cu` of corpus programs goes through `nvcc -ptx -arch=compute_75` and the
+//!   PTX through `ptxas` for sm_80 and sm_90. Skipped, with the reason printed, otherwise.
+//! * diagnostics: what CUDA kernels cannot hold, and CPU printers given CUDA kernels.
+
+use spiral_abi::Export;
+use spiral_compiler::codegen::c::emit_cpu_kernels;
+use spiral_compiler::codegen::c_family::prim_cty;
+use spiral_compiler::codegen::cuda::{emit_cuda_kernels, CUDA_MODEL_H};
+use spiral_compiler::diagnostics::SourceMap;
+use spiral_compiler::driver::{load_with_library, with_entry, Driver};
+use spiral_compiler::peval::ir::{PrimTy, Program, Ty};
+use spiral_compiler::peval::{HostTarget, KernelTarget};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+// ---------------------------------------------------------------- compiling Spiral
+
+/// Reads a corpus `// export:` signature with the parser `spiral!` and spiral-build use.
+fn parse_export(line: &str) -> Export {
+    let item: syn::ForeignItemFn = syn::parse_str(line.trim()).expect("a signature");
+    spiral_abi::signature::export_of(&item.sig).map_err(|(_, m)| m).expect("a supported signature")
+}
+
+/// The residual program of export `e` of `text` with the library's kernels on `target`.
+fn program(text: &str, e: &Export, target: KernelTarget) -> Result<Program, String> {
+    let mut sm = SourceMap::new();
+    let render = |sm: &SourceMap, d: &[spiral_compiler::diagnostics::Diagnostic]| spiral_compiler::diagnostics::render(sm, d);
+    let base = load_with_library(&mut sm, "prog.spir", text).map_err(|d| render(&sm, &d))?;
+    let graph = with_entry(&base, &mut sm, e).map_err(|d| render(&sm, &d))?;
+    Driver::new(HostTarget::Rust).with_kernel_target(target).evaluate(&graph).map_err(|d| render(&sm, &d))
+}
+
+/// A program to check: a name, its text, one export.
+struct Case {
+    name: String,
+    text: String,
+    export: Export,
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernel-tests/corpus")
+}
+
+/// Every export of the kernel corpus.
+fn corpus_cases() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir()).expect("corpus").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "spir")) {
+        let text = std::fs::read_to_string(f).expect("read");
+        for l in text.lines().filter_map(|l| l.strip_prefix("// export: ")) {
+            let export = parse_export(l);
+            cases.push(Case { name: export.name.clone(), text: text.clone(), export });
+        }
+    }
+    assert!(cases.len() >= 30, "the corpus has its programs");
+    cases
+}
+
+/// Programs only this test has: the failures a kernel reports, and atomics on every width.
+fn extra_cases() -> Vec<Case> {
+    let one = |name: &str, sig: &str, body: &str| Case {
+        name: name.into(),
+        text: format!("open inv\nopen kernel\n{body}"),
+        export: parse_export(&format!("pub fn {name}(dev: &Device, {sig};")),
+    };
+    vec![
+        // Element i + 1 of the last index is out of bounds: status 1 on every path.
+        one(
+            "oob_next",
+            "input: &InvArray<i32>) -> Result<InvArray<i32>, Error>",
+            "inl oob_next input =\n    inl out = inv_create `i32 (inv_length input)\n    parallel_for (inv_length input) fun i => inv_set out i (inv_index input (i + 1i32))\n    out\n",
+        ),
+        // failwith for negative elements: status 2.
+        one(
+            "fail_negative",
+            "input: &InvArray<i32>) -> Result<InvArray<i32>, Error>",
+            "inl fail_negative input = map (fun x => if x < 0i32 then failwith `i32 \"negative\" else x * 2i32) input\n",
+        ),
+        // atomic_add on u32 and u64 counts, indices from the data.
+        one(
+            "histogram_u32",
+            "input: &InvArray<u32>) -> Result<InvArray<u32>, Error>",
+            "inl histogram_u32 input =\n    inl counts = inv_create `u32 16i32\n    parallel_for (inv_length input) fun i =>\n        inl x = inv_index input i\n        atomic_add counts (conv `i32 (x &&& 15u32)) x\n    counts\n",
+        ),
+        one(
+            "histogram_i32",
+            "input: &InvArray<i32>) -> Result<InvArray<i32>, Error>",
+            "inl histogram_i32 input =\n    inl counts = inv_create `i32 4i32\n    parallel_for (inv_length input) fun i =>\n        inl x = inv_index input i\n        atomic_add counts (x &&& 3i32) (x * 1000003i32)\n    counts\n",
+        ),
+    ]
+}
+
+/// The CPU and CUDA kernels of a case (`None` when it has no kernels).
+struct Kernels {
+    cuda: Program,
+    cpu_c: String,
+    cuda_cu: String,
+}
+
+fn kernels_of(c: &Case, prefix: &str) -> Option<Kernels> {
+    let cpu = program(&c.text, &c.export, KernelTarget::Cpu).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    let cuda = program(&c.text, &c.export, KernelTarget::Cuda).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    if cpu.kernels.is_empty() {
+        assert!(cuda.kernels.is_empty());
+        return None;
+    }
+    assert_eq!(cpu.kernels.len(), cuda.kernels.len(), "{}", c.name);
+    for (a, b) in cpu.kernels.iter().zip(&cuda.kernels) {
+        assert_eq!(&*a.backend, "CpuKernel");
+        assert_eq!(&*b.backend, "Cuda", "{}: parallel_for follows the kernel target", c.name);
+        assert_eq!(a.params, b.params, "{}: the same kernel on both targets", c.name);
+        assert_eq!(a.body, b.body, "{}: the same kernel body on both targets", c.name);
+    }
+    let cpu_c = emit_cpu_kernels(&cpu, &|i| format!("cpu_{prefix}_k{i}")).unwrap_or_else(|e| panic!("{}: {}", c.name, e.0));
+    let cuda_cu = emit_cuda_kernels(&cuda, &|i| format!("cuda_{prefix}_k{i}")).unwrap_or_else(|e| panic!("{}: {}", c.name, e.0));
+    let again = emit_cuda_kernels(&cuda, &|i| format!("cuda_{prefix}_k{i}")).expect("again");
+    assert_eq!(cuda_cu, again, "deterministic");
+    Some(Kernels { cuda, cpu_c, cuda_cu })
+}
+
+// ---------------------------------------------------------------- tools
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spiral-cuda-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// The first of `candidates` (an environment variable's value first) that runs `--version`.
+fn find_tool(env: &str, candidates: &[&str]) -> Option<String> {
+    let from_env = std::env::var(env).ok().filter(|s| !s.is_empty());
+    from_env.into_iter().chain(candidates.iter().map(|s| s.to_string())).find(|t| {
+        Command::new(t).arg("--version").output().is_ok_and(|o| o.status.success())
+    })
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let shown = format!("{cmd:?}");
+    match cmd.output() {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => Err(format!("{shown} failed ({}):\n{}{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
+        Err(e) => Err(format!("{shown} could not start: {e}")),
+    }
+}
+
+// ---------------------------------------------------------------- the CPU model
+
+/// The C++ driver that runs the CPU kernel and the modelled CUDA kernel of every case on the
+/// same pseudo-random inputs and compares them.
+fn model_main(all: &[(String, Kernels)]) -> String {
+    let mut decls = String::new();
+    let mut body = String::new();
+    for (prefix, k) in all {
+        for (ki, kernel) in k.cuda.kernels.iter().enumerate() {
+            let mut cpu_ps = vec!["int32_t".to_string(), "int32_t".to_string()];
+            let mut cuda_ps = vec!["int32_t".to_string(), "int32_t *".to_string()];
+            for p in &kernel.params {
+                let t = match &p.ty {
+                    Ty::Prim(x) => prim_cty(*x).to_string(),
+                    Ty::Array(el) => match k.cuda.types.leaves(el).as_slice() {
+                        [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
+                        _ => panic!("array of one leaf"),
+                    },
+                    _ => panic!("kernel parameter"),
+                };
+                cpu_ps.push(t.clone());
+                cuda_ps.push(t);
+                if matches!(p.ty, Ty::Array(_)) {
+                    cpu_ps.push("size_t".into());
+                    cuda_ps.push("size_t".into());
+                }
+            }
+            let _ = writeln!(decls, "extern \"C\" int32_t cpu_{prefix}_k{ki}({});", cpu_ps.join(", "));
+            let _ = writeln!(decls, "extern \"C\" void cuda_{prefix}_k{ki}({});", cuda_ps.join(", "));
+            // Inputs: one vector per array parameter (N elements), one value per scalar.
+            let _ = writeln!(body, "    {{ // {prefix} kernel {ki}");
+            let mut cpu_args = vec!["0".to_string(), "N".to_string()];
+            let mut cuda_args = vec!["N".to_string(), "&st".to_string()];
+            let mut arrays = Vec::new();
+            for p in &kernel.params {
+                let v = format!("v{}", p.id);
+                match &p.ty {
+                    Ty::Prim(x) => {
+                        let _ = writeln!(body, "        const {} {v} = {};", prim_cty(*x), scalar_value(*x));
+                        cpu_args.push(v.clone());
+                        cuda_args.push(v);
+                    }
+                    Ty::Array(el) => {
+                        let Ty::Prim(x) = k.cuda.types.leaves(el)[0].clone() else { unreachable!() };
+                        let _ = writeln!(body, "        Buf<{t}> {v}_in(N); for (int32_t j = 0; j < N; j++) {v}_in[j] = spi_gen<{t}>();", t = prim_cty(x));
+                        let _ = writeln!(body, "        Buf<{t}> {v}_cpu = {v}_in, {v}_gpu = {v}_in;", t = prim_cty(x));
+                        cpu_args.push(format!("{v}_cpu.data()"));
+                        cpu_args.push("(size_t)N".into());
+                        cuda_args.push(format!("{v}_gpu.data()"));
+                        cuda_args.push("(size_t)N".into());
+                        arrays.push(v);
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            let _ = writeln!(body, "        const int32_t cpu_st = cpu_{prefix}_k{ki}({});", cpu_args.join(", "));
+            let _ = writeln!(body, "        for (const Shape &s : shapes) {{");
+            for v in &arrays {
+                let _ = writeln!(body, "            {v}_gpu = {v}_in;");
+            }
+            let _ = writeln!(body, "            int32_t st = 0;");
+            let _ = writeln!(body, "            spi_model_launch(cuda_{prefix}_k{ki}, dim3(s.grid), dim3(s.block), {});", cuda_args.join(", "));
+            let _ = writeln!(body, "            const char *what = \"{prefix} kernel {ki}\";");
+            let _ = writeln!(body, "            checks++;");
+            // Sequential order (one thread) gives the CPU's first failure; otherwise any failure
+            // of the kernel may come first, so only failing at all must agree.
+            let _ = writeln!(body, "            if ((s.grid * s.block == 1) ? st != cpu_st : ((st != 0) != (cpu_st != 0))) {{ printf(\"%s on %ux%u: status %d, CPU %d\\n\", what, s.grid, s.block, st, cpu_st); bad++; continue; }}");
+            let _ = writeln!(body, "            if (cpu_st != 0) continue;");
+            for v in &arrays {
+                let _ = writeln!(body, "            for (int32_t j = 0; j < N; j++) if (memcmp(&{v}_gpu[j], &{v}_cpu[j], sizeof {v}_cpu[j]) != 0) {{ printf(\"%s on %ux%u: {v}[%d] differs\\n\", what, s.grid, s.block, j); bad++; break; }}");
+            }
+            let _ = writeln!(body, "        }}");
+            let _ = writeln!(body, "        printf(\"%s kernel %d: status %d\\n\", \"{prefix}\", {ki}, cpu_st);");
+            let _ = writeln!(body, "    }}");
+        }
+    }
+    format!(
+        r#"#include <cstring>
+#include <cstdio>
+#include <type_traits>
+#include <vector>
+{decls}
+static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
+static uint64_t spi_next() {{ spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }}
+/* Small values (so sums and products stay meaningful), zeros and negatives included. */
+template <typename T> T spi_gen() {{
+    const int64_t r = (int64_t)(spi_next() % 201) - 100;
+    if constexpr (std::is_same_v<T, bool>) {{ return (r & 1) != 0; }}
+    else if constexpr (std::is_floating_point_v<T>) {{ return (T)r / (T)8; }}
+    else if constexpr (std::is_unsigned_v<T>) {{ return (T)(r + 100); }}
+    else {{ return (T)r; }}
+}}
+/* N elements of T in bytes (std::vector<bool> has no data()). */
+template <typename T> struct Buf {{
+    std::vector<unsigned char> bytes;
+    explicit Buf(int32_t n) : bytes((size_t)n * sizeof(T)) {{}}
+    T *data() {{ return (T *)bytes.data(); }}
+    T &operator[](int32_t i) {{ return data()[i]; }}
+}};
+struct Shape {{ unsigned grid, block; }};
+int main() {{
+    const int32_t N = 1000;
+    const Shape shapes[] = {{{{1, 1}}, {{1, 32}}, {{3, 7}}, {{8, 64}}}};
+    int bad = 0, checks = 0;
+{body}    printf("%d launches compared, %d mismatches\n", checks, bad);
+    return bad == 0 ? 0 : 1;
+}}
+"#
+    )
+}
+
+/// The value every kernel gets for a scalar parameter of type `p` (an `i32` is most often a
+/// length: the arrays' length).
+fn scalar_value(p: PrimTy) -> &'static str {
+    match p {
+        PrimTy::I32 => "N",
+        PrimTy::F32 => "1.5f",
+        PrimTy::F64 => "2.25",
+        PrimTy::Bool => "true",
+        _ => "3",
+    }
+}
+
+/// Compiles the CPU kernels as C and the `.cu` files, unchanged, as C++17 after the model, links
+/// them with the comparing driver and runs it: its output, or why it could not.
+fn run_model(all: &[(String, Kernels)], dir: &Path, cc: &str, cxx: &str) -> Result<String, String> {
+    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    let mut c_files = Vec::new();
+    let mut cu_files = Vec::new();
+    for (prefix, k) in all {
+        let c = dir.join(format!("{prefix}_cpu.c"));
+        std::fs::write(&c, &k.cpu_c).expect("write");
+        c_files.push(c);
+        let cu = dir.join(format!("{prefix}_cuda.cu"));
+        std::fs::write(&cu, &k.cuda_cu).expect("write");
+        cu_files.push(cu);
+    }
+    let main = dir.join("main.cpp");
+    std::fs::write(&main, model_main(all)).expect("write");
+    run(Command::new(cc).current_dir(dir).args(["-std=c11", "-O1", "-c"]).args(&c_files))?;
+    let model = dir.join("cuda_model.h");
+    run(Command::new(cxx)
+        .current_dir(dir)
+        .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-unused-function", "-pthread", "-include"])
+        .arg(&model)
+        .args(["-c", "-x", "c++"])
+        .args(&cu_files)
+        .arg(&main))?;
+    let mut objects: Vec<PathBuf> = c_files.iter().chain(&cu_files).map(|f| f.with_extension("o")).collect();
+    objects.push(dir.join("main.o"));
+    let exe = dir.join("model");
+    run(Command::new(cxx).current_dir(dir).arg("-pthread").args(&objects).arg("-o").arg(&exe).arg("-lm"))?;
+    run(&mut Command::new(&exe))
+}
+
+/// Runs the model comparison of `cases`: the driver's output (one `NAME kernel K: status S` line
+/// per kernel), or `None` when skipped.
+fn model_check(name: &str, cases: Vec<Case>) -> Option<String> {
+    let (Some(cc), Some(cxx)) = (find_tool("CC", &["cc", "gcc", "clang"]), find_tool("CXX", &["c++", "g++", "clang++"])) else {
+        println!("skipped: no working C and C++ compilers (cc/c++, or CC/CXX)");
+        return None;
+    };
+    let all: Vec<(String, Kernels)> = cases.iter().filter_map(|c| kernels_of(c, &c.name).map(|k| (c.name.clone(), k))).collect();
+    assert!(!all.is_empty());
+    let dir = scratch(name);
+    match run_model(&all, &dir, &cc, &cxx) {
+        Ok(out) => {
+            println!("{out}");
+            let _ = std::fs::remove_dir_all(&dir);
+            Some(out)
+        }
+        Err(e) => panic!("the modelled CUDA kernels disagree with the CPU kernels (files in {}):\n{e}", dir.display()),
+    }
+}
+
+/// Every corpus export: the modelled CUDA kernels give the CPU kernels' arrays and status.
+#[test]
+fn model_corpus_matches_the_cpu_kernels() {
+    let _ = model_check("corpus", corpus_cases());
+}
+
+/// Out-of-bounds, failwith and division-by-zero statuses, and atomics of 32 and 64 bits.
+#[test]
+fn model_failures_and_atomics_match_the_cpu_kernels() {
+    let mut all = extra_cases();
+    all.extend(corpus_cases().into_iter().filter(|c| ["div_unguarded", "histogram", "map_inp_scale"].contains(&c.name.as_str())));
+    let Some(out) = model_check("extra", all) else { return };
+    // The inputs (negatives and zeros included) really produce each failure.
+    for line in ["oob_next kernel 0: status 1", "fail_negative kernel 0: status 2", "div_unguarded kernel 0: status 3", "histogram_u32 kernel 0: status 0", "histogram_i32 kernel 0: status 0", "map_inp_scale kernel 0: status 0"] {
+        assert!(out.contains(line), "expected `{line}` in:\n{out}");
+    }
+}
+
+// ---------------------------------------------------------------- nvcc and ptxas
+
+/// nvcc: `SPIRAL_NVCC`, or `nvcc` on `PATH`.
+fn find_nvcc() -> Option<String> {
+    find_tool("SPIRAL_NVCC", &["nvcc"])
+}
+
+/// The generated `.cu` of corpus programs compiles to PTX for compute_75 with nvcc, and ptxas
+/// assembles the PTX for sm_80 and sm_90.
+#[test]
+fn nvcc_compiles_the_generated_cuda_and_ptxas_assembles_it() {
+    let Some(nvcc) = find_nvcc() else {
+        println!("skipped: no nvcc (set SPIRAL_NVCC, e.g. to the output of .ci/install-cuda-wheels, or put nvcc on PATH)");
+        return;
+    };
+    // ptxas sits next to nvcc (the wheels, a toolkit's bin/).
+    let ptxas = Path::new(&nvcc).parent().map(|d| d.join("ptxas")).filter(|p| p.exists()).map(|p| p.display().to_string()).unwrap_or_else(|| "ptxas".into());
+    let mut cases = corpus_cases();
+    cases.extend(extra_cases());
+    let dir = scratch("nvcc");
+    let mut compiled = 0;
+    for c in &cases {
+        let Some(k) = kernels_of(c, &c.name) else { continue };
+        let cu = dir.join(format!("{}.cu", c.name));
+        std::fs::write(&cu, &k.cuda_cu).expect("write");
+        let ptx = cu.with_extension("ptx");
+        if let Err(e) = run(Command::new(&nvcc).args(["-ptx", "-arch=compute_75", "-Werror", "all-warnings", "-o"]).arg(&ptx).arg(&cu)) {
+            panic!("{}: nvcc rejects the generated CUDA:\n{e}\n{}", c.name, k.cuda_cu);
+        }
+        for sm in ["sm_80", "sm_90"] {
+            let cubin = cu.with_extension(format!("{sm}.cubin"));
+            if let Err(e) = run(Command::new(&ptxas).arg(format!("-arch={sm}")).arg(&ptx).arg("-o").arg(&cubin)) {
+                panic!("{}: ptxas rejects the PTX for {sm}:\n{e}", c.name);
+            }
+        }
+        compiled += 1;
+    }
+    println!("nvcc ({nvcc}) and ptxas: {compiled} programs compiled to PTX and assembled for sm_80 and sm_90");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------- diagnostics
+
+/// CUDA's atomicAdd has no 8- or 16-bit form: a compile-time error at the Spiral line.
+#[test]
+fn atomic_add_on_narrow_integers_is_a_cuda_error() {
+    let text = "open inv\nopen kernel\ninl h input =\n    inl counts = inv_create `u8 4i32\n    parallel_for (inv_length input) fun i =>\n        atomic_add counts (inv_index input i &&& 3i32) 1u8\n    counts\n";
+    let e = parse_export("pub fn h(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<u8>, Error>;");
+    let p = program(text, &e, KernelTarget::Cuda).expect("evaluates");
+    let (msg, span) = emit_cuda_kernels(&p, &|i| format!("k{i}")).expect_err("u8 atomics");
+    assert!(msg.contains("`atomic_add` on an array of `u8` is not supported in a CUDA kernel"), "{msg}");
+    assert_ne!(span, Default::default(), "reported at a Spiral span");
+    // The CPU kernels have it.
+    let p = program(text, &e, KernelTarget::Cpu).expect("evaluates");
+    emit_cpu_kernels(&p, &|i| format!("k{i}")).expect("CPU atomics of every width");
+}
+
+/// A host program with a CUDA kernel is rejected by the C backend (and the CPU kernel printer)
+/// at the `join_backend`, and the CUDA printer rejects CPU kernels.
+#[test]
+fn printers_reject_kernels_of_the_other_backend_at_the_spiral_span() {
+    let text = "open inv\nopen kernel\ninl main () =\n    inl a = inv_create `i32 4i32\n    inl k, args = join_backend Cuda\n        inl i : i32 = !!!!KernelIndex()\n        inv_set a i i\n        ()\n    !!!!KernelLaunch(k, 4i32, args)\n    0i32\n";
+    let mut sm = SourceMap::new();
+    let graph = load_with_library(&mut sm, "host.spir", text).expect("loads");
+    let p = Driver::new(HostTarget::C).evaluate(&graph).expect("evaluates");
+    assert_eq!(&*p.kernels[0].backend, "Cuda");
+    let d = Driver::new(HostTarget::C).emit(&p, "c").expect_err("no CUDA kernels in a C program");
+    let shown = spiral_compiler::diagnostics::render(&sm, &d);
+    assert!(shown.contains("`join_backend Cuda` is not supported here: CPU kernels are `join_backend CpuKernel`"), "{shown}");
+    assert!(shown.contains("host.spir:5:19"), "at the join_backend: {shown}");
+    let (msg, _) = emit_cpu_kernels(&p, &|i| format!("k{i}")).expect_err("CPU kernel printer");
+    assert!(msg.contains("`join_backend Cuda`"), "{msg}");
+    // And the other way round.
+    let text_cpu = text.replace("join_backend Cuda", "join_backend CpuKernel");
+    let mut sm2 = SourceMap::new();
+    let g2 = load_with_library(&mut sm2, "host.spir", &text_cpu).expect("loads");
+    let p2 = Driver::new(HostTarget::C).evaluate(&g2).expect("evaluates");
+    let (msg, span) = emit_cuda_kernels(&p2, &|i| format!("k{i}")).expect_err("CUDA printer");
+    assert!(msg.contains("`join_backend CpuKernel` is not supported here: CUDA kernels are `join_backend Cuda`"), "{msg}");
+    assert_ne!(span, Default::default());
+}
+
+/// The shape of a CUDA kernel: the signature, the grid-stride loop, failures through the status.
+#[test]
+fn cuda_kernels_have_the_documented_shape() {
+    let c = corpus_cases().into_iter().find(|c| c.name == "div_unguarded").expect("corpus program");
+    let k = kernels_of(&c, "u").expect("a kernel");
+    let cu = &k.cuda_cu;
+    assert!(cu.starts_with("// Generated by Spiral (CUDA kernels). Do not edit.\n"), "{cu}");
+    assert!(cu.contains("#define SPI_FN static inline __host__ __device__ __attribute__((unused))\n"), "{cu}");
+    assert!(cu.contains("extern \"C\" __global__ void cuda_u_k0(int32_t __len, int32_t *__status, int32_t * v0, size_t v0_len,"), "{cu}");
+    assert!(cu.contains("for (int64_t __g = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; __g < (int64_t)__len; __g += (int64_t)blockDim.x * gridDim.x) {"), "{cu}");
+    assert!(cu.contains("== 0) { spi_cuda_fail(__status, 3); return; }"), "{cu}");
+    assert!(!cu.contains("return 3;"), "{cu}");
+}
