@@ -89,6 +89,7 @@
 extern crate self as spiral_rt;
 
 mod array;
+pub mod cuda;
 mod device;
 mod error;
 mod inverse;
@@ -101,6 +102,7 @@ pub mod __private {
 mod private;
 mod scalar;
 
+pub use cuda::{nvrtc_compile, CudaInfo, DeviceInvArray, DeviceLeaf, Kernel, KernelArgs, KernelSource, LaunchConfig};
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, InvSlice, InvSliceMut, Iter};
 pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
 pub use error::Error;
