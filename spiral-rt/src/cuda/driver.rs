@@ -206,7 +206,7 @@ impl CudaBackend {
                 };
                 Ok(Arc::new(Context { ctx, stream, info }))
             },
-            |m| missing(m),
+            missing,
         )?;
         contexts.insert(ordinal, context.clone());
         Ok(CudaBackend { context, config: LaunchConfig::default() })
@@ -320,7 +320,7 @@ impl CudaBackend {
                                 fail(format!("{} could not load its module: {}", self.device(), describe(&e)))
                             })
                         },
-                        |m| fail(m),
+                        fail,
                     )?;
                     modules.entry(key).or_default().push((Arc::from(ptx), m.clone()));
                     m
@@ -333,7 +333,7 @@ impl CudaBackend {
                     .load_function(name)
                     .map_err(|e| fail(format!("its module has no kernel of that name: {}", describe(&e))))
             },
-            |m| fail(m),
+            fail,
         )
     }
 
@@ -438,7 +438,7 @@ impl CudaBackend {
                     s => Err(fail(format!("CUDA kernel failed with status {s}: {}", status_reason(s)))),
                 }
             },
-            |m| fail(m),
+            fail,
         )
     }
 }
@@ -455,7 +455,7 @@ impl LeafBuf {
         let operation = format!("copy leaf {index} ({}, {} elements) to the host", dst.kind(), dst.len());
         let failed = |message: String| Error::DeviceFailed { device: self.device(), operation: operation.clone(), message };
         // Staged through bytes so a `bool` leaf is checked (0 or 1) before it is written.
-        let bytes = guard(|| buf.stream().clone_dtoh(buf).map_err(|e| failed(describe(&e))), |m| failed(m))?;
+        let bytes = guard(|| buf.stream().clone_dtoh(buf).map_err(|e| failed(describe(&e))), failed)?;
         dst.copy_from_bytes(&bytes)
     }
 
@@ -475,7 +475,7 @@ impl LeafBuf {
             return Err(Error::LengthMismatch { what: operation.clone(), expected: buf.len(), found: bytes.len() });
         }
         let stream = buf.stream().clone();
-        guard(|| stream.memcpy_htod(bytes, buf).map_err(|e| failed(describe(&e))), |m| failed(m))
+        guard(|| stream.memcpy_htod(bytes, buf).map_err(|e| failed(describe(&e))), failed)
     }
 }
 
@@ -510,7 +510,7 @@ pub(crate) fn nvrtc_compile(source: &str, arch: Option<&str>) -> Result<Arc<str>
                 ))),
                 Err(e) => Err(failed(format!("{e}"))),
             },
-            &failed,
+            failed,
         )
     });
     compiled.entry(key).or_default().push((Arc::from(source), result.clone()));
