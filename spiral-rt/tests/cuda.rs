@@ -177,3 +177,67 @@ fn gpu_round_trip(dev: &Device) {
     assert!(matches!(dev.launch(&kernel, 1 << 31, &args), Err(Error::DeviceLimit { .. })));
     assert!(dev.launch(&kernel, 0, &args).is_ok());
 }
+
+/// A fake libcuda on `LD_LIBRARY_PATH` (built with `cc`; skipped without one), in a child
+/// process because the loader reads `LD_LIBRARY_PATH` at start: one lacking most entry points
+/// (refused before cudarc is called) and one with all of them whose `cuInit` says
+/// `CUDA_ERROR_NO_DEVICE` (cudarc is called and fails). Both are `DeviceMissing`, no panic.
+#[cfg(all(feature = "cuda", target_os = "linux"))]
+#[test]
+fn fake_libcuda_is_a_typed_error() {
+    count_panics();
+    if let Ok(expect) = std::env::var("SPIRAL_FAKE_LIBCUDA_EXPECT") {
+        let e = Device::cuda(0).unwrap_err();
+        assert!(matches!(&e, Error::DeviceMissing { reason, .. } if reason.contains(&expect)), "{e:?}");
+        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "something panicked");
+        return;
+    }
+    if std::env::var_os("SPIRAL_FAKE_LIBCUDA_CHILD").is_some() {
+        return; // a child run of another case
+    }
+    let dir = std::env::temp_dir().join(format!("spiral-fake-libcuda-{}", std::process::id()));
+    let cases: [(&str, &str, &str); 2] = [
+        ("partial", "int cuInit(unsigned f) { return 100; }\n", "lacks"),
+        ("no_device", "", "the CUDA driver could not start: CUDA error (code 100)"),
+    ];
+    for (name, body, expect) in cases {
+        let lib_dir = dir.join(name);
+        std::fs::create_dir_all(&lib_dir).unwrap();
+        let mut src = body.to_string();
+        if body.is_empty() {
+            // Every entry point, each returning CUDA_ERROR_NO_DEVICE.
+            for sym in ["cuInit", "cuDeviceGet", "cuDeviceGetCount", "cuDeviceGetAttribute", "cuDeviceGetName",
+                "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRelease_v2", "cuCtxSetCurrent",
+                "cuCtxGetCurrent", "cuCtxSynchronize", "cuStreamSynchronize", "cuStreamWaitEvent", "cuEventCreate",
+                "cuEventRecord", "cuEventDestroy_v2", "cuMemAlloc_v2", "cuMemAllocAsync", "cuMemFree_v2",
+                "cuMemFreeAsync", "cuMemsetD8Async", "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2",
+                "cuModuleLoadData", "cuModuleGetFunction", "cuModuleUnload", "cuLaunchKernel", "cuGetErrorName",
+                "cuGetErrorString"]
+            {
+                src.push_str(&format!("int {sym}() {{ return 100; }}\n"));
+            }
+        }
+        let c = lib_dir.join("fake.c");
+        std::fs::write(&c, src).unwrap();
+        let built = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(lib_dir.join("libcuda.so"))
+            .arg(&c)
+            .status();
+        if !built.is_ok_and(|s| s.success()) {
+            eprintln!("no C compiler: fake_libcuda_is_a_typed_error skipped");
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "fake_libcuda_is_a_typed_error", "--nocapture", "--test-threads=1"])
+            .env("LD_LIBRARY_PATH", &lib_dir)
+            .env("SPIRAL_FAKE_LIBCUDA_CHILD", "1")
+            .env("SPIRAL_FAKE_LIBCUDA_EXPECT", expect)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "case {name}:\n{text}");
+        assert!(text.contains("1 passed"), "case {name}:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
