@@ -1,11 +1,13 @@
-//! Devices: where kernels run. Today the CPU (one or several threads); CUDA and UPMEM
-//! report [`Error::DeviceMissing`] until their launchers land.
+//! Devices: where kernels run. The CPU (one or several threads) and, with the crate feature
+//! `cuda`, NVIDIA GPUs (see [`crate::cuda`]); UPMEM reports [`Error::DeviceMissing`] until its
+//! launcher lands.
 
 use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 
+use crate::cuda::CudaBackend;
 use crate::inverse::{Inverse, Split};
 use crate::{Error, InvArray};
 
@@ -37,6 +39,8 @@ pub enum DeviceKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Backend {
     Cpu { threads: usize, min_chunk: usize },
+    /// A CUDA GPU (uninhabited without the `cuda` feature).
+    Cuda(CudaBackend),
 }
 
 /// A device that runs kernels. Cheap to clone; generated wrappers take `&Device`.
@@ -69,9 +73,10 @@ impl Default for Device {
 
 impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.backend {
+        match &self.backend {
             Backend::Cpu { threads: 1, .. } => f.write_str("cpu (1 thread)"),
             Backend::Cpu { threads, .. } => write!(f, "cpu ({threads} threads)"),
+            Backend::Cuda(b) => f.write_str(&b.describe()),
         }
     }
 }
@@ -136,9 +141,11 @@ impl Device {
     /// elements (0 is taken as 1, the default): a launch of `len` elements uses at most
     /// `len / min_chunk` threads (at least one). Handing a chunk to a pool thread costs a few
     /// microseconds, so very small launches run faster on fewer threads.
+    /// CUDA devices are returned unchanged.
     pub fn with_min_chunk(self, min_chunk: usize) -> Device {
         match self.backend {
             Backend::Cpu { threads, .. } => Device { backend: Backend::Cpu { threads, min_chunk: min_chunk.max(1) } },
+            backend @ Backend::Cuda(_) => Device { backend },
         }
     }
 
@@ -146,18 +153,52 @@ impl Device {
     pub fn min_chunk(&self) -> usize {
         match self.backend {
             Backend::Cpu { min_chunk, .. } => min_chunk,
+            Backend::Cuda(_) => 1,
         }
     }
 
-    /// The CUDA GPU with this ordinal.
+    /// The CUDA GPU with this ordinal, with the default [`LaunchConfig`](crate::LaunchConfig).
     ///
-    /// This version of the runtime has no CUDA launcher, so this always returns
-    /// [`Error::DeviceMissing`] (never a panic), whether or not a GPU is present.
+    /// With the crate feature `cuda`, libcuda is loaded at run time (cudarc, dynamic loading)
+    /// after checking that it exists and has every entry point the runtime calls; the context
+    /// is the device's primary context, shared by every `Device` of this ordinal in the process.
+    ///
+    /// Errors with [`Error::DeviceMissing`], never a panic, when the crate was built without
+    /// the `cuda` feature, libcuda is missing or incomplete, the driver cannot start, or there
+    /// is no GPU with this ordinal; the reason says which.
     pub fn cuda(ordinal: usize) -> Result<Device, Error> {
-        Err(Error::DeviceMissing {
-            device: format!("cuda:{ordinal}"),
-            reason: "this version of spiral-rt cannot launch CUDA kernels yet; use Device::cpu()".into(),
-        })
+        CudaBackend::open(ordinal).map(|b| Device { backend: Backend::Cuda(b) })
+    }
+
+    /// This device's CUDA backend, or [`Error::Unsupported`] saying it cannot `operation`.
+    pub(crate) fn cuda_backend(&self, operation: &str) -> Result<&CudaBackend, Error> {
+        match &self.backend {
+            Backend::Cuda(b) => Ok(b),
+            Backend::Cpu { .. } => Err(Error::Unsupported {
+                device: self.to_string(),
+                operation: format!("{operation}: it is not a CUDA device (see Device::cuda)"),
+            }),
+        }
+    }
+
+    /// Applies `f` to a CUDA device's backend; other devices are returned unchanged.
+    #[cfg_attr(not(feature = "cuda"), allow(unreachable_code))]
+    pub(crate) fn map_cuda(self, f: impl FnOnce(CudaBackend) -> CudaBackend) -> Device {
+        match self.backend {
+            Backend::Cuda(b) => Device { backend: Backend::Cuda(f(b)) },
+            backend => Device { backend },
+        }
+    }
+
+    /// [`Error::Unsupported`] on a CUDA device: host closures and CPU kernels run on the CPU.
+    fn cpu_only(&self) -> Result<(), Error> {
+        match self.backend {
+            Backend::Cpu { .. } => Ok(()),
+            Backend::Cuda(_) => Err(Error::Unsupported {
+                device: self.to_string(),
+                operation: "run a host closure or CPU kernel (launch CUDA kernels with Device::launch, or use Device::cpu())".into(),
+            }),
+        }
     }
 
     /// A set of `dpus` UPMEM DPUs.
@@ -175,13 +216,16 @@ impl Device {
     pub fn kind(&self) -> DeviceKind {
         match self.backend {
             Backend::Cpu { .. } => DeviceKind::Cpu,
+            Backend::Cuda(_) => DeviceKind::Cuda,
         }
     }
 
-    /// How many threads the device runs a kernel on.
+    /// How many threads the device runs a kernel on (on a CUDA device: the threads of a full
+    /// grid, multiprocessors × blocks per multiprocessor × threads per block).
     pub fn threads(&self) -> usize {
-        match self.backend {
-            Backend::Cpu { threads, .. } => threads,
+        match &self.backend {
+            Backend::Cpu { threads, .. } => *threads,
+            Backend::Cuda(b) => b.threads(),
         }
     }
 
@@ -212,10 +256,12 @@ impl Device {
     /// A panic inside a chunk becomes [`Error::KernelFailed`] (the first failing chunk in
     /// index order is reported); the other chunks still run to completion. With
     /// `panic = "abort"` a panic aborts the process instead, as Rust cannot catch it then.
+    /// On a CUDA device this is [`Error::Unsupported`]: closures run on the host.
     pub fn for_each_chunk<F>(&self, len: usize, kernel: F) -> Result<(), Error>
     where
         F: Fn(Range<usize>) + Sync,
     {
+        self.cpu_only()?;
         // The common small launch (one chunk): no allocation, no hand-off.
         if len <= self.min_chunk() || self.threads() == 1 {
             return if len == 0 { Ok(()) } else { run_guarded(0..len, &|r, ()| kernel(r), ()) };
@@ -230,12 +276,14 @@ impl Device {
     /// to disjoint parts of the outputs with no locking and no `unsafe`.
     ///
     /// Errors with [`Error::LengthMismatch`] when a leaf of `data` does not have `len`
-    /// elements, and with [`Error::KernelFailed`] when a chunk panics.
+    /// elements, with [`Error::KernelFailed`] when a chunk panics, and with
+    /// [`Error::Unsupported`] on a CUDA device.
     pub fn for_each_chunk_with<S, F>(&self, len: usize, data: S, kernel: F) -> Result<(), Error>
     where
         S: Split + Send,
         F: Fn(Range<usize>, S) + Sync,
     {
+        self.cpu_only()?;
         if let Some(found) = data.mismatch(len) {
             return Err(Error::LengthMismatch {
                 what: "a leaf of the slices handed to a CPU kernel".into(),
@@ -258,7 +306,8 @@ impl Device {
     /// threads. Each element is gathered from the input leaves and scattered into the output
     /// leaves; no array-of-structs copy is made.
     ///
-    /// Errors with [`Error::KernelFailed`] when `f` panics.
+    /// Errors with [`Error::KernelFailed`] when `f` panics, and with [`Error::Unsupported`] on a
+    /// CUDA device.
     pub fn map<T, U, F>(&self, input: &InvArray<T>, f: F) -> Result<InvArray<U>, Error>
     where
         T: Inverse,

@@ -61,7 +61,25 @@ pub enum Error {
         /// What was requested.
         requested: u64,
     },
-    /// An external toolchain (C compiler, nvcc, DPU clang) is missing or failed.
+    /// The operation cannot run on this device: a CUDA transfer or launch on the CPU device,
+    /// a host closure on a CUDA device, a device array used with another device.
+    Unsupported {
+        /// The device, e.g. `"cpu (2 threads)"` or `"cuda:0"`.
+        device: String,
+        /// What was asked of it, in words, e.g. `"copy an array to device memory"`.
+        operation: String,
+    },
+    /// A device call outside a kernel failed (allocation, copy, synchronisation); a failure
+    /// while loading or running a kernel is [`Error::KernelFailed`] naming the kernel.
+    DeviceFailed {
+        /// The device, e.g. `"cuda:0"`.
+        device: String,
+        /// What was being done, e.g. `"copy leaf 1 (f32, 10 elements) to the device"`.
+        operation: String,
+        /// What the driver said (its error name and description where it has them).
+        message: String,
+    },
+    /// An external toolchain (C compiler, nvcc, NVRTC, DPU clang) is missing or failed.
     Toolchain {
         /// The tool, e.g. `"cc"`.
         tool: String,
@@ -90,6 +108,10 @@ impl fmt::Display for Error {
             }
             Error::DeviceLimit { what, limit, requested } => {
                 write!(f, "device limit exceeded: {what} is limited to {limit}, but {requested} was requested")
+            }
+            Error::Unsupported { device, operation } => write!(f, "device `{device}` cannot {operation}"),
+            Error::DeviceFailed { device, operation, message } => {
+                write!(f, "device `{device}` failed to {operation}: {message}")
             }
             Error::Toolchain { tool, message } => write!(f, "toolchain `{tool}` failed: {message}"),
         }

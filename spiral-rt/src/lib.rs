@@ -73,6 +73,17 @@
 //! # Ok::<(), spiral_rt::Error>(())
 //! ```
 //!
+//! # Features
+//! * `cuda` (off by default): NVIDIA GPUs through [cudarc](https://docs.rs/cudarc/0.19.10)
+//!   0.19.10 with dynamic loading (bindings of CUDA 13.0, feature `cuda-13000`; libcuda and
+//!   libnvrtc 13, 12 or 11 are found at run time, so building needs no CUDA toolkit).
+//!   [`Device::cuda`] opens a GPU, [`DeviceInvArray`] holds one device buffer per leaf, and
+//!   [`Device::launch`] runs a [`Kernel`] given as PTX or as CUDA source compiled once per
+//!   process with NVRTC ([`nvrtc_compile`]); see the [`cuda`] module for the kernel ABI. A
+//!   missing library, symbol or GPU is [`Error::DeviceMissing`], never a panic. Without the
+//!   feature the same API exists (so generated wrappers compile) but `Device::cuda` returns
+//!   [`Error::DeviceMissing`] saying so, and the default build does not depend on cudarc.
+//!
 //! # Deriving `Inverse`
 //! `#[derive(Inverse)]` works on structs with named fields, tuple structs and unit structs
 //! whose fields are themselves [`Inverse`] (scalars, tuples, fixed-size arrays, other derived
@@ -89,6 +100,7 @@
 extern crate self as spiral_rt;
 
 mod array;
+pub mod cuda;
 mod device;
 mod error;
 mod inverse;
@@ -101,6 +113,7 @@ pub mod __private {
 mod private;
 mod scalar;
 
+pub use cuda::{nvrtc_compile, CudaInfo, DeviceInvArray, DeviceLeaf, Kernel, KernelArgs, KernelSource, LaunchConfig};
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, InvSlice, InvSliceMut, Iter};
 pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
 pub use error::Error;

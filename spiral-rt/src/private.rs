@@ -16,13 +16,17 @@ pub fn fail(message: String) -> ! {
 
 /// The failure of a C kernel that returned a non-zero status.
 pub fn fail_status(status: i32) -> ! {
-    let what = match status {
+    fail(format!("CPU kernel failed with status {status}: {}", status_reason(status)))
+}
+
+/// What a kernel's non-zero status means (C kernels on the CPU and CUDA kernels share the codes).
+pub fn status_reason(status: i32) -> &'static str {
+    match status {
         1 => "an array index is out of bounds",
         2 => "failwith was called",
         3 => "integer division by zero",
         _ => "unknown status",
-    };
-    fail(format!("CPU kernel failed with status {status}: {what}"))
+    }
 }
 
 /// Runs an export's body. A panic or Spiral failure inside it (outside a device launch, which
