@@ -100,7 +100,60 @@ fn on_big_stack<T: Send>(
     }
 }
 
+/// The kernel targets `spiral!` compiles its exports for (`targets = [cpu, cuda]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportTargets {
+    /// CPU kernels as Rust (the default).
+    pub cpu: bool,
+    /// CUDA kernels, launched through `spiral-rt` on a CUDA device.
+    pub cuda: bool,
+}
+
+impl Default for ExportTargets {
+    fn default() -> Self {
+        ExportTargets { cpu: true, cuda: false }
+    }
+}
+
+/// One export compiled for its [`ExportTargets`].
+#[derive(Clone, Debug, Default)]
+pub struct CompiledExport {
+    /// The Rust body for CPU devices (kernels as Rust functions).
+    pub cpu: Option<String>,
+    /// For CUDA devices: the Rust body (it launches kernels named
+    /// `{cuda_prefix(export)}_kernel{i}` from a `__SPIRAL_CUDA` source in scope) and the CUDA
+    /// C++ translation unit holding those kernels.
+    pub cuda: Option<(String, String)>,
+}
+
+/// The prefix of the CUDA kernel names of export `name`.
+pub fn cuda_prefix(name: &str) -> String {
+    format!("spiral_cuda_{name}")
+}
+
+/// [`compile_exports`] for the given kernel targets.
+pub fn compile_exports_for(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    exports: &[Export],
+    targets: ExportTargets,
+) -> Result<Vec<CompiledExport>, CompileError> {
+    on_big_stack(sources, name, |sources| compile_exports_here_for(sources, name, text, exports, targets))
+}
+
 fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports: &[Export]) -> Result<Vec<String>, CompileError> {
+    let all = compile_exports_here_for(sources, name, text, exports, ExportTargets::default())?;
+    Ok(all.into_iter().map(|c| c.cpu.unwrap_or_default()).collect())
+}
+
+fn compile_exports_here_for(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    exports: &[Export],
+    targets: ExportTargets,
+) -> Result<Vec<CompiledExport>, CompileError> {
     // Core, the library and the user's module are loaded and parsed once; each export gets a
     // copy of that graph with its own entry module.
     let base = load_with_library(sources, name, text)?;
@@ -118,15 +171,29 @@ fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports
     // helper, is not repeated).
     let mut errors: Vec<Diagnostic> = Vec::new();
     for (i, e) in exports.iter().enumerate() {
-        let mut one = || -> Result<String, Vec<Diagnostic>> {
+        let mut one = || -> Result<CompiledExport, Vec<Diagnostic>> {
             check_arity(&base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
             let graph = with_entry(&base, sources, e)?;
             let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
             let core_prog = crate::prepass::prepare_from(&graph, library)?;
-            let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cpu)?;
             let span = export_span(&graph, e);
-            check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
-            export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])
+            let mut out = CompiledExport::default();
+            if targets.cpu {
+                let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cpu)?;
+                check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
+                out.cpu = Some(export_body(&prog, e).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?);
+            }
+            if targets.cuda {
+                let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cuda)?;
+                check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
+                let prefix = cuda_prefix(&e.name);
+                let cu = crate::codegen::cuda::emit_cuda_kernels(&prog, &|k| format!("{prefix}_kernel{k}"))
+                    .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
+                let body = export_body_with(&prog, e, &KernelMode::Cuda(prefix))
+                    .map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
+                out.cuda = Some((body, cu));
+            }
+            Ok(out)
         };
         match one() {
             Ok(body) => bodies.push(body),

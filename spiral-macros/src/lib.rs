@@ -86,6 +86,8 @@ struct Invocation {
     attrs: Vec<Vec<syn::Attribute>>,
     /// Structs declared in the invocation (emitted as written; signatures may use them).
     structs: Vec<syn::ItemStruct>,
+    /// The kernel targets (`targets = [cpu, cuda]`; CPU only by default).
+    targets: backend::ExportTargets,
     source: SourceText,
     /// The tokens of the `file = "..."` path, to emit an `include_str!` that makes cargo rebuild.
     file_path: Option<(String, Span)>,
@@ -115,7 +117,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     }
     let mut sm = SourceMap::new();
     let t = std::time::Instant::now();
-    let compiled = backend::compile_exports(&mut sm, &inv.source.name, &inv.source.text, &exports);
+    let compiled = backend::compile_exports_for(&mut sm, &inv.source.name, &inv.source.text, &exports, inv.targets);
     if std::env::var_os("SPIRAL_MACRO_TIMING").is_some() {
         eprintln!("spiral!: compiler {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
     }
@@ -133,18 +135,66 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     for item in &inv.structs {
         items.extend(quote!(#item));
     }
-    for (((sig, vis), attrs), body) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs).zip(bodies) {
-        let body: TokenStream2 = match body.parse() {
-            Ok(b) => b,
-            Err(e) => {
-                let msg = format!("spiral!: internal error: the Rust backend produced invalid tokens: {e}");
-                return Err(error_at(Span::call_site(), &msg));
+    let parse = |text: &str| -> Result<TokenStream2, TokenStream2> {
+        text.parse().map_err(|e| {
+            let msg = format!("spiral!: internal error: the Rust backend produced invalid tokens: {e}");
+            error_at(Span::call_site(), &msg)
+        })
+    };
+    let mut nvrtc_exports = Vec::new();
+    for (((sig, vis), attrs), compiled) in inv.sigs.iter().zip(&inv.vis).zip(&inv.attrs).zip(bodies) {
+        let dev = dev_ident(sig);
+        let cpu = match &compiled.cpu {
+            Some(b) => parse(b)?,
+            None => {
+                let what = format!("run `{}`: it was compiled for CUDA only (`targets = [cuda]`)", sig.ident);
+                quote! { Err(::spiral::Error::Unsupported { device: ::std::string::ToString::to_string(#dev), operation: #what.into() }) }
+            }
+        };
+        let body = match &compiled.cuda {
+            None => cpu,
+            Some((cuda_body, cu)) => {
+                let cuda_body = parse(cuda_body)?;
+                let source = match cuda_source(cu) {
+                    Ok(ptx) => quote! { ::spiral::KernelSource::Ptx(#ptx) },
+                    Err(why) => {
+                        nvrtc_exports.push((sig.ident.to_string(), why));
+                        quote! { ::spiral::KernelSource::Cuda(#cu) }
+                    }
+                };
+                quote! {
+                    match ::spiral::Device::kind(#dev) {
+                        ::spiral::DeviceKind::Cuda => {
+                            static __SPIRAL_CUDA: ::spiral::KernelSource<'static> = #source;
+                            #cuda_body
+                        }
+                        _ => { #cpu }
+                    }
+                }
             }
         };
         items.extend(quote! {
             #(#attrs)*
             #[allow(unused_variables, unused_mut, unused_parens, unreachable_code, clippy::all)]
             #vis #sig { #body }
+        });
+    }
+    if !nvrtc_exports.is_empty() {
+        // No CUDA compiler at build time: say so with a warning (a deprecated item, the one
+        // warning a proc macro can raise on stable Rust).
+        let names: Vec<String> = nvrtc_exports.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let note = format!(
+            "spiral!: {}, so the CUDA kernels of {} are compiled with NVRTC at their first launch; set SPIRAL_NVCC or put nvcc on PATH (e.g. `pip install nvidia-cuda-nvcc`) to embed PTX instead",
+            nvrtc_exports[0].1,
+            names.join(", ")
+        );
+        items.extend(quote! {
+            const _: () = {
+                #[deprecated(note = #note)]
+                struct SpiralCudaWithoutNvcc;
+                #[allow(dead_code)]
+                fn __spiral_warn() { let _ = SpiralCudaWithoutNvcc; }
+            };
         });
     }
     if std::env::var_os("SPIRAL_MACRO_DUMP").is_some() {
@@ -208,6 +258,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     let mut attrs = Vec::new();
     let mut file_path = None;
     let mut structs = Vec::new();
+    let mut targets = backend::ExportTargets::default();
     loop {
         // Skip separators between header items.
         while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ',' || p.as_char() == ';') {
@@ -223,6 +274,26 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                     None => return Err(error_at(lit.span(), "spiral!: expected a string literal after `file =`")),
                 };
                 file_path = Some((path, lit.span()));
+                i += 3;
+            }
+            Some(TokenTree::Ident(id)) if id.to_string() == "targets" && is_punct(tokens.get(i + 1), '=') => {
+                // `targets = [cpu, cuda]`: the kernel targets to compile the exports for.
+                let Some(TokenTree::Group(g)) = tokens.get(i + 2).filter(|t| matches!(t, TokenTree::Group(g) if g.delimiter() == proc_macro::Delimiter::Bracket)) else {
+                    return Err(error_at(id.span(), "spiral!: expected `targets = [cpu, cuda]`"));
+                };
+                let mut t = backend::ExportTargets { cpu: false, cuda: false };
+                for tok in g.stream() {
+                    match tok {
+                        TokenTree::Ident(x) if x.to_string() == "cpu" => t.cpu = true,
+                        TokenTree::Ident(x) if x.to_string() == "cuda" => t.cuda = true,
+                        TokenTree::Punct(p) if p.as_char() == ',' => {}
+                        other => return Err(error_at(other.span(), "spiral!: the kernel targets are `cpu` and `cuda`")),
+                    }
+                }
+                if !(t.cpu || t.cuda) {
+                    return Err(error_at(g.span(), "spiral!: name at least one kernel target: `targets = [cpu]`, `[cuda]` or `[cpu, cuda]`"));
+                }
+                targets = t;
                 i += 3;
             }
             Some(first) if is_struct_item(&tokens[i..]) => {
@@ -295,7 +366,33 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     };
     // The include that makes cargo rebuild when the file changes needs its full path.
     let file_path = file_path.map(|(p, s)| (resolve_file(&p, s).to_string_lossy().into_owned(), s));
-    Ok(Invocation { sigs, vis, attrs, structs, source, file_path })
+    Ok(Invocation { sigs, vis, attrs, structs, targets, source, file_path })
+}
+
+/// The device parameter of an export signature (its first parameter's name).
+fn dev_ident(sig: &syn::Signature) -> TokenStream2 {
+    match sig.inputs.first() {
+        Some(syn::FnArg::Typed(pt)) => {
+            let pat = &pt.pat;
+            quote!(#pat)
+        }
+        _ => quote!(dev),
+    }
+}
+
+/// The PTX of a CUDA unit, compiled with `nvcc` when one is found (cached in the system's temp
+/// folder, so an unchanged build runs no `nvcc`); `Err` when there is none (or it fails: the
+/// generated source is checked by `cargo xtask ptx-check`, and NVRTC reports at launch).
+fn cuda_source(cu: &str) -> Result<String, String> {
+    use spiral_compiler::codegen::cuda::nvcc;
+    let Some(nvcc_path) = nvcc::find_nvcc() else {
+        return Err("no CUDA compiler (nvcc) was found at build time".into());
+    };
+    let cache = std::env::temp_dir().join("spiral-ptx-cache");
+    nvcc::compile_ptx(&nvcc_path, cu, &nvcc::arch(), Some(&cache)).map(|(ptx, _)| ptx).map_err(|e| {
+        let first = e.lines().take(3).collect::<Vec<_>>().join(" ");
+        format!("nvcc failed ({first})")
+    })
 }
 
 /// Whether the tokens start a struct item: attributes, an optional visibility, then `struct`.

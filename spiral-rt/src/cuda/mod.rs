@@ -180,6 +180,35 @@ impl DeviceLeaf {
     pub fn byte_len(&self) -> usize {
         self.len * self.kind.size()
     }
+
+    /// Copies one host column to `device` (what generated wrappers do with each array a CUDA
+    /// kernel takes).
+    ///
+    /// Errors as [`DeviceInvArray::to_device`] does.
+    pub fn from_slice<S: Scalar>(device: &Device, host: &[S]) -> Result<DeviceLeaf, Error> {
+        let cuda = device.cuda_backend("copy a column to device memory")?;
+        let leaf = S::leaf_ref(host);
+        Ok(DeviceLeaf { kind: leaf.kind(), len: leaf.len(), buf: cuda.upload(0, &leaf)? })
+    }
+
+    /// Copies the leaf back into `out` (of the same kind and length): how a wrapper brings back
+    /// a column a CUDA kernel wrote.
+    ///
+    /// Errors with [`Error::ShapeMismatch`] or [`Error::LengthMismatch`] when `out` differs,
+    /// otherwise as [`DeviceInvArray::to_host`] does.
+    pub fn copy_to_slice<S: Scalar>(&self, out: &mut [S]) -> Result<(), Error> {
+        if S::KIND != self.kind {
+            return Err(Error::ShapeMismatch {
+                from: format!("a device column of {}", self.kind),
+                to: format!("a host column of {}", S::KIND),
+                reason: "the element kinds differ".into(),
+            });
+        }
+        if out.len() != self.len {
+            return Err(Error::LengthMismatch { what: "a column copied back from device memory".into(), expected: self.len, found: out.len() });
+        }
+        self.buf.download(0, &mut S::leaf_mut(out))
+    }
 }
 
 impl fmt::Debug for DeviceLeaf {

@@ -23,6 +23,8 @@
 //! [`CUDA_MODEL_H`] models the CUDA execution model on the CPU (for tests without a GPU): the
 //! generated file compiles unchanged as C++17 after it.
 
+pub mod nvcc;
+
 use crate::codegen::c::{Dialect, KernelError};
 use crate::peval::ir::{AtomicOp, PrimTy, Program};
 
@@ -114,4 +116,21 @@ pub fn emit_cuda_kernels(program: &Program, symbol: &dyn Fn(usize) -> String) ->
     out.push_str(STATUS_HELPER);
     out.push_str(&fns);
     Ok(out)
+}
+
+/// Kernel `index` of a program alone (it must be `join_backend Cuda`) as a complete CUDA C++
+/// translation unit (the header, `prims.h` and the status helper of [`emit_cuda_kernels`], then
+/// the one `__global__` function, named `symbol`), compilable by `nvcc -ptx` alone; `None` when
+/// the program has no such kernel. `spiral build --kernels-dir` writes one file per kernel
+/// with it.
+pub fn emit_cuda_kernel(program: &Program, index: usize, symbol: &str) -> Option<Result<String, KernelError>> {
+    let fns = match crate::codegen::c::emit_kernel_fn(program, Dialect::Cuda, index, symbol)? {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut out = String::from(HEADER);
+    out.push_str(crate::codegen::c_family::PRIMS_H);
+    out.push_str(STATUS_HELPER);
+    out.push_str(&fns);
+    Some(Ok(out))
 }

@@ -51,6 +51,12 @@ pub enum KernelMode {
     Rust,
     /// As C functions of the named unit, compiled by `spiral-build` and declared `extern "C"`.
     C(String),
+    /// As CUDA kernels named `{prefix}_kernel{i}` (printed by
+    /// [`crate::codegen::cuda::emit_cuda_kernels`]), launched through `spiral-rt` on a CUDA
+    /// device: the body expects a `__SPIRAL_CUDA: ::spiral::KernelSource<'static>` in scope
+    /// (PTX or CUDA source, see `spiral!` and spiral-build). Each launch copies the arrays it
+    /// takes to the device and the ones it writes back.
+    Cuda(String),
 }
 
 pub use spiral_abi::{Export, HostType, Param, Passing, ScalarKind, StructDef};
@@ -412,6 +418,8 @@ pub struct RustPrinter<'a> {
     bounds: crate::codegen::kernel_bounds::KernelBounds,
     /// Kernels are C functions (they return a status instead of panicking).
     c_kernels: bool,
+    /// Kernels are CUDA kernels named `{prefix}_kernel{i}` (see [`KernelMode::Cuda`]).
+    cuda: Option<String>,
     /// Printing the statements of `main` (the wrapper's body), where `return Err(..)` works.
     in_main: bool,
     /// What could not be printed, with the span of the statement being printed.
@@ -460,6 +468,10 @@ fn print_program_lending(
         ro: Default::default(),
         bounds: Default::default(),
         c_kernels: matches!(mode, KernelMode::C(_)),
+        cuda: match mode {
+            KernelMode::Cuda(prefix) => Some(prefix.clone()),
+            _ => None,
+        },
         in_main: false,
         errors: Vec::new(),
         cur_span: crate::diagnostics::Span::default(),
@@ -1118,6 +1130,9 @@ impl RustPrinter<'_> {
 
     /// Prints the host-side launch of a CPU kernel over `0..len`, in chunks on the device's threads.
     fn launch(&mut self, id: u32, len: &Atom, args: &[Atom], ind: usize) {
+        if let Some(prefix) = self.cuda.clone() {
+            return self.cuda_launch(&prefix, id, len, args, ind);
+        }
         let len = self.atom(len);
         self.line(ind, "{");
         let mut call_args = Vec::new();
@@ -1159,6 +1174,52 @@ impl RustPrinter<'_> {
                 }
             ),
         );
+        self.line(ind, "}");
+    }
+
+    /// Prints the host-side launch of CUDA kernel `id`: each array argument is copied to the
+    /// device (one buffer per column), the kernel runs over `0..len`, and the arrays it may
+    /// write are copied back into their host buffers.
+    fn cuda_launch(&mut self, prefix: &str, id: u32, len: &Atom, args: &[Atom], ind: usize) {
+        let len = self.atom(len);
+        let written = self.prog.kernels.get(id as usize).map(readonly::written_params).unwrap_or_default();
+        let dev = self.dev.clone();
+        self.line(ind, "{");
+        let mut pushes = Vec::new();
+        let mut back = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            match a {
+                Atom::Var(v @ Var { ty: Ty::Array(_), .. }) => {
+                    let (read, write) = if self.ro.contains(&v.id) {
+                        (format!("v{}", v.id), None)
+                    } else if self.lent.contains(&v.id) {
+                        (format!("&*v{}", v.id), Some(format!("&mut *v{}", v.id)))
+                    } else {
+                        (format!("&v{}.borrow()[..]", v.id), Some(format!("&mut v{}.borrow_mut()[..]", v.id)))
+                    };
+                    self.line(ind + 1, &format!("let __d{i} = ::spiral::DeviceLeaf::from_slice({dev}, {read})?;"));
+                    pushes.push(format!("__args.leaf(&__d{i});"));
+                    if let (true, Some(w)) = (written.contains(&i), write) {
+                        back.push(format!("__d{i}.copy_to_slice({w})?;"));
+                    }
+                }
+                other => {
+                    let x = self.atom(other);
+                    pushes.push(format!("__args.scalar({x});"));
+                }
+            }
+        }
+        self.line(ind + 1, "let mut __args = ::spiral::KernelArgs::new();");
+        for p in pushes {
+            self.line(ind + 1, &p);
+        }
+        self.line(
+            ind + 1,
+            &format!("{dev}.launch(&::spiral::Kernel {{ name: \"{prefix}_kernel{id}\", source: __SPIRAL_CUDA }}, {len} as usize, &__args)?;"),
+        );
+        for b in back {
+            self.line(ind + 1, &b);
+        }
         self.line(ind, "}");
     }
 
@@ -1204,6 +1265,8 @@ impl RustPrinter<'_> {
                 let decls = c_kernel::print_extern_decls(self.types, &prog.kernels, unit)?;
                 self.out.push_str(&decls);
             }
+            // The kernels are in the CUDA unit (`codegen::cuda`), which also checks them.
+            KernelMode::Cuda(_) => {}
         }
         Ok(())
     }

@@ -139,7 +139,7 @@ fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], b
 
 /// The parameters a kernel may write: those used other than as the array of an element read
 /// or of a length (conservative: copies and escapes count as writes).
-fn written_params(k: &Kernel) -> BTreeSet<usize> {
+pub(crate) fn written_params(k: &Kernel) -> BTreeSet<usize> {
     let params: BTreeMap<u32, usize> = k.params.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let mut out = BTreeSet::new();
     fn walk(b: &Block, params: &BTreeMap<u32, usize>, out: &mut BTreeSet<usize>) {
