@@ -16,11 +16,20 @@
 //!   run with the ASan runtime preloaded, as it must be the first library loaded).
 //! - `cargo xtask bench-parse`: parse throughput in lines per second at three sizes of a
 //!   generated file, with the ratios that show whether parsing is linear.
+//! - `cargo xtask ptx-check`: every CUDA kernel of the kernel corpus, the examples and the
+//!   library-coverage programs through `nvcc -ptx` and `ptxas` (sm_80, sm_90); closing
+//!   `ptx-check: N kernels, P passed` line; exit code 2 without nvcc (`.ci/install-cuda-wheels`).
+//! - `cargo xtask gpu-check`: on a machine with an NVIDIA GPU, the workspace tests with the
+//!   `cuda` feature and NVRTC, then the map-kernel bandwidth table (`gpu-bench`); exit code 2
+//!   without a GPU.
 
 mod bench;
+mod cuda_tools;
 mod fuzz;
+mod gpu_check;
 mod peer;
 mod peer_run;
+mod ptx_check;
 mod smoke;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +64,17 @@ enum Cmd {
     BenchParse(bench::Options),
     /// The kernel corpus and edge cases with spiral-build's C kernels under UBSan, then ASan.
     KernelsSanitized,
+    /// Every CUDA kernel of the corpus, the examples and the library-coverage programs through
+    /// `nvcc -ptx -arch=compute_75` and `ptxas` for sm_80 and sm_90 (files in
+    /// `target/ptx-check/`); exit code 1 on a failure, 2 without nvcc.
+    PtxCheck(ptx_check::Options),
+    /// On a machine with an NVIDIA GPU: checks the device, runs `cargo test --workspace
+    /// --features spiral/cuda` with `SPIRAL_TEST_NVRTC=1`, then `gpu-bench`; exit code 2 without
+    /// a GPU.
+    GpuCheck(gpu_check::CheckOptions),
+    /// The bandwidth of a Spiral map kernel on the GPU against a copy kernel (needs xtask built
+    /// with `--features cuda`; `gpu-check` runs it so).
+    GpuBench(gpu_check::BenchOptions),
 }
 
 #[derive(Subcommand)]
@@ -116,6 +136,9 @@ fn main() -> ExitCode {
         Cmd::Fuzz(o) => fuzz::run(&o),
         Cmd::BenchParse(o) => bench::run(&o),
         Cmd::KernelsSanitized => kernels_sanitized(&workspace_root()),
+        Cmd::PtxCheck(o) => return ptx_check::run(&workspace_root(), &o),
+        Cmd::GpuCheck(o) => return gpu_check::check(&workspace_root(), &o),
+        Cmd::GpuBench(o) => return gpu_check::bench(&o),
     };
     if ok {
         ExitCode::SUCCESS
