@@ -18,6 +18,7 @@ impl Pipeline for Fake {
                 unit.name
             ),
             rust_wrappers: format!("// wrappers of {}\n", unit.root.display()),
+            cuda_units: Vec::new(),
         })
     }
 }

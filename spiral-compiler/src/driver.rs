@@ -233,6 +233,34 @@ pub fn compile_exports_c(
     })
 }
 
+/// An export compiled for CUDA by [`compile_graph_exports_cuda`]: the Rust body (launching
+/// kernels named `{cuda_prefix}_kernel{i}` from a `__SPIRAL_CUDA` source in scope) and the
+/// CUDA C++ unit holding them.
+pub type CudaExport = (String, String);
+
+/// The CUDA side of spiral-build: every export compiled with the library's kernels on CUDA.
+pub fn compile_graph_exports_cuda(
+    sources: &mut SourceMap,
+    base: &crate::project::ProjectGraph,
+    exports: &[Export],
+) -> Result<Vec<CudaExport>, CompileError> {
+    let mut out = Vec::new();
+    for (i, e) in exports.iter().enumerate() {
+        check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
+        let graph = with_entry(base, sources, e)?;
+        let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
+        let span = export_span(&graph, e);
+        check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
+        let prefix = cuda_prefix(&e.name);
+        let cu = crate::codegen::cuda::emit_cuda_kernels(&prog, &|k| format!("{prefix}_kernel{k}"))
+            .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
+        let body = export_body_with(&prog, e, &KernelMode::Cuda(prefix))
+            .map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
+        out.push((body, cu));
+    }
+    Ok(out)
+}
+
 /// [`compile_exports_c`] for an already loaded graph (e.g. [`load_package_with_library`]).
 pub fn compile_graph_exports_c(
     sources: &mut SourceMap,

@@ -115,6 +115,19 @@ pub enum KernelSource<'a> {
     Cuda(&'a str),
 }
 
+impl<'a> KernelSource<'a> {
+    /// PTX or CUDA source, told apart by their text (CUDA source declares `__global__`
+    /// functions; PTX never contains that word): how spiral-build's wrappers load the file it
+    /// wrote, which is PTX when nvcc was found at build time and the CUDA source otherwise.
+    pub fn detect(text: &'a str) -> KernelSource<'a> {
+        if text.contains("__global__") {
+            KernelSource::Cuda(text)
+        } else {
+            KernelSource::Ptx(text)
+        }
+    }
+}
+
 /// A kernel: its `extern "C"` name and its device code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kernel<'a> {
