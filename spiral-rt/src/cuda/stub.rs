@@ -8,7 +8,7 @@ use super::{CudaInfo, Kernel, KernelArgs, LaunchConfig};
 
 /// Why `Device::cuda` and `nvrtc_compile` fail in this build.
 pub(crate) const NO_FEATURE: &str =
-    "spiral-rt was built without its `cuda` feature; enable it (e.g. `spiral-rt = { features = [\"cuda\"] }`) to use CUDA GPUs, or use Device::cpu()";
+    "spiral-rt was built without its `cuda` feature; enable it (`spiral = { features = [\"cuda\"] }`, or `cargo run --features cuda`) to use CUDA GPUs, or use Device::cpu()";
 
 /// A CUDA device (uninhabited in this build).
 #[derive(Debug, Clone, PartialEq, Eq)]
