@@ -215,6 +215,50 @@
 //! inside a kernel (a loop counter, an accumulator) is a `mut` record created in the kernel:
 //! it lives in registers and never leaves the index's work.
 //!
+//! # CUDA
+//!
+//! `targets = [cpu, cuda]` before the signatures compiles every export twice when the crate
+//! builds: with Rust kernels for the CPU device and with CUDA kernels (the library's
+//! `parallel_for`, and so `map`, `reduce`, the scans..., becomes `join_backend Cuda`: a
+//! grid-stride loop). The generated function runs the one that matches the device it is
+//! given. The CUDA C++ is compiled to PTX by `nvcc` during the build when one is found
+//! (`SPIRAL_NVCC`, `PATH`, `CUDA_HOME`, or the PyPI wheel `nvidia-cuda-nvcc`; `SPIRAL_CUDA_ARCH`
+//! picks the target, `compute_75` by default); otherwise the source is embedded and compiled
+//! with NVRTC at the first launch, and the build prints a warning saying so. `targets = [cuda]`
+//! alone makes CPU devices an [`Error::Unsupported`].
+//!
+//! GPUs need the `cuda` feature of this crate (cudarc, loaded dynamically: the crate builds and
+//! runs without CUDA installed). [`Device::cuda`] returns a typed error when there is no
+//! driver or no GPU; nothing panics. Each launch copies the arrays it takes to the device and
+//! the ones it writes back; [`DeviceInvArray`] keeps data resident for hand-written launches.
+//!
+//! ```
+//! use spiral::{spiral, Device, Error, InvArray};
+//!
+//! spiral! {
+//!     targets = [cpu, cuda],
+//!     fn scale(dev: &Device, k: f32, xs: &mut InvArray<f32>) -> Result<(), Error>;
+//!     r#"
+//! open inv
+//! open kernel
+//! inl scale k xs = map_inp (fun x => k * x) xs xs
+//!     "#
+//! }
+//!
+//! let mut xs: InvArray<f32> = (0..4).map(|i| i as f32).collect();
+//! let dev = Device::cuda(0).unwrap_or_else(|_| Device::cpu()); // a GPU when there is one
+//! scale(&dev, 2.0, &mut xs)?;
+//! assert_eq!(xs.to_vec(), vec![0.0, 2.0, 4.0, 6.0]);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! A CUDA kernel has no heap, strings or closures: an allocation, a string or a closure inside
+//! one is a compile error at its Spiral line. Its atomics work on 32- and 64-bit integers.
+//! Without a GPU, the exact generated CUDA is tested on the CPU against a model of CUDA's
+//! execution (`spiral-compiler/src/codegen/cuda/cuda_model.h`: blocks in turn, a block's
+//! threads as real threads with a barrier, atomics). The model does not reproduce warps
+//! running in lockstep or the finer points of CUDA's memory model.
+//!
 //! # Literals
 //!
 //! | literal | type |
