@@ -28,6 +28,13 @@ pub struct BuildArgs {
     /// backend's extension (`prog.spir` -> `prog.c`).
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+    /// Also write every kernel's device source into this folder (created if missing), one
+    /// complete translation unit per kernel and backend: `<program>.kernel<i>.cpu.c` (the C
+    /// kernel dialect) and, from the program compiled again with its kernels on CUDA,
+    /// `<program>.kernel<i>.cu` (for `nvcc -ptx`). A program without kernels writes nothing
+    /// there.
+    #[arg(long = "kernels-dir", value_name = "DIR")]
+    pub kernels_dir: Option<PathBuf>,
 }
 
 /// Arguments of `spiral run`.
@@ -49,7 +56,8 @@ pub fn build(args: &BuildArgs) -> ExitCode {
     if !to_stdout && pipeline::same_file(&out, &args.file) {
         return fail(&pipeline::output_is_input(&out, &args.file, "-o"));
     }
-    let compiled = match pipeline::compile_file_to_c(&args.file) {
+    let name = args.kernels_dir.as_ref().map(|_| program_name(&args.file));
+    let (compiled, kernels) = match pipeline::compile_file_with_kernels(&args.file, "c", name.as_deref()) {
         Ok(c) => c,
         Err(rendered) => return fail(&rendered),
     };
@@ -60,14 +68,50 @@ pub fn build(args: &BuildArgs) -> ExitCode {
         }
     }
     if to_stdout {
-        return match crate::stdout::write(&c) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(code) => code,
-        };
-    }
-    if let Err(e) = std::fs::write(&out, c) {
+        if let Err(code) = crate::stdout::write(&c) {
+            return code;
+        }
+    } else if let Err(e) = std::fs::write(&out, c) {
         return fail(&format!("error: cannot write `{}`: {e}\n", out.display()));
     }
+    match (&args.kernels_dir, name) {
+        (Some(dir), Some(name)) => write_kernels(dir, &name, &kernels, &compiled.inputs),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// The name kernel files and symbols start with: the program's file stem (a package: its
+/// folder's name) as a C identifier.
+fn program_name(file: &Path) -> String {
+    let stem = if file.is_dir() { std::fs::canonicalize(file).ok().and_then(|p| p.file_name().map(|s| s.to_owned())) } else { file.file_stem().map(|s| s.to_owned()) };
+    let stem = stem.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut name: String = stem.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '_' { ch } else { '_' }).collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "spiral_");
+    }
+    name
+}
+
+/// `spiral build --kernels-dir`: writes the kernel files into `dir` (said on stderr when there
+/// are none).
+fn write_kernels(dir: &Path, name: &str, kernels: &[pipeline::KernelFile], inputs: &[PathBuf]) -> ExitCode {
+    if kernels.is_empty() {
+        eprintln!("spiral build: the program has no kernels; nothing written to `{}`", dir.display());
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return fail(&format!("error: cannot create `{}`: {e}\n", dir.display()));
+    }
+    for k in kernels {
+        let path = dir.join(&k.name);
+        if let Some(input) = inputs.iter().find(|i| pipeline::same_file(&path, i)) {
+            return fail(&pipeline::output_is_input(&path, input, "--kernels-dir"));
+        }
+        if let Err(e) = std::fs::write(&path, &k.text) {
+            return fail(&format!("error: cannot write `{}`: {e}\n", path.display()));
+        }
+    }
+    eprintln!("spiral build: {} kernel files of `{name}` written to `{}`", kernels.len(), dir.display());
     ExitCode::SUCCESS
 }
 

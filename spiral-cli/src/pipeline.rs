@@ -29,14 +29,36 @@ pub fn compile_file_to_c(file: &Path) -> Result<Compiled, String> {
 
 /// Compiles the program whose `main` lives in `file` with the backend named `backend`.
 pub fn compile_file(file: &Path, backend: &str) -> Result<Compiled, String> {
+    compile_file_with_kernels(file, backend, None).map(|(c, _)| c)
+}
+
+/// One kernel's device source, as `spiral build --kernels-dir` writes it.
+#[derive(Debug)]
+pub struct KernelFile {
+    /// The file name: `<program>.kernel<i>.cpu.c` or `<program>.kernel<i>.cu`.
+    pub name: String,
+    /// A complete translation unit holding the one kernel.
+    pub text: String,
+}
+
+/// [`compile_file`], and with `kernels = Some(program)` also every kernel's device source: the
+/// program's CPU kernels, each alone in the C kernel dialect (`<program>.kernel<i>.cpu.c`,
+/// symbol `<program>_kernel<i>`), then the same program evaluated again with the library's
+/// kernels on CUDA (`KernelTarget::Cuda`), each kernel alone as a CUDA translation unit
+/// (`<program>.kernel<i>.cu`). A kernel either printer rejects is an error at its Spiral span.
+pub fn compile_file_with_kernels(file: &Path, backend: &str, kernels: Option<&str>) -> Result<(Compiled, Vec<KernelFile>), String> {
     let mut sources = SourceMap::new();
     let mut inputs = Vec::new();
+    let mut kernel_files = Vec::new();
     let result = (|| {
         if backend_by_name(backend).is_none() {
             return Err(no_span(&mut sources, file, format!("unknown backend `{backend}`")));
         }
         let (program, entry) = evaluate(file, &mut sources, &mut inputs)?;
         print_compile_log(&program);
+        if let Some(name) = kernels {
+            kernel_files = kernel_sources(file, &program, name, entry, &mut sources)?;
+        }
         // The driver runs the backend on the evaluator's big stack (backends recurse on
         // nesting depth, e.g. a match with thousands of arms).
         let emitted = spiral_compiler::driver::Driver::new(spiral_compiler::peval::HostTarget::C).emit(&program, backend);
@@ -46,7 +68,37 @@ pub fn compile_file(file: &Path, backend: &str) -> Result<Compiled, String> {
             ds.into_iter().map(|d| if d.span == Span::default() { Diagnostic { span: entry, ..d } } else { d }).collect()
         })
     })();
-    result.map(|text| Compiled { text, inputs }).map_err(|d| render(&sources, &d))
+    result.map(|text| (Compiled { text, inputs }, kernel_files)).map_err(|d| render(&sources, &d))
+}
+
+/// The device sources of `cpu`'s kernels (see [`compile_file_with_kernels`]); the CUDA ones
+/// from a second evaluation of `file` for `KernelTarget::Cuda`.
+fn kernel_sources(file: &Path, cpu: &spiral_compiler::peval::ir::Program, name: &str, entry: Span, sources: &mut SourceMap) -> Result<Vec<KernelFile>, Vec<Diagnostic>> {
+    use spiral_compiler::peval::{HostTarget, KernelTarget};
+    if cpu.kernels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = |(message, span): (String, Span)| vec![Diagnostic::error(if span == Span::default() { entry } else { span }, message)];
+    let mut files = Vec::new();
+    for i in 0..cpu.kernels.len() {
+        let symbol = format!("{name}_kernel{i}");
+        let text = spiral_compiler::codegen::c::emit_cpu_kernel(cpu, i, &symbol).expect("kernel i exists").map_err(at)?;
+        files.push(KernelFile { name: format!("{name}.kernel{i}.cpu.c"), text });
+    }
+    let graph = load(file, sources)?;
+    let cuda = spiral_compiler::driver::Driver::new(HostTarget::C).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
+    if cuda.kernels.len() != cpu.kernels.len() {
+        return Err(vec![Diagnostic::error(
+            entry,
+            format!("the program has {} kernels for the CPU but {} for CUDA", cpu.kernels.len(), cuda.kernels.len()),
+        )]);
+    }
+    for i in 0..cuda.kernels.len() {
+        let symbol = format!("{name}_kernel{i}");
+        let text = spiral_compiler::codegen::cuda::emit_cuda_kernel(&cuda, i, &symbol).expect("kernel i exists").map_err(at)?;
+        files.push(KernelFile { name: format!("{name}.kernel{i}.cu"), text });
+    }
+    Ok(files)
 }
 
 /// Whether `a` and `b` are the same existing file.
