@@ -251,6 +251,31 @@ fn compile(tools: &CudaTools, cu: &Path, werror: bool) -> Result<String, String>
     Ok(if diagnostics.contains("warning") { diagnostics.trim().to_string() } else { String::new() })
 }
 
+/// The same units through NVRTC (what a build without nvcc embeds and compiles at the first
+/// launch), when xtask is built with its `cuda` feature and libnvrtc loads (put the wheel's
+/// `nvidia/cu13/lib` on `LD_LIBRARY_PATH`); otherwise a line says it was skipped.
+#[cfg(feature = "cuda")]
+fn nvrtc_check(jobs: &[Job], failures: &mut Vec<String>) {
+    let mut ok = 0usize;
+    for job in jobs {
+        let Ok(text) = std::fs::read_to_string(&job.cu) else { continue };
+        match spiral_rt::nvrtc_compile(&text, Some("sm_80")) {
+            Ok(_) => ok += 1,
+            Err(spiral_rt::Error::Toolchain { message, .. }) if ok == 0 && !message.contains("failed") => {
+                println!("ptx-check: NVRTC skipped: {}", one_line(&message));
+                return;
+            }
+            Err(e) => failures.push(format!("{} ({}): NVRTC: {}", job.what, job.cu.display(), one_line(&e.to_string()))),
+        }
+    }
+    println!("ptx-check: NVRTC compiled {ok} of {} units", jobs.len());
+}
+
+#[cfg(not(feature = "cuda"))]
+fn nvrtc_check(_: &[Job], _: &mut Vec<String>) {
+    println!("ptx-check: NVRTC skipped (build xtask with `--features cuda` and put libnvrtc on LD_LIBRARY_PATH to check it too)");
+}
+
 /// A file-name-safe version of `s`.
 fn file_safe(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '.' }).collect()
@@ -351,6 +376,7 @@ pub fn run(root: &Path, o: &Options) -> ExitCode {
     let mut cf = compile_failures.into_inner().expect("lock");
     cf.sort();
     failures.extend(cf.into_iter().map(|(_, m)| m));
+    nvrtc_check(&jobs, &mut failures);
     let mut warnings = warnings.into_inner().expect("lock");
     warnings.sort();
     for (_, w) in &warnings {

@@ -2,9 +2,11 @@
    C backend and the C kernels; also valid C++ and CUDA C++. */
 #ifndef SPI_PRIMS_H
 #define SPI_PRIMS_H
+#if !defined(__CUDACC_RTC__) /* NVRTC has no standard headers; the CUDA header defines the types */
 #include <stdbool.h>
 #include <stdint.h>
 #include <math.h>
+#endif
 #ifndef SPI_FN
 #if defined(__GNUC__)
 #define SPI_FN static inline __attribute__((unused))
