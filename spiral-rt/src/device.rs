@@ -24,6 +24,11 @@ where
     })
 }
 
+/// How many chunks per thread a launch on several threads is split into: enough that threads
+/// finishing early take over work from a slowed one, few enough that the per-chunk cost stays
+/// negligible.
+pub const CHUNKS_PER_THREAD: usize = 4;
+
 /// The kind of a [`Device`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -229,12 +234,15 @@ impl Device {
         }
     }
 
-    /// The chunks `0..len` is split into: one contiguous, non-empty range per thread (fewer
-    /// when `len` is smaller than the thread count times [`min_chunk`](Self::min_chunk), none
-    /// when `len` is 0), in order, covering `0..len` exactly. With `n` chunks, the first
-    /// `len % n` are one element longer.
+    /// The chunks `0..len` is split into: [`CHUNKS_PER_THREAD`] contiguous, non-empty ranges
+    /// per thread (fewer when `len` is smaller than that many times
+    /// [`min_chunk`](Self::min_chunk), none when `len` is 0), in order, covering `0..len`
+    /// exactly. With `n` chunks, the first `len % n` are one element longer. The threads take
+    /// chunks in turn as they finish, so a thread slowed down (by another process, say) does
+    /// not hold the launch up; the partition itself depends only on `len` and the device.
     pub fn chunks(&self, len: usize) -> Vec<Range<usize>> {
-        let n = self.threads().min(len / self.min_chunk()).max(usize::from(len > 0));
+        let per = if self.threads() > 1 { CHUNKS_PER_THREAD } else { 1 };
+        let n = (self.threads() * per).min(len / self.min_chunk()).max(usize::from(len > 0));
         if n == 0 {
             return Vec::new();
         }
@@ -347,26 +355,42 @@ impl Device {
             // One chunk (or none): run it on the calling thread, no hand-off.
             return pieces.into_iter().map(run).collect();
         }
-        // Several chunks: chunk 0 on the calling thread, the others on the device's persistent
-        // thread pool (`threads - 1` threads, started once per thread count and process), each
-        // chunk writing its own result slot.
+        // Several chunks: the calling thread and `threads - 1` workers of the device's
+        // persistent pool (started once per thread count and process) take the chunks in
+        // order from a shared counter until none is left, each writing its own result slot.
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let n = pieces.len();
         let pool = cpu_pool(self.threads().saturating_sub(1).max(1))?;
-        let run = &run;
-        let mut results: Vec<Option<Result<(), Error>>> = (0..pieces.len()).map(|_| None).collect();
-        let mut pieces = pieces.into_iter();
-        let first = pieces.next();
-        let (slot0, rest) = results.split_first_mut().expect("two or more chunks");
-        pool.in_place_scope(|scope| {
-            for (slot, piece) in rest.iter_mut().zip(pieces) {
-                scope.spawn(move |_| *slot = Some(run(piece)));
+        let slots: Vec<Mutex<Option<(Range<usize>, S)>>> = pieces.into_iter().map(|p| Mutex::new(Some(p))).collect();
+        let results: Vec<Mutex<Option<Result<(), Error>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = slots.get(i) else { break };
+            // A chunk's failure is caught inside `run`: no lock is ever poisoned.
+            let piece = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(piece) = piece {
+                let r = run(piece);
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
             }
-            *slot0 = first.map(run);
+        };
+        let work = &work;
+        let helpers = self.threads().saturating_sub(1).min(n - 1);
+        pool.in_place_scope(|scope| {
+            for _ in 0..helpers {
+                scope.spawn(move |_| work());
+            }
+            work();
         });
-        let results: Vec<Result<(), Error>> = results
+        results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: "a chunk did not run".into() })))
-            .collect();
-        results.into_iter().collect()
+            .map(|r| {
+                r.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| Err(Error::KernelFailed { kernel: CPU_CLOSURE.into(), message: "a chunk did not run".into() }))
+            })
+            .collect()
     }
 }
 

@@ -115,7 +115,7 @@ mod scalar;
 
 pub use cuda::{nvrtc_compile, CudaInfo, DeviceInvArray, DeviceLeaf, Kernel, KernelArgs, KernelSource, LaunchConfig};
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, InvSlice, InvSliceMut, Iter};
-pub use device::{Device, DeviceKind, SendPtr, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
+pub use device::{Device, DeviceKind, SendPtr, CHUNKS_PER_THREAD, CPU_CLOSURE, CPU_THREADS_VAR, MAX_CPU_THREADS};
 pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};
 pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};
