@@ -1,4 +1,4 @@
-//! CUDA kernels: what the C printer's [`Dialect::Cuda`](crate::codegen::c::Dialect::Cuda) adds to
+//! CUDA kernels: what the C printer's [`crate::codegen::c::Dialect::Cuda`] adds to
 //! the statement printer it shares with the host C and CPU-kernel dialects (`codegen/c`): the
 //! file header, the kernel signature, the index space and how a kernel fails. Primitive
 //! operations are `c_family::prim_expr` with the helpers of `prims.h`, compiled as

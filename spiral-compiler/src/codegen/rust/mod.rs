@@ -29,7 +29,7 @@
 //! For `spiral-build`, [`c_kernel`] prints the same kernels as C, returning a status.
 //!
 //! # Exports
-//! [`compile_exports`] compiles the Spiral functions named by `spiral!` signatures: each is
+//! [`crate::driver::compile_exports`] compiles the Spiral functions named by `spiral!` signatures: each is
 //! applied to its runtime arguments (the Rust parameters after `dev`), partially evaluated, and
 //! printed as the body of the Rust function with that signature.
 
