@@ -185,13 +185,7 @@ fn compile_exports_here_for(
             }
             if targets.cuda {
                 let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cuda)?;
-                check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
-                let prefix = cuda_prefix(&e.name);
-                let cu = crate::codegen::cuda::emit_cuda_kernels(&prog, &|k| format!("{prefix}_kernel{k}"))
-                    .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
-                let body = export_body_with(&prog, e, &KernelMode::Cuda(prefix))
-                    .map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
-                out.cuda = Some((body, cu));
+                out.cuda = Some(cuda_export(&prog, e, i, span)?);
             }
             Ok(out)
         };
@@ -249,16 +243,20 @@ pub fn compile_graph_exports_cuda(
         check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
         let graph = with_entry(base, sources, e)?;
         let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
-        let span = export_span(&graph, e);
-        check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
-        let prefix = cuda_prefix(&e.name);
-        let cu = crate::codegen::cuda::emit_cuda_kernels(&prog, &|k| format!("{prefix}_kernel{k}"))
-            .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
-        let body = export_body_with(&prog, e, &KernelMode::Cuda(prefix))
-            .map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
-        out.push((body, cu));
+        out.push(cuda_export(&prog, e, i, export_span(&graph, e))?);
     }
     Ok(out)
+}
+
+/// Export number `i`, evaluated with CUDA kernels, as its Rust body and its CUDA unit (after
+/// checking its result against the signature); errors at `span` when the printers give none.
+fn cuda_export(prog: &Program, e: &Export, i: usize, span: Span) -> Result<CudaExport, Vec<Diagnostic>> {
+    check_result(prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
+    let prefix = cuda_prefix(&e.name);
+    let cu = crate::codegen::cuda::emit_cuda_kernels(prog, &|k| format!("{prefix}_kernel{k}"))
+        .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
+    let body = export_body_with(prog, e, &KernelMode::Cuda(prefix)).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
+    Ok((body, cu))
 }
 
 /// [`compile_exports_c`] for an already loaded graph (e.g. [`load_package_with_library`]).
