@@ -79,9 +79,8 @@ pub fn compile_exports(
     text: &str,
     exports: &[Export],
 ) -> Result<Vec<String>, CompileError> {
-    // One big-stack thread for the whole expansion: the parses and every export's evaluation
-    // run on it in place instead of each starting its own thread.
-    on_big_stack(sources, name, |sources| compile_exports_here(sources, name, text, exports))
+    let all = compile_exports_for(sources, name, text, exports, ExportTargets::default())?;
+    Ok(all.into_iter().map(|c| c.cpu.unwrap_or_default()).collect())
 }
 
 /// Runs a whole compilation on one big-stack thread (see [`crate::stack`]); a crash (a bug)
@@ -139,12 +138,9 @@ pub fn compile_exports_for(
     exports: &[Export],
     targets: ExportTargets,
 ) -> Result<Vec<CompiledExport>, CompileError> {
+    // One big-stack thread for the whole expansion: the parses and every export's evaluation
+    // run on it in place instead of each starting its own thread.
     on_big_stack(sources, name, |sources| compile_exports_here_for(sources, name, text, exports, targets))
-}
-
-fn compile_exports_here(sources: &mut SourceMap, name: &str, text: &str, exports: &[Export]) -> Result<Vec<String>, CompileError> {
-    let all = compile_exports_here_for(sources, name, text, exports, ExportTargets::default())?;
-    Ok(all.into_iter().map(|c| c.cpu.unwrap_or_default()).collect())
 }
 
 fn compile_exports_here_for(

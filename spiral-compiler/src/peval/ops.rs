@@ -223,6 +223,41 @@ impl PE<'_> {
     }
 
     /// An `i32` literal or runtime variable as an atom; `msg` (with the value shown) otherwise.
+    /// The array operand of a kernel-only array operation (`chunk_set`, the atomics): a runtime
+    /// array whose one leaf satisfies `leaf_ok` (described by `want`), with its element type.
+    fn kernel_array(&self, v: &Value, lib: &str, leaf_ok: impl Fn(PrimTy) -> bool, want: &str, s: Span) -> R<(Atom, Ty)> {
+        match v {
+            Value::Var(x) => match &x.ty {
+                Ty::Array(el) if matches!(&**el, Ty::Prim(p) if leaf_ok(*p)) => Ok((Atom::Var(x.clone()), (**el).clone())),
+                other => {
+                    let shown = self.out.types.show(other);
+                    self.err(s, format!("`{lib}` needs {want}; got `{shown}`"))
+                }
+            },
+            other => {
+                let shown = self.show(other);
+                self.err(s, format!("`{lib}` needs a runtime array\nGot: {shown}"))
+            }
+        }
+    }
+
+    /// A value operand of element type `el` (`what`: "`op` takes values"); with
+    /// `literal_hint`, a literal of another type gets the suffix to write.
+    fn element_operand(&self, v: &Value, el: &Ty, what: &str, literal_hint: bool, s: Span) -> R<Atom> {
+        match v {
+            Value::Lit(l) if Ty::Prim(l.ty()) == *el => Ok(Atom::Lit(l.clone())),
+            Value::Var(x) if x.ty == *el => Ok(Atom::Var(x.clone())),
+            other => {
+                let (shown, want) = (self.show(other), self.out.types.show(el));
+                let hint = match (other, el) {
+                    (Value::Lit(_), Ty::Prim(p)) if literal_hint => format!(" (write the literal with its type, e.g. `1{}`)", p.name()),
+                    _ => String::new(),
+                };
+                self.err(s, format!("{what} of the element type `{want}`{hint}\nGot: {shown}"))
+            }
+        }
+    }
+
     fn i32_atom(&self, v: &Value, msg: &str, s: Span) -> R<Atom> {
         match v {
             Value::Lit(l @ Lit::I32(_)) => Ok(Atom::Lit(l.clone())),
@@ -631,28 +666,9 @@ impl PE<'_> {
                 if self.in_host_code() {
                     return self.err(s, "`chunk_set` is for kernels: it writes into the range of an array that the kernel's index owns");
                 }
-                let (array, el) = match &v[0] {
-                    Value::Var(x) => match &x.ty {
-                        Ty::Array(el) if matches!(&**el, Ty::Prim(p) if *p != PrimTy::String) => (Atom::Var(x.clone()), (**el).clone()),
-                        other => {
-                            let shown = self.out.types.show(other);
-                            return self.err(s, format!("`chunk_set` needs an array of one primitive leaf; got `{shown}`"));
-                        }
-                    },
-                    other => {
-                        let shown = self.show(other);
-                        return self.err(s, format!("`chunk_set` needs a runtime array\nGot: {shown}"));
-                    }
-                };
+                let (array, el) = self.kernel_array(&v[0], "chunk_set", |p| p != PrimTy::String, "an array of one primitive leaf", s)?;
                 let index = self.i32_atom(&v[1], "`chunk_set` needs an i32 index", s)?;
-                let value = match &v[2] {
-                    Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
-                    Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
-                    other => {
-                        let (shown, want) = (self.show(other), self.out.types.show(&el));
-                        return self.err(s, format!("`chunk_set` writes a value of the element type `{want}`\nGot: {shown}"));
-                    }
-                };
+                let value = self.element_operand(&v[2], &el, "`chunk_set` writes a value", false, s)?;
                 let chunks = self.i32_atom(&v[3], "`chunk_set` needs an i32 chunk count", s)?;
                 self.push_stmt_effect(IExpr::ChunkSet { array, index, value, chunks });
                 Ok(Value::Unit)
@@ -669,34 +685,11 @@ impl PE<'_> {
                 if self.in_host_code() {
                     return self.err(s, format!("`{lib}` is for kernels (`parallel_for`, `map`): host code runs on one thread, so read and set the element directly"));
                 }
-                let (array, el) = match &v[0] {
-                    Value::Var(x) => match &x.ty {
-                        Ty::Array(el) if matches!(&**el, Ty::Prim(p) if p.is_int()) => (Atom::Var(x.clone()), (**el).clone()),
-                        other => {
-                            let shown = self.out.types.show(other);
-                            return self.err(s, format!("`{lib}` needs an array of one integer leaf (an `inv_array` of i32, u64...); got `{shown}`"));
-                        }
-                    },
-                    other => {
-                        let shown = self.show(other);
-                        return self.err(s, format!("`{lib}` needs a runtime array\nGot: {shown}"));
-                    }
-                };
+                let (array, el) = self.kernel_array(&v[0], lib, |p| p.is_int(), "an array of one integer leaf (an `inv_array` of i32, u64...)", s)?;
                 let index = self.i32_atom(&v[1], &format!("`{lib}` needs an i32 index"), s)?;
                 let mut operands = Vec::new();
                 for x in &v[2..] {
-                    operands.push(match x {
-                        Value::Lit(l) if Ty::Prim(l.ty()) == el => Atom::Lit(l.clone()),
-                        Value::Var(x) if x.ty == el => Atom::Var(x.clone()),
-                        other => {
-                            let (shown, want) = (self.show(other), self.out.types.show(&el));
-                            let hint = match (other, &el) {
-                                (Value::Lit(_), Ty::Prim(p)) => format!(" (write the literal with its type, e.g. `1{}`)", p.name()),
-                                _ => String::new(),
-                            };
-                            return self.err(s, format!("`{lib}` takes values of the element type `{want}`{hint}\nGot: {shown}"));
-                        }
-                    });
+                    operands.push(self.element_operand(x, &el, &format!("`{lib}` takes values"), true, s)?);
                 }
                 if cas {
                     let desired = operands.pop().unwrap_or(Atom::Lit(Lit::I32(0)));
