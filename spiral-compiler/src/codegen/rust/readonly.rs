@@ -14,29 +14,21 @@ use std::collections::{BTreeMap, BTreeSet};
 /// prelude binds, e.g. `__spiral_arg0_1`) all of whose variables are read-only.
 pub fn readonly_inputs(prog: &Program) -> (BTreeSet<u32>, BTreeSet<String>) {
     // candidates: top-level `let v = $"__spiral_argI_K.clone()"` of array type
-    let mut column_of: BTreeMap<u32, String> = BTreeMap::new();
-    for st in &prog.main.stmts {
-        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
-            if let [MacroPart::Text(t)] = parts.as_slice() {
-                if let Some(col) = t.strip_suffix(".clone()") {
-                    if col.starts_with("__spiral_arg") && matches!(v.ty, crate::peval::ir::Ty::Array(_)) {
-                        column_of.insert(v.id, col.to_string());
-                    }
-                }
-            }
-        }
-    }
-    let mut bad: BTreeSet<u32> = BTreeSet::new();
+    let column_of = input_columns(prog, |t| t.strip_suffix(".clone()"));
     let written: Vec<BTreeSet<usize>> = prog.kernels.iter().map(written_params).collect();
-    scan(&prog.main, &column_of, &written, &mut bad);
+    let mut bad: BTreeSet<u32> = BTreeSet::new();
+    scan(&prog.main, &column_of, &mut bad, &|expr| match expr {
+        Expr::ArrayGet { array, .. } => vec![array],
+        Expr::Prim(PrimOp::ArrayLength, xs) => xs.first().into_iter().collect(),
+        // An argument stays read-only when the kernel only reads that parameter.
+        Expr::KernelLaunch { kernel, args, .. } => {
+            let w = written.get(*kernel as usize);
+            args.iter().enumerate().filter(|(j, _)| w.is_some_and(|w| !w.contains(j))).map(|(_, a)| a).collect()
+        }
+        _ => Vec::new(),
+    });
     let ro: BTreeSet<u32> = column_of.keys().copied().filter(|v| !bad.contains(v)).collect();
-    let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
-    for (v, c) in &column_of {
-        let e = cols.entry(c.as_str()).or_insert(true);
-        *e &= ro.contains(v);
-    }
-    let cols = cols.into_iter().filter(|(_, ok)| *ok).map(|(c, _)| c.to_string()).collect();
-    (ro, cols)
+    (ro, good_columns(&column_of, &bad))
 }
 
 /// The input columns of `&mut InvArray` and `InvSliceMut` parameters that can be lent to the
@@ -45,50 +37,43 @@ pub fn readonly_inputs(prog: &Program) -> (BTreeSet<u32>, BTreeSet<String>) {
 /// candidate variable with its column (the Rust name the prelude binds, bound by the macro
 /// `$"__spiral_argI_K"`) and the columns all of whose variables qualify.
 pub fn lendable_mut_inputs(prog: &Program) -> (BTreeMap<u32, String>, BTreeSet<String>) {
-    let mut column_of: BTreeMap<u32, String> = BTreeMap::new();
-    for st in &prog.main.stmts {
-        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
-            if let [MacroPart::Text(t)] = parts.as_slice() {
-                if t.starts_with("__spiral_arg") && !t.contains('.') && matches!(v.ty, crate::peval::ir::Ty::Array(_)) {
-                    column_of.insert(v.id, t.to_string());
-                }
-            }
-        }
-    }
+    let column_of = input_columns(prog, |t| (!t.contains('.')).then_some(t));
     let mut bad: BTreeSet<u32> = BTreeSet::new();
-    scan_mut(&prog.main, &column_of, &mut bad);
-    let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
-    for (v, c) in &column_of {
-        *cols.entry(c.as_str()).or_insert(true) &= !bad.contains(v);
-    }
-    let good = cols.into_iter().filter(|(_, ok)| *ok).map(|(c, _)| c.to_string()).collect();
+    scan(&prog.main, &column_of, &mut bad, &|expr| match expr {
+        Expr::ArrayGet { array, .. } | Expr::ArraySet { array, .. } => vec![array],
+        Expr::Prim(PrimOp::ArrayLength, xs) => xs.first().into_iter().collect(),
+        Expr::KernelLaunch { args, .. } => args.iter().collect(),
+        _ => Vec::new(),
+    });
+    let good = good_columns(&column_of, &bad);
     (column_of, good)
 }
 
-fn scan_mut(b: &Block, cands: &BTreeMap<u32, String>, bad: &mut BTreeSet<u32>) {
-    for st in &b.stmts {
-        let allowed: Vec<&Atom> = match &st.expr {
-            Expr::ArrayGet { array, .. } | Expr::ArraySet { array, .. } => vec![array],
-            Expr::Prim(PrimOp::ArrayLength, xs) => xs.first().into_iter().collect(),
-            Expr::KernelLaunch { args, .. } => args.iter().collect(),
-            _ => Vec::new(),
-        };
-        for a in st.expr.atoms() {
-            if let Some(v) = var_id(a) {
-                if cands.contains_key(&v) && !allowed.iter().any(|x| std::ptr::eq(*x, a)) {
-                    bad.insert(v);
+/// The array variables of `main` bound to an input column by a top-level macro statement whose
+/// text `column` accepts (returning the column's name, `__spiral_argI_K`).
+fn input_columns<'t>(prog: &'t Program, column: impl Fn(&'t str) -> Option<&'t str>) -> BTreeMap<u32, String> {
+    let mut column_of = BTreeMap::new();
+    for st in &prog.main.stmts {
+        if let (Expr::Macro(parts), [v]) = (&st.expr, st.vars.as_slice()) {
+            if let [MacroPart::Text(t)] = parts.as_slice() {
+                if let Some(col) = column(t) {
+                    if col.starts_with("__spiral_arg") && matches!(v.ty, crate::peval::ir::Ty::Array(_)) {
+                        column_of.insert(v.id, col.to_string());
+                    }
                 }
             }
         }
-        for nb in st.expr.nested_blocks() {
-            scan_mut(nb, cands, bad);
-        }
     }
-    for a in &b.result {
-        if let Some(v) = var_id(a) {
-            bad.insert(v);
-        }
+    column_of
+}
+
+/// The columns none of whose variables is in `bad`.
+fn good_columns(column_of: &BTreeMap<u32, String>, bad: &BTreeSet<u32>) -> BTreeSet<String> {
+    let mut cols: BTreeMap<&str, bool> = BTreeMap::new();
+    for (v, c) in column_of {
+        *cols.entry(c.as_str()).or_insert(true) &= !bad.contains(v);
     }
+    cols.into_iter().filter(|(_, ok)| *ok).map(|(c, _)| c.to_string()).collect()
 }
 
 fn var_id(a: &Atom) -> Option<u32> {
@@ -98,36 +83,20 @@ fn var_id(a: &Atom) -> Option<u32> {
     }
 }
 
-fn scan(b: &Block, cands: &BTreeMap<u32, String>, written: &[BTreeSet<usize>], bad: &mut BTreeSet<u32>) {
+/// Marks as `bad` every candidate used other than in a position `allowed` lists for its
+/// statement, and every variable a block returns.
+fn scan(b: &Block, cands: &BTreeMap<u32, String>, bad: &mut BTreeSet<u32>, allowed: &dyn Fn(&Expr) -> Vec<&Atom>) {
     for st in &b.stmts {
-        if let Expr::KernelLaunch { kernel, len, args } = &st.expr {
-            // An argument stays read-only when the kernel only reads that parameter.
-            for (j, a) in args.iter().enumerate() {
-                if let Some(v) = var_id(a) {
-                    if !written.get(*kernel as usize).is_some_and(|w| !w.contains(&j)) {
-                        bad.insert(v);
-                    }
-                }
-            }
-            if let Some(v) = var_id(len) {
-                bad.insert(v);
-            }
-        } else {
-            let allowed: Option<&Atom> = match &st.expr {
-                Expr::ArrayGet { array, .. } => Some(array),
-                Expr::Prim(PrimOp::ArrayLength, xs) => xs.first(),
-                _ => None,
-            };
-            for a in st.expr.atoms() {
-                if let Some(v) = var_id(a) {
-                    if cands.contains_key(&v) && !allowed.map(|x| std::ptr::eq(x, a)).unwrap_or(false) {
-                        bad.insert(v);
-                    }
+        let ok = allowed(&st.expr);
+        for a in st.expr.atoms() {
+            if let Some(v) = var_id(a) {
+                if cands.contains_key(&v) && !ok.iter().any(|x| std::ptr::eq(*x, a)) {
+                    bad.insert(v);
                 }
             }
         }
         for nb in st.expr.nested_blocks() {
-            scan(nb, cands, written, bad);
+            scan(nb, cands, bad, allowed);
         }
     }
     for a in &b.result {
