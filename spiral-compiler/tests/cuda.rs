@@ -16,7 +16,7 @@ use spiral_compiler::codegen::c_family::prim_cty;
 use spiral_compiler::codegen::cuda::{emit_cuda_kernels, CUDA_MODEL_H};
 use spiral_compiler::diagnostics::SourceMap;
 use spiral_compiler::driver::{load_with_library, with_entry, Driver};
-use spiral_compiler::peval::ir::{PrimTy, Program, Ty};
+use spiral_compiler::peval::ir::{Atom, Block, Expr, MacroPart, PrimTy, Program, Ty};
 use spiral_compiler::peval::{HostTarget, KernelTarget};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -114,6 +114,10 @@ fn kernels_of(c: &Case, prefix: &str) -> Option<Kernels> {
         assert!(cuda.kernels.is_empty());
         return None;
     }
+    // The CUDA `reduce` is a block kernel of its own (`model_block_reduce_*` checks it).
+    if cuda.kernels.iter().any(|k| uses_gpu_ops(&k.body)) {
+        return None;
+    }
     assert_eq!(cpu.kernels.len(), cuda.kernels.len(), "{}", c.name);
     for (a, b) in cpu.kernels.iter().zip(&cuda.kernels) {
         assert_eq!(&*a.backend, "CpuKernel");
@@ -126,6 +130,11 @@ fn kernels_of(c: &Case, prefix: &str) -> Option<Kernels> {
     let again = emit_cuda_kernels(&cuda, &|i| format!("cuda_{prefix}_k{i}")).expect("again");
     assert_eq!(cuda_cu, again, "deterministic");
     Some(Kernels { cuda, cpu_c, cuda_cu })
+}
+
+/// Whether a kernel body uses the GPU block operations (`thread_index`, `shuffle_down`...).
+fn uses_gpu_ops(b: &Block) -> bool {
+    b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses_gpu_ops))
 }
 
 // ---------------------------------------------------------------- tools
@@ -350,6 +359,306 @@ fn model_failures_and_atomics_match_the_cpu_kernels() {
     }
 }
 
+// ---------------------------------------------------------------- block kernels in the model
+
+/// A `reduce` whose CUDA form (a block kernel: warp shuffles, shared memory, `syncthreads`)
+/// the model runs, with the same combining function in C++ over a struct `E` of the element's
+/// leaves (`l0`, `l1`...).
+struct BlockReduce {
+    case: Case,
+    /// The C types of the element's leaves.
+    leaves: Vec<&'static str>,
+    /// The body of `E comb(E a, E b)`.
+    comb: &'static str,
+}
+
+fn block_reduce_cases() -> Vec<BlockReduce> {
+    let one = |name: &str, sig: &str, body: &str, leaves: Vec<&'static str>, comb: &'static str| {
+        BlockReduce {
+            case: Case {
+                name: name.into(),
+                text: format!("open inv\nopen kernel\n{body}"),
+                export: parse_export(&format!("pub fn {name}(dev: &Device, {sig};")),
+            },
+            leaves,
+            comb,
+        }
+    };
+    vec![
+        one(
+            "sum_i32",
+            "xs: &InvArray<i32>) -> Result<i32, Error>",
+            "inl sum_i32 xs = reduce (fun a b => a + b) 0i32 xs\n",
+            vec!["int32_t"],
+            "return E{(int32_t)((uint32_t)a.l0 + (uint32_t)b.l0)};",
+        ),
+        one(
+            "max_f64",
+            "xs: &InvArray<f64>) -> Result<f64, Error>",
+            "inl max_f64 xs = reduce (fun a b => if a > b then a else b) (-(inf `f64)) xs\n",
+            vec!["double"],
+            "return E{a.l0 > b.l0 ? a.l0 : b.l0};",
+        ),
+        // Composition of affine maps x -> a x + b: associative, not commutative, so any
+        // reordering of the elements changes the result.
+        one(
+            "compose_i64",
+            "xs: &InvArray<(i64, i64)>) -> Result<(i64, i64), Error>",
+            "inl compose_i64 xs = reduce (fun (a1, b1) (a2, b2) => a1 * a2, b1 * a2 + b2) (1i64, 0i64) xs\n",
+            vec!["int64_t", "int64_t"],
+            "return E{(int64_t)((uint64_t)a.l0 * (uint64_t)b.l0), (int64_t)((uint64_t)a.l1 * (uint64_t)b.l0 + (uint64_t)b.l1)};",
+        ),
+        // The first smallest value and its tag: ties keep the earlier element.
+        one(
+            "argmin_f32",
+            "xs: &InvArray<(f32, i32)>) -> Result<(f32, i32), Error>",
+            "inl argmin_f32 xs = reduce (fun (v1, i1) (v2, i2) => if v2 < v1 then v2, i2 else v1, i1) (inf `f32, -1i32) xs\n",
+            vec!["float", "int32_t"],
+            "return b.l0 < a.l0 ? b : a;",
+        ),
+    ]
+}
+
+/// The C++ driver of one block reduce: for each length and grid shape, the modelled kernel's
+/// per-block partials, combined in order, must equal the sequential fold of the input.
+fn block_reduce_main(b: &BlockReduce, p: &Program, symbol: &str) -> String {
+    let k = &p.kernels[0];
+    // Where each kernel argument comes from, from the host's launch: the input's leaves and
+    // length (the wrapper's arguments), the partials (arrays of the launch's block count) and
+    // the block count itself.
+    let mut defs: std::collections::HashMap<u32, &Expr> = std::collections::HashMap::new();
+    fn walk<'a>(
+        b: &'a Block,
+        defs: &mut std::collections::HashMap<u32, &'a Expr>,
+        launch: &mut Option<(Atom, Vec<Atom>)>,
+    ) {
+        for st in &b.stmts {
+            for v in &st.vars {
+                defs.insert(v.id, &st.expr);
+            }
+            if let Expr::KernelLaunch {
+                len,
+                args,
+                blocks: true,
+                ..
+            } = &st.expr
+            {
+                *launch = Some((len.clone(), args.clone()));
+            }
+            for n in st.expr.nested_blocks() {
+                walk(n, defs, launch);
+            }
+        }
+    }
+    let mut launch = None;
+    walk(&p.main, &mut defs, &mut launch);
+    let (blocks_atom, args) = launch.expect("a block launch");
+    let mut ps = vec!["int32_t".to_string(), "int32_t *".to_string()];
+    let mut call = vec!["blocks * tpb".to_string(), "&st".to_string()];
+    let mut partial_leaf = 0;
+    for (param, a) in k.params.iter().zip(&args) {
+        let cty = match &param.ty {
+            Ty::Prim(x) => prim_cty(*x).to_string(),
+            Ty::Array(el) => match p.types.leaves(el).as_slice() {
+                [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
+                _ => panic!("array of one leaf"),
+            },
+            _ => panic!("kernel parameter"),
+        };
+        ps.push(cty);
+        if *a == blocks_atom {
+            call.push("blocks".into());
+            continue;
+        }
+        let Atom::Var(v) = a else {
+            panic!("a literal kernel argument {a:?}")
+        };
+        match defs.get(&v.id) {
+            Some(Expr::Macro(parts)) => {
+                let text: String = parts
+                    .iter()
+                    .map(|x| {
+                        if let MacroPart::Text(t) = x {
+                            t.to_string()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect();
+                if text.contains("_len") {
+                    call.push("N".into());
+                } else {
+                    let leaf: usize = text
+                        .trim_start_matches("__spiral_arg0_")
+                        .split('.')
+                        .next()
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or_else(|| panic!("an input leaf: {text}"));
+                    call.push(format!("in{leaf}.data()"));
+                    call.push("(size_t)N".into());
+                    ps.push("size_t".into());
+                }
+            }
+            Some(Expr::ArrayNew { .. }) => {
+                call.push(format!("part{partial_leaf}.data()"));
+                call.push("(size_t)blocks".into());
+                ps.push("size_t".into());
+                partial_leaf += 1;
+            }
+            other => panic!("a kernel argument from {other:?}"),
+        }
+    }
+    assert_eq!(partial_leaf, b.leaves.len(), "one partials array per leaf");
+    let n = b.leaves.len();
+    let fields: String = b
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{t} l{i}; "))
+        .collect();
+    let inputs: String = b
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "        std::vector<{t}> in{i}(N); for (auto &x : in{i}) x = spi_gen<{t}>();\n"
+            )
+        })
+        .collect();
+    let parts: String = b
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("            std::vector<{t}> part{i}(blocks);\n"))
+        .collect();
+    let at = |arr: &str, j: &str| {
+        format!(
+            "E{{{}}}",
+            (0..n)
+                .map(|i| format!("{arr}{i}[{j}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let same: String = (0..n)
+        .map(|i| format!("memcmp(&got.l{i}, &want.l{i}, sizeof want.l{i}) == 0"))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    format!(
+        r#"#include <cstdio>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+extern "C" void {symbol}({ps});
+static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
+static uint64_t spi_next() {{ spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }}
+template <typename T> T spi_gen() {{
+    const int64_t r = (int64_t)(spi_next() % 201) - 100;
+    if constexpr (std::is_floating_point_v<T>) {{ return (T)r / (T)8; }} else {{ return (T)r; }}
+}}
+struct E {{ {fields}}};
+static E comb(E a, E b) {{ {comb} }}
+struct Shape {{ int32_t blocks, tpb; }};
+int main() {{
+    int bad = 0, launches = 0;
+    for (int32_t N : {{1, 1000, (1 << 20) + 7}}) {{
+{inputs}        E want = {first};
+        for (int32_t j = 1; j < N; j++) want = comb(want, {elem});
+        const int32_t lib = (N - 1) / 2048 + 1 < 1024 ? (N - 1) / 2048 + 1 : 1024;
+        const Shape shapes[] = {{{{1, 32}}, {{N < 3 ? N : 3, 64}}, {{lib, 96}}, {{lib, 64}}}};
+        for (const Shape &s : shapes) {{
+            if (N > 100000 && s.tpb != 64) continue;
+            const int32_t blocks = s.blocks, tpb = s.tpb;
+{parts}            int32_t st = 0;
+            spi_model_launch({symbol}, dim3(blocks), dim3(tpb), {call});
+            launches++;
+            if (st != 0) {{ printf("N=%d %dx%d: status %d\n", N, blocks, tpb, st); bad++; continue; }}
+            E got = {pfirst};
+            for (int32_t j = 1; j < blocks; j++) got = comb(got, {pelem});
+            if (!({same})) {{ printf("N=%d %dx%d: the combined partials differ from the sequential fold\n", N, blocks, tpb); bad++; }}
+        }}
+    }}
+    printf("{name}: %d block launches, %d mismatches\n", launches, bad);
+    return bad == 0 ? 0 : 1;
+}}
+"#,
+        ps = ps.join(", "),
+        comb = b.comb,
+        first = at("in", "0"),
+        elem = at("in", "j"),
+        pfirst = at("part", "0"),
+        pelem = at("part", "j"),
+        call = call.join(", "),
+        name = b.case.name,
+    )
+}
+
+/// The CUDA `reduce` (a block kernel) in the model, on several grid and block shapes, at
+/// lengths 1, 1000 and 2^20 + 7, for sums, maxima and order-sensitive combinations of tuples:
+/// the per-block partials combine to the sequential fold. (Length 0 launches nothing.)
+#[test]
+fn model_block_reduce_matches_the_sequential_fold() {
+    let Some(cxx) = find_tool("CXX", &["c++", "g++", "clang++"]) else {
+        println!("skipped: no working C++ compiler (c++, or CXX)");
+        return;
+    };
+    let dir = scratch("block_reduce");
+    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    for b in block_reduce_cases() {
+        let name = &b.case.name;
+        let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(p.kernels.len(), 1, "{name}: one block kernel");
+        assert!(uses_gpu_ops(&p.kernels[0].body), "{name}: a block kernel");
+        let symbol = format!("cuda_{name}_k0");
+        let cu = emit_cuda_kernels(&p, &|_| symbol.clone())
+            .unwrap_or_else(|e| panic!("{name}: {}", e.0));
+        assert!(
+            cu.contains("__shfl_down_sync(0xffffffffu")
+                && cu.contains("__syncthreads();")
+                && cu.contains("__shared__"),
+            "{name}: warp and block reduction\n{cu}"
+        );
+        let cu_path = dir.join(format!("{name}.cu"));
+        std::fs::write(&cu_path, &cu).expect("write");
+        let main = dir.join(format!("{name}_main.cpp"));
+        std::fs::write(&main, block_reduce_main(&b, &p, &symbol)).expect("write");
+        let exe = dir.join(name);
+        let built = run(Command::new(&cxx)
+            .current_dir(&dir)
+            .args([
+                "-std=c++17",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-Wno-unused-parameter",
+                "-Wno-unused-function",
+                "-pthread",
+                "-include",
+                "cuda_model.h",
+                "-x",
+                "c++",
+            ])
+            .arg(&cu_path)
+            .arg(&main)
+            .arg("-o")
+            .arg(&exe));
+        if let Err(e) = built {
+            panic!("{name}: the block kernel does not build against the model:\n{e}");
+        }
+        match run(&mut Command::new(&exe)) {
+            Ok(out) => {
+                println!("{out}");
+                assert!(out.contains(&format!("{name}: 10 block launches, 0 mismatches")), "{out}");
+            }
+            Err(e) => panic!("{name}: the modelled block reduce disagrees with the sequential fold (files in {}):\n{e}", dir.display()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- nvcc and ptxas
 
 /// nvcc: `SPIRAL_NVCC`, or `nvcc` on `PATH`.
@@ -369,15 +678,20 @@ fn nvcc_compiles_the_generated_cuda_and_ptxas_assembles_it() {
     let ptxas = Path::new(&nvcc).parent().map(|d| d.join("ptxas")).filter(|p| p.exists()).map(|p| p.display().to_string()).unwrap_or_else(|| "ptxas".into());
     let mut cases = corpus_cases();
     cases.extend(extra_cases());
+    cases.extend(block_reduce_cases().into_iter().map(|b| b.case));
     let dir = scratch("nvcc");
     let mut compiled = 0;
     for c in &cases {
-        let Some(k) = kernels_of(c, &c.name) else { continue };
+        let cuda = program(&c.text, &c.export, KernelTarget::Cuda).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        if cuda.kernels.is_empty() {
+            continue;
+        }
+        let cuda_cu = emit_cuda_kernels(&cuda, &|i| format!("cuda_{}_k{i}", c.name)).unwrap_or_else(|e| panic!("{}: {}", c.name, e.0));
         let cu = dir.join(format!("{}.cu", c.name));
-        std::fs::write(&cu, &k.cuda_cu).expect("write");
+        std::fs::write(&cu, &cuda_cu).expect("write");
         let ptx = cu.with_extension("ptx");
         if let Err(e) = run(Command::new(&nvcc).args(["-ptx", "-arch=compute_75", "-Werror", "all-warnings", "-o"]).arg(&ptx).arg(&cu)) {
-            panic!("{}: nvcc rejects the generated CUDA:\n{e}\n{}", c.name, k.cuda_cu);
+            panic!("{}: nvcc rejects the generated CUDA:\n{e}\n{cuda_cu}", c.name);
         }
         for sm in ["sm_80", "sm_90"] {
             let cubin = cu.with_extension(format!("{sm}.cubin"));

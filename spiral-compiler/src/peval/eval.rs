@@ -344,6 +344,24 @@ impl<'a> PE<'a> {
         self.backend == self.host
     }
 
+    /// Fails unless evaluation is inside a CUDA kernel (`join_backend Cuda`): the block-level
+    /// operations (`thread_index`, `syncthreads`, `shuffle_down`, `shared_array`...) exist on
+    /// GPUs only.
+    pub(crate) fn gpu_kernel_only(&self, op: ir::GpuOp, s: Span) -> R<()> {
+        if &*self.backend == crate::codegen::CUDA_KERNEL_BACKEND {
+            return Ok(());
+        }
+        let place = if self.in_host_code() { "host code".to_string() } else { format!("a `join_backend {}` kernel", self.backend) };
+        self.err(
+            s,
+            format!(
+                "`{}` is a GPU block operation: it belongs in a CUDA kernel (`parallel_blocks`, or `join_backend {}`), not in {place}; pick the case with `kernel_switch` to run other code on the CPU",
+                op.name(),
+                crate::codegen::CUDA_KERNEL_BACKEND
+            ),
+        )
+    }
+
     /// Emits a statement that produces nothing.
     pub(crate) fn push_stmt_effect(&mut self, expr: IExpr) {
         self.push_stmt(Vec::new(), expr);

@@ -820,11 +820,64 @@ pub enum Expr {
     KernelLaunch {
         /// The kernel.
         kernel: u32,
-        /// The number of indices (an `i32`).
+        /// The number of indices (an `i32`); for a block launch (`blocks` is true), the
+        /// number of blocks instead.
         len: Atom,
         /// One atom per kernel parameter.
         args: Vec<Atom>,
+        /// A block launch of a GPU kernel (`parallel_blocks`): `len` blocks of threads that
+        /// cooperate through [`GpuOp`]s, every thread running the body exactly once, with the
+        /// block size chosen by the device at run time (a multiple of 32). Otherwise a launch
+        /// over `0..len` indices.
+        blocks: bool,
     },
+    /// Inside a GPU kernel launched by blocks: an operation of the block's threads (see
+    /// [`GpuOp`]); `args` are its operands.
+    Gpu {
+        /// The operation.
+        op: GpuOp,
+        /// Its operands (only [`GpuOp::ShuffleDown`] has any: the value and the lane offset).
+        args: Vec<Atom>,
+    },
+}
+
+/// A block-level operation of a GPU kernel ([`Expr::Gpu`]), under the library's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GpuOp {
+    /// `thread_index ()`: the thread's index in its block (`threadIdx.x`), an `i32`.
+    ThreadIndex,
+    /// `block_index ()`: the block's index in the grid (`blockIdx.x`), an `i32`.
+    BlockIndex,
+    /// `threads_per_block ()`: the threads of a block (`blockDim.x`), an `i32`.
+    ThreadsPerBlock,
+    /// `syncthreads ()`: a barrier across the threads of the block (`__syncthreads()`);
+    /// produces nothing.
+    SyncThreads,
+    /// `shuffle_down x delta`: the value `x` of the lane `delta` above this one in the warp
+    /// (this lane's own `x` past the warp's end); every lane of the warp must call it
+    /// (`__shfl_down_sync` over the full warp). One primitive leaf.
+    ShuffleDown,
+    /// `shared_array`: an array of `len` elements in the block's shared memory
+    /// (`__shared__`), of the statement's array type; uninitialised. Accesses to it are
+    /// ordered by `syncthreads`, not by the race check.
+    SharedArray {
+        /// The number of elements (static).
+        len: u32,
+    },
+}
+
+impl GpuOp {
+    /// The library function that produces the operation (for messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            GpuOp::ThreadIndex => "thread_index",
+            GpuOp::BlockIndex => "block_index",
+            GpuOp::ThreadsPerBlock => "threads_per_block",
+            GpuOp::SyncThreads => "syncthreads",
+            GpuOp::ShuffleDown => "shuffle_down",
+            GpuOp::SharedArray { .. } => "shared_array",
+        }
+    }
 }
 
 impl Expr {
@@ -872,6 +925,7 @@ impl Expr {
                 f(len);
                 args.iter().for_each(f);
             }
+            Expr::Gpu { args, .. } => args.iter().for_each(f),
             Expr::Atomic { array, index, value, .. } => {
                 f(array);
                 f(index);
@@ -926,6 +980,7 @@ impl Expr {
             | Expr::Failwith(_)
             | Expr::KernelIndex
             | Expr::KernelLaunch { .. }
+            | Expr::Gpu { .. }
             | Expr::Atomic { .. }
             | Expr::AtomicCas { .. }
             | Expr::ChunkSet { .. }
@@ -1155,7 +1210,11 @@ impl Printer<'_> {
             Expr::ChunkSet { array, index, value, chunks } => self.line(indent, &format!("{lhs}chunk_set {array}[{index}] {value} (chunks {chunks})")),
             Expr::AtomicCas { array, index, expected, desired } => self.line(indent, &format!("{lhs}atomic_cas {array}[{index}] {expected} {desired}")),
             Expr::LengthCheck { expected, found, what } => self.line(indent, &format!("{lhs}length_check {expected} {found} {what:?}")),
-            Expr::KernelLaunch { kernel, len, args } => self.line(indent, &format!("{lhs}launch kernel{kernel} {len} ({})", Self::atoms(args))),
+            Expr::KernelLaunch { kernel, len, args, blocks } => {
+                let what = if *blocks { " blocks" } else { "" };
+                self.line(indent, &format!("{lhs}launch kernel{kernel} {len}{what} ({})", Self::atoms(args)))
+            }
+            Expr::Gpu { op, args } => self.line(indent, &format!("{lhs}gpu.{op:?} ({})", Self::atoms(args))),
         }
     }
     fn tys(&self, ts: &[Ty]) -> String {
@@ -1493,6 +1552,11 @@ impl Validator<'_> {
             }
             Expr::KernelLaunch { len, args, .. } => {
                 self.atom_ty(len);
+                for a in args {
+                    self.atom_ty(a);
+                }
+            }
+            Expr::Gpu { args, .. } => {
                 for a in args {
                     self.atom_ty(a);
                 }

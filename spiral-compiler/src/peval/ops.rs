@@ -1,6 +1,6 @@
 //! The inbuilt operations `!!!!Name(args)`: constant folding and residual primitive ops.
 use super::eval::{collect_vars, lit_text, Frame, PE, R};
-use super::ir::{Atom, AtomicOp, Block, Expr as IExpr, LayoutKind, Lit, PrimOp, PrimTy, Ty};
+use super::ir::{Atom, AtomicOp, Block, Expr as IExpr, GpuOp, LayoutKind, Lit, PrimOp, PrimTy, Ty};
 use super::value::Value;
 use crate::diagnostics::Span;
 use crate::prepass::core::{Expr, Name};
@@ -705,7 +705,73 @@ impl PE<'_> {
                 self.push_stmt_effect(IExpr::Atomic { op, array, index, value });
                 Ok(Value::Unit)
             }
-            "KernelLaunch" => {
+            "ThreadIndex" | "BlockIndex" | "ThreadsPerBlock" | "SyncThreads" => {
+                let op = match &**name {
+                    "ThreadIndex" => GpuOp::ThreadIndex,
+                    "BlockIndex" => GpuOp::BlockIndex,
+                    "ThreadsPerBlock" => GpuOp::ThreadsPerBlock,
+                    _ => GpuOp::SyncThreads,
+                };
+                if !args.is_empty() {
+                    return self.err(s, format!("`{}` takes no arguments", op.name()));
+                }
+                self.gpu_kernel_only(op, s)?;
+                if op == GpuOp::SyncThreads {
+                    self.push_stmt_effect(IExpr::Gpu { op, args: Vec::new() });
+                    return Ok(Value::Unit);
+                }
+                Ok(self.emit_value(IExpr::Gpu { op, args: Vec::new() }, &Ty::i32()))
+            }
+            "ShuffleDown" => {
+                let v = self.args(args, 2, name, s, f)?;
+                self.gpu_kernel_only(GpuOp::ShuffleDown, s)?;
+                let delta = self.i32_atom(&v[1], "`shuffle_down` needs an i32 lane offset", s)?;
+                match &v[0] {
+                    // Every lane holds the same literal: the shuffle is the literal.
+                    Value::Lit(l) if !matches!(l, Lit::String(_)) => Ok(v[0].clone()),
+                    Value::Var(x) if matches!(x.ty, Ty::Prim(p) if p != PrimTy::String) => {
+                        let t = x.ty.clone();
+                        Ok(self.emit_value(IExpr::Gpu { op: GpuOp::ShuffleDown, args: vec![Atom::Var(x.clone()), delta] }, &t))
+                    }
+                    other => {
+                        let shown = self.show(other);
+                        self.err(s, format!("`shuffle_down` exchanges one primitive value (not a string) between the lanes of a warp; shuffle a tuple or record leaf by leaf\nGot: {shown}"))
+                    }
+                }
+            }
+            "SharedArray" => {
+                let v = self.args(args, 2, name, s, f)?;
+                let op_name = GpuOp::SharedArray { len: 0 }.name();
+                let et = self.type_arg(&v[0], s)?;
+                let size = match et {
+                    Ty::Prim(p) if p != PrimTy::String => prim_bytes(p),
+                    _ => {
+                        let shown = self.out.types.show(&et);
+                        return self.err(s, format!("`{op_name}` holds one primitive type (not a string); an inverse array of shared arrays holds tuples and records\nGot: {shown}"));
+                    }
+                };
+                let len = match &v[1] {
+                    Value::Lit(Lit::I32(n)) if *n > 0 => *n as u32,
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`{op_name}` needs a positive i32 literal length: shared memory is sized when the kernel is compiled\nGot: {shown}"));
+                    }
+                };
+                // CUDA's static shared memory per block.
+                const SHARED_BYTES: u64 = 48 * 1024;
+                if u64::from(len) * size as u64 > SHARED_BYTES {
+                    return self.err(
+                        s,
+                        format!("`{op_name}` of {len} elements of {size} bytes exceeds the {SHARED_BYTES} bytes of static shared memory a CUDA block has"),
+                    );
+                }
+                let op = GpuOp::SharedArray { len };
+                self.gpu_kernel_only(op, s)?;
+                let t = Ty::Array(Arc::new(et));
+                Ok(self.emit_value(IExpr::Gpu { op, args: Vec::new() }, &t))
+            }
+            "KernelLaunch" | "KernelLaunchBlocks" => {
+                let blocks = &**name == "KernelLaunchBlocks";
                 let v = self.args(args, 3, name, s, f)?;
                 let kernel = match &v[0] {
                     Value::Lit(Lit::I32(k)) if *k >= 0 && (*k as usize) < self.out.kernels.len() => *k as u32,
@@ -720,7 +786,10 @@ impl PE<'_> {
                 if args.len() != want {
                     return self.err(s, format!("`KernelLaunch` passes {} arguments, but kernel {kernel} takes {want}", args.len()));
                 }
-                self.push_stmt_effect(IExpr::KernelLaunch { kernel, len, args });
+                if blocks && &*self.out.kernels[kernel as usize].backend != crate::codegen::CUDA_KERNEL_BACKEND {
+                    return self.err(s, format!("`parallel_blocks` launches CUDA kernels (`join_backend {}`) only", crate::codegen::CUDA_KERNEL_BACKEND));
+                }
+                self.push_stmt_effect(IExpr::KernelLaunch { kernel, len, args, blocks });
                 Ok(Value::Unit)
             }
             "Global" => {
@@ -1345,4 +1414,14 @@ fn literal_hint(a: &Value, b: &Value) -> String {
         return String::new();
     };
     format!("\nhelp: the literal `{text}` has type {}; write `{suggestion}` for a literal of type {}", lit.ty().name(), want.name())
+}
+
+/// The bytes of one value of a primitive type in a kernel's memory (C's `sizeof`).
+fn prim_bytes(p: PrimTy) -> usize {
+    match p {
+        PrimTy::I8 | PrimTy::U8 | PrimTy::Bool => 1,
+        PrimTy::I16 | PrimTy::U16 => 2,
+        PrimTy::I64 | PrimTy::U64 | PrimTy::F64 | PrimTy::String => 8,
+        _ => 4,
+    }
 }

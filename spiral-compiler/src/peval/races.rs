@@ -9,12 +9,14 @@
 //! - an array updated with atomics may be accessed only with atomics in that kernel;
 //! - an array written with `chunk_set` (the library's scan and filter: each index writes only
 //!   inside the range of the array its index owns, checked at run time) may not be accessed
-//!   otherwise in that kernel, and all such writes use one chunk count.
+//!   otherwise in that kernel, and all such writes use one chunk count;
+//! - arrays in a GPU block's shared memory (`shared_array`) are outside the check: their
+//!   accesses are ordered by `syncthreads`, which the library's block functions place.
 //!
 //! Anything else is a compile error at the offending statement, so a generated safe function
 //! never has a data race.
 
-use super::ir::{Atom, Block, Expr, Kernel, Stmt};
+use super::ir::{Atom, Block, Expr, GpuOp, Kernel, Stmt};
 use crate::diagnostics::Span;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +34,8 @@ struct Uses {
     atomic: BTreeMap<u32, Span>,
     /// Arrays written with `chunk_set`: the chunk-count atom of the first such write.
     chunked: BTreeMap<u32, (Atom, Span)>,
+    /// Arrays in a GPU block's shared memory, and copies of them.
+    shared: BTreeSet<u32>,
 }
 
 fn var(a: &Atom) -> Option<u32> {
@@ -57,6 +61,17 @@ fn visit(st: &Stmt, u: &mut Uses) -> Result<(), (String, Span)> {
         Expr::KernelIndex => {
             u.index_vars.extend(st.vars.iter().map(|v| v.id));
         }
+        Expr::Gpu { op: GpuOp::SharedArray { .. }, .. } => {
+            u.shared.extend(st.vars.iter().map(|v| v.id));
+        }
+        Expr::Atoms(xs) => {
+            for (v, x) in st.vars.iter().zip(xs) {
+                if var(x).is_some_and(|x| u.shared.contains(&x)) {
+                    u.shared.insert(v.id);
+                }
+            }
+        }
+        Expr::ArraySet { array, .. } | Expr::ArrayGet { array, .. } if var(array).is_some_and(|a| u.shared.contains(&a)) => {}
         Expr::ArraySet { array, index, .. } => {
             let Some(a) = var(array) else { return Ok(()) };
             if !at_index(index, u) {

@@ -338,6 +338,17 @@ impl CudaBackend {
     }
 
     pub(crate) fn launch(&self, kernel: &Kernel<'_>, len: usize, args: &KernelArgs<'_>) -> Result<(), Error> {
+        self.launch_grid(kernel, len, false, args)
+    }
+
+    /// A launch of `blocks` blocks (each thread runs the body once): see `Device::launch_blocks`.
+    pub(crate) fn launch_blocks(&self, kernel: &Kernel<'_>, blocks: usize, args: &KernelArgs<'_>) -> Result<(), Error> {
+        self.launch_grid(kernel, blocks, true, args)
+    }
+
+    /// `len` elements (a grid sized by the configuration) or, with `by_blocks`, `len` blocks of
+    /// the configuration's block size, with `__len` their thread count.
+    fn launch_grid(&self, kernel: &Kernel<'_>, len: usize, by_blocks: bool, args: &KernelArgs<'_>) -> Result<(), Error> {
         let name = kernel.name;
         let fail = |message: String| Error::KernelFailed { kernel: name.into(), message };
         for item in args.items() {
@@ -353,13 +364,29 @@ impl CudaBackend {
         if len == 0 {
             return Ok(());
         }
-        let len32 = i32::try_from(len).map_err(|_| Error::DeviceLimit {
-            what: format!("elements in one launch of `{name}` (int32_t __len)"),
-            limit: i32::MAX as u64,
-            requested: len as u64,
-        })?;
         let info = &self.context.info;
-        let (blocks, threads) = self.config.grid(info.sm_count, len);
+        let (blocks, threads) = if by_blocks {
+            let blocks = u32::try_from(len).ok().filter(|b| *b <= i32::MAX as u32).ok_or_else(|| Error::DeviceLimit {
+                what: format!("blocks in one launch of `{name}`"),
+                limit: i32::MAX as u64,
+                requested: len as u64,
+            })?;
+            (blocks, self.config.threads_per_block)
+        } else {
+            self.config.grid(info.sm_count, len)
+        };
+        if by_blocks && threads % 32 != 0 {
+            return Err(Error::Unsupported {
+                device: self.device(),
+                operation: format!("a block launch of `{name}` with {threads} threads per block (block kernels need a multiple of the warp, 32)"),
+            });
+        }
+        let threads_total = if by_blocks { len.saturating_mul(threads as usize) } else { len };
+        let len32 = i32::try_from(threads_total).map_err(|_| Error::DeviceLimit {
+            what: format!("{} in one launch of `{name}` (int32_t __len)", if by_blocks { "threads" } else { "elements" }),
+            limit: i32::MAX as u64,
+            requested: threads_total as u64,
+        })?;
         if threads == 0 || threads > info.max_threads_per_block {
             return Err(Error::DeviceLimit {
                 what: format!("threads per block of {} (launching `{name}`)", self.device()),

@@ -458,6 +458,19 @@ impl Device {
         let cuda = self.cuda_backend(&format!("launch the CUDA kernel `{}`", kernel.name))?;
         cuda.launch(kernel, len, args)
     }
+
+    /// Launches `kernel` on `blocks` blocks of the [`LaunchConfig`]'s `threads_per_block`
+    /// threads (which must be a multiple of 32), so that every thread runs the body once:
+    /// `__len` is the number of threads, and the threads of a block cooperate through shared
+    /// memory, `__syncthreads` and warp shuffles (the library's `parallel_blocks`, which its
+    /// CUDA `reduce` uses). Waits for it and reads its status; 0 blocks do nothing.
+    ///
+    /// Errors as [`launch`](Self::launch) does, and with [`Error::Unsupported`] when the block
+    /// size is not a multiple of 32.
+    pub fn launch_blocks(&self, kernel: &Kernel<'_>, blocks: usize, args: &KernelArgs<'_>) -> Result<(), Error> {
+        let cuda = self.cuda_backend(&format!("launch the CUDA kernel `{}`", kernel.name))?;
+        cuda.launch_blocks(kernel, blocks, args)
+    }
 }
 
 /// Compiles CUDA C++ `source` to PTX with NVRTC, once per process for each source and `arch`

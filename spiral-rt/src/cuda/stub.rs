@@ -45,6 +45,9 @@ impl CudaBackend {
     pub(crate) fn launch(&self, _: &Kernel<'_>, _: usize, _: &KernelArgs<'_>) -> Result<(), Error> {
         match *self {}
     }
+    pub(crate) fn launch_blocks(&self, _: &Kernel<'_>, _: usize, _: &KernelArgs<'_>) -> Result<(), Error> {
+        match *self {}
+    }
 }
 
 impl LeafBuf {

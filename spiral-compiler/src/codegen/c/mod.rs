@@ -1290,7 +1290,10 @@ impl<'p> Gen<'p> {
                     ));
                 }
             }
-            Expr::KernelLaunch { kernel, len, args } => {
+            Expr::KernelLaunch { blocks: true, .. } => {
+                self.error("a block launch (`parallel_blocks`) runs CUDA kernels, which the C host does not launch".into());
+            }
+            Expr::KernelLaunch { kernel, len, args, blocks: false } => {
                 // One call over the whole range; a failing kernel stops the program.
                 let n = self.atom(f, len, &mut post);
                 let mut xs = Vec::new();
@@ -1314,7 +1317,7 @@ impl<'p> Gen<'p> {
                 let w = crate::codegen::c_family::c_string_literal(what);
                 f.line(&format!("if ({e} != {n}) {{ spi_length_mismatch({w}, {e}, {n}); }}"));
             }
-            Expr::KernelIndex | Expr::Atomic { .. } | Expr::AtomicCas { .. } | Expr::ChunkSet { .. } => {
+            Expr::KernelIndex | Expr::Atomic { .. } | Expr::AtomicCas { .. } | Expr::ChunkSet { .. } | Expr::Gpu { .. } => {
                 self.error("a kernel-only operation appears outside a kernel".into());
                 self.declare(f, &st.vars);
             }
@@ -1472,6 +1475,41 @@ impl<'p> Gen<'p> {
             }
             Expr::KernelIndex => {
                 self.bind1(f, &st.vars, "__i".into());
+                true
+            }
+            Expr::Gpu { op, args } => {
+                if self.dialect != Dialect::Cuda {
+                    self.error(format!("`{}` is a GPU block operation; a {} has none", op.name(), self.dialect.kernel_noun()));
+                    self.declare(f, &st.vars);
+                    return true;
+                }
+                match op {
+                    GpuOp::ThreadIndex => self.bind1(f, &st.vars, "((int32_t)threadIdx.x)".into()),
+                    GpuOp::BlockIndex => self.bind1(f, &st.vars, "((int32_t)blockIdx.x)".into()),
+                    GpuOp::ThreadsPerBlock => self.bind1(f, &st.vars, "((int32_t)blockDim.x)".into()),
+                    GpuOp::SyncThreads => f.line("__syncthreads();"),
+                    GpuOp::ShuffleDown => {
+                        let x = args.first().map(|a| self.atom(f, a, post)).unwrap_or_default();
+                        let d = args.get(1).map(|a| self.atom(f, a, post)).unwrap_or_default();
+                        let p = match args.first().map(Self::atom_ty) {
+                            Some(Ty::Prim(p)) => p,
+                            _ => PrimTy::I32,
+                        };
+                        self.bind1(f, &st.vars, crate::codegen::cuda::shuffle_down(&x, &d, p));
+                    }
+                    GpuOp::SharedArray { len } => {
+                        if let [v] = st.vars.as_slice() {
+                            let el = match &v.ty {
+                                Ty::Array(el) => (**el).clone(),
+                                _ => Ty::i32(),
+                            };
+                            let ec = self.cty(&el);
+                            f.line(&format!("__shared__ {ec} v{}_data[{len}];", v.id));
+                            f.line(&format!("{ec} *v{id} = v{id}_data;", id = v.id));
+                            f.line(&format!("const size_t v{}_len = {len};", v.id));
+                        }
+                    }
+                }
                 true
             }
             Expr::Atomic { op, array, index, value } => {

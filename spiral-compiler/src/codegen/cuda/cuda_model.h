@@ -12,18 +12,26 @@
      unsigned long long (and atomicAdd on float and double) are GCC/Clang __atomic builtins
      (relaxed, like CUDA's), returning the old value.
 
-   Not modelled: warps and warp intrinsics, memory spaces and transfers (device pointers are
+   - __shfl_down_sync over warps of 32 consecutive threads: a barrier per warp and slots the
+     lanes exchange values through; the mask is not modelled (every lane of the warp must call
+     it, as the library's warp reductions do).
+   - A thread that returns leaves its block's and warp's barriers, as exited GPU threads do.
+
+   Not modelled: warp lockstep (lanes run as independent threads between shuffles), the
+   other warp intrinsics, memory spaces and transfers (device pointers are
    host pointers), y/z-dimension scheduling order, streams. Used only by tests. */
 #ifndef SPI_CUDA_MODEL_H
 #define SPI_CUDA_MODEL_H
 #ifndef __cplusplus
 #error "cuda_model.h is C++17"
 #endif
-#include <condition_variable>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -45,28 +53,54 @@ inline thread_local dim3 blockDim{1, 1, 1};
 inline thread_local dim3 gridDim{1, 1, 1};
 
 namespace spi_model {
-/* A reusable barrier for the threads of one block (std::barrier is C++20). */
+/* A reusable barrier for a group of threads (a block, or a warp for the shuffles): the
+   count, waiters and generation under a mutex; waiters spin on the generation, yielding
+   (a block's threads outnumber the cores, and a condition variable's wake-ups cost ten times
+   more). A thread that returns from the kernel leaves its barriers (arrive_and_drop), as an
+   exited thread stops counting on a GPU, so an early failure never deadlocks the rest. */
 class Barrier {
   public:
     explicit Barrier(std::size_t n) : count_(n), waiting_(0), generation_(0) {}
     void arrive_and_wait() {
-        std::unique_lock<std::mutex> lock(m_);
-        std::size_t gen = generation_;
-        if (++waiting_ == count_) {
+        std::size_t gen;
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            gen = generation_.load();
+            if (++waiting_ == count_) {
+                waiting_ = 0;
+                generation_.fetch_add(1);
+                return;
+            }
+        }
+        for (unsigned spins = 0; generation_.load() == gen; spins++) {
+            if (spins > 64) {
+                std::this_thread::yield();
+            }
+        }
+    }
+    void arrive_and_drop() {
+        std::lock_guard<std::mutex> lock(m_);
+        if (count_ > 0 && --count_ > 0 && waiting_ == count_) {
             waiting_ = 0;
-            ++generation_;
-            cv_.notify_all();
-        } else {
-            cv_.wait(lock, [&] { return gen != generation_; });
+            generation_.fetch_add(1);
         }
     }
 
   private:
     std::mutex m_;
-    std::condition_variable cv_;
-    std::size_t count_, waiting_, generation_;
+    std::size_t count_, waiting_;
+    std::atomic<std::size_t> generation_;
+};
+/* One warp of a block: its barrier and the slots its lanes exchange shuffled values through. */
+struct Warp {
+    explicit Warp(std::size_t lanes) : barrier(lanes), lanes(lanes) {}
+    Barrier barrier;
+    std::size_t lanes;
+    unsigned long long slots[32] = {};
 };
 inline thread_local Barrier *block_barrier = nullptr;
+inline thread_local Warp *warp = nullptr;
+inline thread_local unsigned lane = 0;
 } // namespace spi_model
 
 /* A barrier across the threads of the calling thread's block. */
@@ -74,6 +108,31 @@ inline void __syncthreads() {
     if (spi_model::block_barrier != nullptr) {
         spi_model::block_barrier->arrive_and_wait();
     }
+}
+
+/* The value `v` of the lane `delta` above the caller's in its warp (or within `width`-lane
+   segments), or the caller's own `v` past the end: every lane of the warp must call it (the
+   mask is not modelled). Each lane stores its value, the warp meets at a barrier, each lane
+   reads its source, and the warp meets again before the slots are reused. */
+template <typename T> inline T __shfl_down_sync(unsigned int mask, T v, unsigned int delta, int width = 32) {
+    static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffles move at most 8 bytes");
+    (void)mask;
+    spi_model::Warp *w = spi_model::warp;
+    if (w == nullptr) {
+        return v;
+    }
+    const unsigned lane = spi_model::lane;
+    unsigned long long bits = 0;
+    std::memcpy(&bits, &v, sizeof(T));
+    w->slots[lane] = bits;
+    w->barrier.arrive_and_wait();
+    T r = v;
+    const unsigned seg = (unsigned)width;
+    if ((lane % seg) + delta < seg && lane + delta < w->lanes) {
+        std::memcpy(&r, &w->slots[lane + delta], sizeof(T));
+    }
+    w->barrier.arrive_and_wait();
+    return r;
 }
 
 /* Atomics: relaxed read-modify-writes that return the old value, as in CUDA. */
@@ -135,19 +194,31 @@ void spi_model_launch(void (*kernel)(Params...), dim3 grid, dim3 block, Args... 
         for (unsigned int by = 0; by < grid.y; by++) {
             for (unsigned int bx = 0; bx < grid.x; bx++) {
                 spi_model::Barrier barrier(threads);
+                /* Warps of 32 consecutive linear thread indices (the last one may be partial). */
+                std::vector<std::unique_ptr<spi_model::Warp>> warps;
+                for (std::size_t first = 0; first < threads; first += 32) {
+                    warps.push_back(std::make_unique<spi_model::Warp>(threads - first < 32 ? threads - first : 32));
+                }
                 std::vector<std::thread> pool;
                 pool.reserve(threads);
                 for (unsigned int tz = 0; tz < block.z; tz++) {
                     for (unsigned int ty = 0; ty < block.y; ty++) {
                         for (unsigned int tx = 0; tx < block.x; tx++) {
+                            const std::size_t linear = ((std::size_t)tz * block.y + ty) * block.x + tx;
+                            spi_model::Warp *warp = warps[linear / 32].get();
                             pool.emplace_back([=, &barrier] {
                                 threadIdx = dim3(tx, ty, tz);
                                 blockIdx = dim3(bx, by, bz);
                                 blockDim = block;
                                 gridDim = grid;
                                 spi_model::block_barrier = &barrier;
+                                spi_model::warp = warp;
+                                spi_model::lane = (unsigned)(linear % 32);
                                 kernel(args...);
+                                barrier.arrive_and_drop();
+                                warp->barrier.arrive_and_drop();
                                 spi_model::block_barrier = nullptr;
+                                spi_model::warp = nullptr;
                             });
                         }
                     }

@@ -106,6 +106,24 @@ pub(crate) fn atomic_cas(a: &str, i: &str, expected: &str, desired: &str, el: Op
     Ok(format!("(({back})atomicCAS(({t} *)&{a}[{i}], ({t}){expected}, ({t}){desired}))"))
 }
 
+/// `shuffle_down` of `x` (a `p`) by `delta` lanes as CUDA's `__shfl_down_sync` over the full
+/// warp, through the overload of the type's width (narrow integers and `bool` go through `int`).
+pub(crate) fn shuffle_down(x: &str, delta: &str, p: PrimTy) -> String {
+    let via = match p {
+        PrimTy::F32 => "float",
+        PrimTy::F64 => "double",
+        PrimTy::I64 => "long long",
+        PrimTy::U64 => "unsigned long long",
+        PrimTy::U32 | PrimTy::Char => "unsigned int",
+        _ => "int",
+    };
+    let back = crate::codegen::c_family::prim_cty(p);
+    if p == PrimTy::Bool {
+        return format!("(__shfl_down_sync(0xffffffffu, (int)({x}), (unsigned int)({delta})) != 0)");
+    }
+    format!("(({back})__shfl_down_sync(0xffffffffu, ({via})({x}), (unsigned int)({delta})))")
+}
+
 /// Prints the CUDA kernels of a program (every kernel must be `join_backend Cuda`) as one CUDA
 /// C++ translation unit; kernel `i` is named `symbol(i)`. Deterministic. The first construct a
 /// CUDA kernel cannot hold is the error, with its Spiral span.

@@ -1077,7 +1077,8 @@ impl RustPrinter<'_> {
                     self.err("the kernel index is read outside a kernel");
                 }
             }
-            Expr::KernelLaunch { kernel, len, args } => self.launch(*kernel, len, args, ind),
+            Expr::KernelLaunch { kernel, len, args, blocks } => self.launch(*kernel, len, args, *blocks, ind),
+            Expr::Gpu { op, .. } => self.err(format!("`{}` is a GPU block operation; a CPU kernel has none", op.name())),
             Expr::Failwith(msg) => {
                 let m = self.atom(msg);
                 if self.in_main {
@@ -1129,9 +1130,12 @@ impl RustPrinter<'_> {
     }
 
     /// Prints the host-side launch of a CPU kernel over `0..len`, in chunks on the device's threads.
-    fn launch(&mut self, id: u32, len: &Atom, args: &[Atom], ind: usize) {
+    fn launch(&mut self, id: u32, len: &Atom, args: &[Atom], blocks: bool, ind: usize) {
         if let Some(prefix) = self.cuda.clone() {
-            return self.cuda_launch(&prefix, id, len, args, ind);
+            return self.cuda_launch(&prefix, id, len, args, blocks, ind);
+        }
+        if blocks {
+            return self.err("a block launch (`parallel_blocks`) runs a CUDA kernel; this export's kernels run on the CPU");
         }
         let len = self.atom(len);
         self.line(ind, "{");
@@ -1180,7 +1184,7 @@ impl RustPrinter<'_> {
     /// Prints the host-side launch of CUDA kernel `id`: each array argument is copied to the
     /// device (one buffer per column), the kernel runs over `0..len`, and the arrays it may
     /// write are copied back into their host buffers.
-    fn cuda_launch(&mut self, prefix: &str, id: u32, len: &Atom, args: &[Atom], ind: usize) {
+    fn cuda_launch(&mut self, prefix: &str, id: u32, len: &Atom, args: &[Atom], blocks: bool, ind: usize) {
         let len = self.atom(len);
         let written = self.prog.kernels.get(id as usize).map(readonly::written_params).unwrap_or_default();
         let dev = self.dev.clone();
@@ -1215,7 +1219,10 @@ impl RustPrinter<'_> {
         }
         self.line(
             ind + 1,
-            &format!("{dev}.launch(&::spiral::Kernel {{ name: \"{prefix}_kernel{id}\", source: __SPIRAL_CUDA }}, {len} as usize, &__args)?;"),
+            &format!(
+                "{dev}.{}(&::spiral::Kernel {{ name: \"{prefix}_kernel{id}\", source: __SPIRAL_CUDA }}, {len} as usize, &__args)?;",
+                if blocks { "launch_blocks" } else { "launch" }
+            ),
         );
         for b in back {
             self.line(ind + 1, &b);
@@ -1398,7 +1405,7 @@ mod printer_tests {
         stmts.push(st(vec![o0.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
         stmts.push(st(vec![o1.clone()], Expr::ArrayNew { ty: arr(), len: av(&len) }));
         let args: Vec<Atom> = ins.iter().chain([&o0, &o1]).map(|a| av(a)).collect();
-        stmts.push(st(vec![], Expr::KernelLaunch { kernel: 0, len: av(&len), args }));
+        stmts.push(st(vec![], Expr::KernelLaunch { kernel: 0, len: av(&len), args, blocks: false }));
         Program {
             kernels: vec![kernel],
             main: Block { stmts, result: vec![av(&o0), av(&o1)] },
