@@ -254,10 +254,30 @@
 //!
 //! A CUDA kernel has no heap, strings or closures: an allocation, a string or a closure inside
 //! one is a compile error at its Spiral line. Its atomics work on 32- and 64-bit integers.
+//!
+//! On CUDA, `reduce` is a block kernel: each block folds its range of the array with warp
+//! shuffles (lanes combined in order) and shared memory, and the host combines one partial per
+//! block, so `f` still need only be associative. The block functions it is built from are
+//! library functions for CUDA kernels, under v2's names where v2 has them:
+//!
+//! | function | CUDA |
+//! | --- | --- |
+//! | `parallel_blocks blocks body` | a launch of `blocks` blocks, `body ()` once on every thread |
+//! | `thread_index ()`, `block_index ()`, `threads_per_block ()` | `threadIdx.x`, `blockIdx.x`, `blockDim.x` |
+//! | `syncthreads ()` | `__syncthreads()` |
+//! | `shuffle_down x delta` | `__shfl_down_sync` over the warp, leaf by leaf |
+//! | `` shared_create `t n `` | an inverse array of `n` (a literal) elements in `__shared__` memory |
+//! | `warp_reduce f (has, x)` | an in-order reduction of the warp's lanes into lane 0 |
+//!
+//! Using one outside a CUDA kernel is a compile error that says to choose a CPU version with
+//! `kernel_switch`. The race check does not cover shared memory: the `syncthreads` that order
+//! its writes and reads are the writer's to place.
+//!
 //! Without a GPU, the exact generated CUDA is tested on the CPU against a model of CUDA's
 //! execution (`spiral-compiler/src/codegen/cuda/cuda_model.h`: blocks in turn, a block's
-//! threads as real threads with a barrier, atomics). The model does not reproduce warps
-//! running in lockstep or the finer points of CUDA's memory model.
+//! threads as real threads with a barrier, warp shuffles through a barrier per warp, atomics).
+//! The model does not reproduce warps running in lockstep, shuffles with partial masks or the
+//! finer points of CUDA's memory model.
 //!
 //! # Literals
 //!

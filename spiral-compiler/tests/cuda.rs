@@ -759,3 +759,29 @@ fn cuda_kernels_have_the_documented_shape() {
     assert!(cu.contains("== 0) { spi_cuda_fail(__status, 3); return; }"), "{cu}");
     assert!(!cu.contains("return 3;"), "{cu}");
 }
+
+/// The GPU block functions outside a CUDA kernel, and shared memory past a block's 48 KiB, are
+/// compile errors at the user's line.
+#[test]
+fn gpu_block_functions_outside_cuda_kernels_are_errors_at_the_spiral_line() {
+    let e = parse_export("pub fn f(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<i32>, Error>;");
+    // In a CPU kernel.
+    let text = "open inv\nopen kernel\ninl f input =\n    inl out = inv_create `i32 (inv_length input)\n    parallel_for (inv_length input) fun i =>\n        inv_set out i (thread_index ())\n    out\n";
+    let err = program(text, &e, KernelTarget::Cpu).expect_err("thread_index on the CPU");
+    assert!(err.contains("`thread_index` is a GPU block operation: it belongs in a CUDA kernel"), "{err}");
+    assert!(err.contains("prog.spir:6:"), "at the user's line: {err}");
+    assert!(err.contains("kernel_switch"), "says how to choose CPU code: {err}");
+    // The same program is fine for CUDA.
+    program(text, &e, KernelTarget::Cuda).expect("thread_index in a CUDA kernel");
+    // In host code.
+    let text = "open inv\nopen kernel\ninl f input =\n    syncthreads ()\n    input\n";
+    let err = program(text, &e, KernelTarget::Cuda).expect_err("syncthreads on the host");
+    assert!(err.contains("`syncthreads` is a GPU block operation") && err.contains("not in host code"), "{err}");
+    // Shared memory over a block's static limit.
+    let text = "open inv\nopen kernel\ninl f input =\n    parallel_blocks 1i32 fun () =>\n        inl s = shared_create `f64 8192i32\n        inv_set s 0i32 1.0\n    input\n";
+    let err = program(text, &e, KernelTarget::Cuda).expect_err("64 KiB of shared memory");
+    assert!(err.contains("exceeds the 49152 bytes of static shared memory a CUDA block has"), "{err}");
+    // A block launch targets CUDA only.
+    let err = program(text, &e, KernelTarget::Cpu).expect_err("parallel_blocks on the CPU");
+    assert!(err.contains("kernel_switch") && err.contains("CpuKernel"), "{err}");
+}
