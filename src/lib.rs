@@ -229,8 +229,12 @@
 //!
 //! GPUs need the `cuda` feature of this crate (cudarc, loaded dynamically: the crate builds and
 //! runs without CUDA installed). [`Device::cuda`] returns a typed error when there is no
-//! driver or no GPU; nothing panics. Each launch copies the arrays it takes to the device and
-//! the ones it writes back; [`DeviceInvArray`] keeps data resident for hand-written launches.
+//! driver or no GPU; nothing panics. Each launch copies the [`InvArray`]s it takes to the device
+//! and the ones it writes back. A [`DeviceInvArray`] keeps data resident on the GPU: as a
+//! parameter, `&DeviceInvArray<T>` (kernels read it) or `&mut DeviceInvArray<T>` (kernels
+//! write it in place) is passed to the kernels with no copy, the Spiral function may only hand
+//! its arrays to kernels (anything else is a compile error naming the parameter), and the
+//! export returns [`Error::Unsupported`] on a device other than a GPU.
 //!
 //! ```
 //! use spiral::{spiral, Device, Error, InvArray};

@@ -2,7 +2,7 @@
 //! the device. Here (no GPU) the CPU arm runs and must give the usual results, the CUDA arm
 //! compiles (its kernels are checked by `cargo xtask ptx-check` and the CUDA model tests), and
 //! a CUDA device cannot be made, which is a typed error, not a panic.
-use spiral::{spiral, Device, Error, InvArray};
+use spiral::{spiral, Device, DeviceInvArray, Error, InvArray};
 
 spiral! {
     targets = [cpu, cuda],
@@ -29,6 +29,19 @@ spiral! {
 open inv
 open kernel
 inl cuda_only xs = map (fun x => x * 3i32) xs
+    "#
+}
+
+// GPU-resident arrays as parameters: kernels use them in place, nothing is copied.
+spiral! {
+    targets = [cpu, cuda],
+    fn double_into(dev: &Device, xs: &DeviceInvArray<i32>, out: &mut DeviceInvArray<i32>) -> Result<(), Error>;
+    fn total(dev: &Device, xs: &DeviceInvArray<(f64, i64)>) -> Result<(f64, i64), Error>;
+    r#"
+open inv
+open kernel
+inl double_into xs out = map_inp (fun x => x * 2i32) xs out
+inl total xs = reduce (fun (a, b) (c, d) => a + c, b + d) (0.0, 0i64) xs
     "#
 }
 
@@ -65,6 +78,20 @@ fn without_a_gpu_the_cuda_device_is_a_typed_error() {
             assert_eq!(cuda_only(&dev, &xs).unwrap().to_vec(), (0..1000).map(|i| i * 3).collect::<Vec<_>>());
             let xs: InvArray<f64> = (0..100).map(|i| i as f64).collect();
             assert_eq!(stats(&dev, &xs).unwrap(), (4950.0, 99.0));
+            // Resident arrays: in place, then read back once.
+            let host: InvArray<i32> = (0..1000).collect();
+            let xs = DeviceInvArray::to_device(&dev, &host).unwrap();
+            let mut out = DeviceInvArray::<i32>::zeroed(&dev, 1000).unwrap();
+            double_into(&dev, &xs, &mut out).unwrap();
+            assert_eq!(out.to_host().unwrap().to_vec(), (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+            let pairs: InvArray<(f64, i64)> = (0..100).map(|i| (i as f64, i as i64)).collect();
+            let pairs = DeviceInvArray::to_device(&dev, &pairs).unwrap();
+            assert_eq!(total(&dev, &pairs).unwrap(), (4950.0, 4950));
+            // A resident array on the CPU device: a typed error.
+            match total(&Device::cpu(), &pairs) {
+                Err(Error::Unsupported { operation, .. }) => assert!(operation.contains("DeviceInvArray"), "{operation}"),
+                other => panic!("{other:?}"),
+            }
         }
         Err(e) => assert!(matches!(e, Error::DeviceMissing { .. }), "{e:?}"),
     }

@@ -194,6 +194,19 @@ pub enum Passing {
     /// `InvSliceMut<T>`: a mutable view of part of an inverse array, worked on in place (the
     /// program may only read and write its elements, and pass it to kernels).
     SliceMut,
+    /// `&DeviceInvArray<T>`: an inverse array resident in a GPU's memory, read by kernels in
+    /// place (no copy); the program may only pass it to kernels that read it, and the export
+    /// runs on that GPU only.
+    Device,
+    /// `&mut DeviceInvArray<T>`: as [`Passing::Device`], and kernels may write it in place.
+    DeviceMut,
+}
+
+impl Passing {
+    /// A GPU-resident inverse array (`&DeviceInvArray<T>` or `&mut DeviceInvArray<T>`).
+    pub fn on_device(self) -> bool {
+        matches!(self, Passing::Device | Passing::DeviceMut)
+    }
 }
 
 /// One parameter of an exported function (after the device).

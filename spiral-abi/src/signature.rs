@@ -66,7 +66,13 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
         if !matches!(ty, HostType::InvArray(_)) && contains_array(&ty) {
             return Err(err(pt.ty.span(), "an inverse array must be a parameter of its own, not part of a tuple"));
         }
+        let device_array = |t: &syn::Type| last_segment(t).is_some_and(|s| s.ident == "DeviceInvArray");
         let passing = match &*pt.ty {
+            syn::Type::Reference(r) if device_array(&r.elem) && r.mutability.is_some() => Passing::DeviceMut,
+            syn::Type::Reference(r) if device_array(&r.elem) => Passing::Device,
+            t if device_array(t) => {
+                return Err(err(t.span(), "a `DeviceInvArray` stays with its owner: pass `&DeviceInvArray<T>` (kernels read it) or `&mut DeviceInvArray<T>` (kernels write it in place)"));
+            }
             syn::Type::Reference(r) if r.mutability.is_some() => Passing::BorrowedMut,
             syn::Type::Reference(_) => Passing::Borrowed,
             t if last_segment(t).is_some_and(|s| s.ident == "InvSlice") => Passing::Borrowed,
@@ -81,6 +87,9 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
                 if matches!(t, syn::Type::Reference(_)) || last_segment(t).is_some_and(|s| s.ident == "InvSlice" || s.ident == "InvSliceMut") {
                     return Err(err(t.span(), "an exported function returns owned values (`InvArray<T>`, not a reference)"));
                 }
+                if contains_device_array(t) {
+                    return Err(err(t.span(), "an exported function returns host values: an inverse array comes back as an `InvArray<T>` (write into a `&mut DeviceInvArray<T>` parameter to keep results on the GPU)"));
+                }
                 host_type_with(t, structs)?
             }
             None => return Err(err(ty.span(), "an exported function returns `Result<T, Error>`")),
@@ -88,6 +97,21 @@ pub fn export_of_with(sig: &syn::Signature, structs: &[StructDef]) -> Result<Exp
         syn::ReturnType::Default => return Err(err(sig.span(), "an exported function returns `Result<T, Error>`")),
     };
     Ok(Export { name: sig.ident.to_string(), device, params, ret })
+}
+
+/// Whether a Rust type names `DeviceInvArray` anywhere.
+fn contains_device_array(t: &syn::Type) -> bool {
+    match t {
+        syn::Type::Reference(r) => contains_device_array(&r.elem),
+        syn::Type::Paren(p) => contains_device_array(&p.elem),
+        syn::Type::Group(g) => contains_device_array(&g.elem),
+        syn::Type::Tuple(tt) => tt.elems.iter().any(contains_device_array),
+        syn::Type::Path(p) => p.path.segments.iter().any(|seg| {
+            seg.ident == "DeviceInvArray"
+                || matches!(&seg.arguments, syn::PathArguments::AngleBracketed(a) if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if contains_device_array(t))))
+        }),
+        _ => false,
+    }
 }
 
 fn contains_array(t: &HostType) -> bool {
@@ -180,7 +204,7 @@ pub fn host_type_with(ty: &syn::Type, structs: &[StructDef]) -> Result<HostType,
                 return Err((ty.span(), "unsupported type in an exported signature".to_string()));
             };
             let name = seg.ident.to_string();
-            if name == "InvArray" || name == "InvSlice" || name == "InvSliceMut" {
+            if name == "InvArray" || name == "InvSlice" || name == "InvSliceMut" || name == "DeviceInvArray" {
                 let args = generic_args(seg);
                 if args.len() != 1 {
                     return Err((ty.span(), format!("`{name}` takes one element type argument")));

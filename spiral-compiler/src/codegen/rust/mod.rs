@@ -150,10 +150,25 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
         let base = format!("__spiral_arg{i}");
         let mut k = 0;
         let lend = lent_mut.contains(&i);
+        // A GPU-resident array: its length and one `&DeviceLeaf` per leaf (`export_body_with`
+        // lets the program only pass them to kernels).
+        if let (true, HostType::InvArray(el)) = (p.passing.on_device(), &p.ty) {
+            let _ = writeln!(
+                s,
+                "let {base}_len: i32 = match i32::try_from({n}.len()) {{ Ok(n) => n, Err(_) => return Err(::spiral::Error::DeviceLimit {{ what: \"elements of an inverse array passed to a CUDA kernel\".into(), limit: i32::MAX as u64, requested: {n}.len() as u64 }}) }};",
+                n = p.name
+            );
+            let mut leaves = Vec::new();
+            el.leaves(&mut leaves);
+            for j in 0..leaves.len() {
+                let _ = writeln!(s, "let {base}_{j}: &::spiral::DeviceLeaf = &{}.leaves()[{j}];", p.name);
+            }
+            continue;
+        }
         match &p.ty {
             HostType::InvArray(el) => {
                 let tree = match p.passing {
-                    Passing::Borrowed => ColumnTree::Slices,
+                    Passing::Borrowed | Passing::Device | Passing::DeviceMut => ColumnTree::Slices,
                     Passing::BorrowedMut | Passing::SliceMut if lend => ColumnTree::SlicesMut,
                     Passing::Moved | Passing::BorrowedMut | Passing::SliceMut => ColumnTree::Columns,
                 };
@@ -166,7 +181,7 @@ pub fn export_prelude_with(e: &Export, readonly: &std::collections::BTreeSet<Str
                 let mut leaves = Vec::new();
                 el.leaves(&mut leaves);
                 match p.passing {
-                    Passing::Borrowed => {
+                    Passing::Borrowed | Passing::Device | Passing::DeviceMut => {
                         let _ = writeln!(s, "let {pat} = {}.columns();", p.name);
                     }
                     Passing::BorrowedMut if lend => {
@@ -314,12 +329,16 @@ pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result
             )));
         }
     }
+    let dev_vars = match device_params(prog, e, mode)? {
+        Ok(vars) => vars,
+        Err(body) => return Ok(body),
+    };
     let lent_vars: std::collections::BTreeSet<u32> = column_of
         .iter()
         .filter(|(_, c)| lent_params.iter().any(|i| c.strip_prefix(&format!("__spiral_arg{i}_")).is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()))))
         .map(|(v, _)| *v)
         .collect();
-    let (items, stmts, result) = print_program_lending(prog, &e.device, mode, lent_vars)?;
+    let (items, stmts, result) = print_program_lending(prog, &e.device, mode, lent_vars, dev_vars)?;
     // The whole body runs under `catch_host`: a failure inside a join point or closure, or an
     // index out of bounds on the host, becomes `Err(Error::KernelFailed)` instead of a panic
     // escaping the function.
@@ -333,6 +352,46 @@ pub fn export_body_with(prog: &Program, e: &Export, mode: &KernelMode) -> Result
     let _ = writeln!(s, "Ok({r})");
     s.push_str("})\n");
     Ok(s)
+}
+
+/// The variables of `main` bound to the leaves of the export's GPU-resident parameters
+/// (`&DeviceInvArray`, `&mut DeviceInvArray`), which CUDA launches pass in place. Errors when
+/// the program uses one other than as a kernel argument, or a kernel writes a `&DeviceInvArray`.
+/// `Ok(Err(body))` is the whole wrapper body when the kernels do not run on CUDA: a typed error.
+fn device_params(prog: &Program, e: &Export, mode: &KernelMode) -> Result<Result<std::collections::BTreeSet<u32>, String>, Unsupported> {
+    let Some(first) = e.params.iter().find(|p| p.passing.on_device()) else {
+        return Ok(Ok(Default::default()));
+    };
+    if !matches!(mode, KernelMode::Cuda(_)) {
+        let names: Vec<&str> = e.params.iter().map(|p| p.name.as_str()).collect();
+        return Ok(Err(format!(
+            "{{ let _ = ({},); Err(::spiral::Error::Unsupported {{ device: {dev}.to_string(), operation: \"run `{name}`, whose `{p}` is a DeviceInvArray in a GPU's memory (give it that GPU's device)\".into() }}) }}\n",
+            names.join(", "),
+            dev = e.device,
+            name = e.name,
+            p = first.name
+        )));
+    }
+    let (column_of, good, written) = readonly::device_inputs(prog);
+    let mut vars = std::collections::BTreeSet::new();
+    for (i, p) in e.params.iter().enumerate().filter(|(_, p)| p.passing.on_device()) {
+        let prefix = format!("__spiral_arg{i}_");
+        let is_mine = |c: &str| c.strip_prefix(&prefix).is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()));
+        if column_of.values().any(|c| is_mine(c) && !good.contains(c)) {
+            return Err(Unsupported::new(format!(
+                "`{}` is a DeviceInvArray: its data stays in the GPU's memory, so the Spiral function may only pass its arrays to kernels (here the host reads, stores, returns or passes on one of them); take an `InvArray` to work on it on the host",
+                p.name
+            )));
+        }
+        if p.passing == Passing::Device && written.iter().any(|c| is_mine(c)) {
+            return Err(Unsupported::new(format!(
+                "`{}` is a `&DeviceInvArray`, but a kernel writes it; take `&mut DeviceInvArray` to update it in place",
+                p.name
+            )));
+        }
+        vars.extend(column_of.iter().filter(|(_, c)| is_mine(c)).map(|(v, _)| *v));
+    }
+    Ok(Ok(vars))
 }
 
 /// How a host value of an export's result type is rebuilt from residual leaves.
@@ -414,6 +473,9 @@ pub struct RustPrinter<'a> {
     ro: std::collections::BTreeSet<u32>,
     /// Input arrays of `main` lent as `&mut [T]` (see [`readonly::lendable_mut_inputs`]).
     lent: std::collections::BTreeSet<u32>,
+    /// Input arrays of `main` that are leaves of GPU-resident parameters, `&DeviceLeaf`s that
+    /// CUDA launches pass in place (see [`readonly::device_inputs`]).
+    dev_arrays: std::collections::BTreeSet<u32>,
     /// Inside a kernel: which accesses the check before the loop covers.
     bounds: crate::codegen::kernel_bounds::KernelBounds,
     /// Kernels are C functions (they return a status instead of panicking).
@@ -446,7 +508,7 @@ pub fn print_program(prog: &Program, dev: &str) -> Result<(String, String, Vec<S
 /// [`print_program`] with the kernels printed as `mode` says (Rust functions, or `extern "C"`
 /// declarations of the C kernels that [`c_kernel::print_c_kernels`] prints).
 pub fn print_program_with(prog: &Program, dev: &str, mode: &KernelMode) -> Result<(String, String, Vec<String>), Unsupported> {
-    print_program_lending(prog, dev, mode, Default::default())
+    print_program_lending(prog, dev, mode, Default::default(), Default::default())
 }
 
 /// [`print_program_with`] where the input variables in `lent` are the caller's buffers lent
@@ -456,9 +518,11 @@ fn print_program_lending(
     dev: &str,
     mode: &KernelMode,
     lent: std::collections::BTreeSet<u32>,
+    dev_arrays: std::collections::BTreeSet<u32>,
 ) -> Result<(String, String, Vec<String>), Unsupported> {
     let mut p = RustPrinter {
         lent,
+        dev_arrays,
         owned_ranges: Default::default(),
         prog,
         types: &prog.types,
@@ -1108,6 +1172,7 @@ impl RustPrinter<'_> {
                 }
                 // A lent `&mut` buffer: the reference moves into the variable.
                 Ty::Array(el) if self.lent.contains(&v.id) => (format!("&mut [{}]", self.leaves_ty(el)), text),
+                Ty::Array(_) if self.dev_arrays.contains(&v.id) => ("&::spiral::DeviceLeaf".to_string(), text),
                 other => (self.ty(other), text),
             };
             self.line(ind, &format!("let {}: {t} = {text};", Self::var(v)));
@@ -1193,6 +1258,10 @@ impl RustPrinter<'_> {
         let mut back = Vec::new();
         for (i, a) in args.iter().enumerate() {
             match a {
+                // A GPU-resident leaf: passed in place, nothing copied either way.
+                Atom::Var(v @ Var { ty: Ty::Array(_), .. }) if self.dev_arrays.contains(&v.id) => {
+                    pushes.push(format!("__args.leaf(v{});", v.id));
+                }
                 Atom::Var(v @ Var { ty: Ty::Array(_), .. }) => {
                     let (read, write) = if self.ro.contains(&v.id) {
                         (format!("v{}", v.id), None)

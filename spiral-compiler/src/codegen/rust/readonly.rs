@@ -49,6 +49,42 @@ pub fn lendable_mut_inputs(prog: &Program) -> (BTreeMap<u32, String>, BTreeSet<S
     (column_of, good)
 }
 
+/// The input columns of `&DeviceInvArray`/`&mut DeviceInvArray` parameters (GPU-resident):
+/// their variables may only be kernel arguments, since their data is not on the host. Returns
+/// each candidate variable with its column (bound by the macro `$"__spiral_argI_K"`), the
+/// columns all of whose variables qualify, and the columns some kernel may write.
+pub fn device_inputs(prog: &Program) -> (BTreeMap<u32, String>, BTreeSet<String>, BTreeSet<String>) {
+    let column_of = input_columns(prog, |t| (!t.contains('.')).then_some(t));
+    let written: Vec<BTreeSet<usize>> = prog.kernels.iter().map(written_params).collect();
+    let mut bad: BTreeSet<u32> = BTreeSet::new();
+    scan(&prog.main, &column_of, &mut bad, &|expr| match expr {
+        Expr::KernelLaunch { args, .. } => args.iter().collect(),
+        _ => Vec::new(),
+    });
+    let mut written_cols = BTreeSet::new();
+    fn launches(b: &Block, f: &mut dyn FnMut(u32, &[Atom])) {
+        for st in &b.stmts {
+            if let Expr::KernelLaunch { kernel, args, .. } = &st.expr {
+                f(*kernel, args);
+            }
+            for nb in st.expr.nested_blocks() {
+                launches(nb, f);
+            }
+        }
+    }
+    launches(&prog.main, &mut |kernel, args| {
+        for (j, a) in args.iter().enumerate() {
+            if let Some(col) = var_id(a).and_then(|v| column_of.get(&v)) {
+                if written.get(kernel as usize).is_none_or(|w| w.contains(&j)) {
+                    written_cols.insert(col.clone());
+                }
+            }
+        }
+    });
+    let good = good_columns(&column_of, &bad);
+    (column_of, good, written_cols)
+}
+
 /// The array variables of `main` bound to an input column by a top-level macro statement whose
 /// text `column` accepts (returning the column's name, `__spiral_argI_K`).
 fn input_columns<'t>(prog: &'t Program, column: impl Fn(&'t str) -> Option<&'t str>) -> BTreeMap<u32, String> {
