@@ -395,28 +395,41 @@ fn kernels(cr: &mut Criterion) {
     let len = 1usize << log2;
     let pool = rayon_pool();
     let mut table: Vec<Row> = Vec::new();
+    // `SPIRAL_BENCH_CASES=sum,max` runs only the cases whose names start with one of the words.
+    let only = std::env::var("SPIRAL_BENCH_CASES").ok();
+    let wanted = |case: &str| only.as_deref().is_none_or(|o| o.split(',').any(|w| case.starts_with(w.trim())));
 
     // Each case builds (and drops) its own data, so at most one case's buffers are alive.
     let case = format!("saxpy_2^{log2}");
-    let m = saxpy_case(cr, &case, len, &pool);
-    table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    if wanted(&case) {
+        let m = saxpy_case(cr, &case, len, &pool);
+        table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    }
 
-    let (sums, maxes) = reduce_cases(cr, log2, len, &pool);
-    let pairs = [("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")];
-    table.extend(rows(&format!("sum_2^{log2}"), &sums, &pairs));
-    table.extend(rows(&format!("max_2^{log2}"), &maxes, &pairs));
+    if wanted("sum") || wanted("max") {
+        let (sums, maxes) = reduce_cases(cr, log2, len, &pool);
+        let pairs = [("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")];
+        table.extend(rows(&format!("sum_2^{log2}"), &sums, &pairs));
+        table.extend(rows(&format!("max_2^{log2}"), &maxes, &pairs));
+    }
 
     let case = format!("scan_2^{log2}");
-    let m = scan_case(cr, &case, len, &pool);
-    table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    if wanted(&case) {
+        let m = scan_case(cr, &case, len, &pool);
+        table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    }
 
     let case = "launch_2^10".to_string();
-    let m = saxpy_case(cr, &case, 1 << 10, &pool);
-    table.extend(rows(&case, &m, &[("spiral_2t", "rayon_2t"), ("spiral_2t", "hand_1t"), ("spiral_1t", "hand_1t")]));
+    if wanted(&case) {
+        let m = saxpy_case(cr, &case, 1 << 10, &pool);
+        table.extend(rows(&case, &m, &[("spiral_2t", "rayon_2t"), ("spiral_2t", "hand_1t"), ("spiral_1t", "hand_1t")]));
+    }
 
     let case = format!("quickstart_2^{log2}");
-    let m = quickstart_case(cr, &case, len, &pool);
-    table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    if wanted(&case) {
+        let m = quickstart_case(cr, &case, len, &pool);
+        table.extend(rows(&case, &m, &[("spiral_1t", "hand_1t"), ("spiral_2t", "rayon_2t")]));
+    }
 
     let rounds = env_usize("SPIRAL_BENCH_ROUNDS", 9).max(1);
     println!("\nSpiral kernels against hand-written Rust and rayon (2-thread pool); ratio = Spiral / baseline, lower is faster");
