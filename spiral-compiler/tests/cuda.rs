@@ -408,6 +408,15 @@ fn block_reduce_cases() -> Vec<BlockReduce> {
             vec!["int64_t", "int64_t"],
             "return E{(int64_t)((uint64_t)a.l0 * (uint64_t)b.l0), (int64_t)((uint64_t)a.l1 * (uint64_t)b.l0 + (uint64_t)b.l1)};",
         ),
+        // Records with a nested record, built from the input's columns (keys in the leaves'
+        // order): a wrapping sum, a maximum and a minimum at once.
+        one(
+            "nested_record",
+            "xs: &InvArray<(i32, (i64, f64))>) -> Result<(i32, (i64, f64)), Error>",
+            "inl nested_record xs =\n    inl rs = inv_rezip (fun (x, (y, z)) => {a = x; b = {c = y; d = z}}) xs\n    inl f p q = {a = p.a + q.a; b = {c = (if p.b.c > q.b.c then p.b.c else q.b.c); d = (if p.b.d < q.b.d then p.b.d else q.b.d)}}\n    inl r = reduce f {a = 0i32; b = {c = -1000i64; d = 1000.0}} rs\n    r.a, (r.b.c, r.b.d)\n",
+            vec!["int32_t", "int64_t", "double"],
+            "return E{(int32_t)((uint32_t)a.l0 + (uint32_t)b.l0), a.l1 > b.l1 ? a.l1 : b.l1, a.l2 < b.l2 ? a.l2 : b.l2};",
+        ),
         // The first smallest value and its tag: ties keep the earlier element.
         one(
             "argmin_f32",
