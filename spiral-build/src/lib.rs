@@ -71,6 +71,13 @@ pub static NVCC_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomic
 pub trait Pipeline {
     /// Compiles `unit`; on failure returns the rendered diagnostics.
     fn compile(&self, unit: &Unit) -> Result<Generated, String>;
+
+    /// Every kernel of `unit` alone, as (file name, complete translation unit) pairs, for
+    /// [`Builder::kernels_dir`]; none by default.
+    fn kernel_files(&self, unit: &Unit) -> Result<Vec<(String, String)>, String> {
+        let _ = unit;
+        Ok(Vec::new())
+    }
 }
 
 /// The Spiral compiler as a [`Pipeline`].
@@ -155,6 +162,34 @@ impl Pipeline for SpiralPipeline {
             ));
         }
         Ok(Generated { c_source, rust_wrappers: rust, cuda_units })
+    }
+
+    /// `spiral_compiler::driver::kernel_files` of the unit: `<unit>_<export>.kernel<i>.cpu.c`
+    /// per CPU kernel and, with a `// targets: ... cuda` line, `<unit>_<export>.kernel<i>.cu`.
+    fn kernel_files(&self, unit: &Unit) -> Result<Vec<(String, String)>, String> {
+        use spiral_compiler::driver::{load_package_with_library, load_with_library, CompileError};
+        use spiral_compiler::diagnostics::{render, SourceMap};
+        let mut sm = SourceMap::new();
+        let mut exports = Vec::new();
+        let mut cuda_target = false;
+        for src in unit.sources.iter().filter(|p| is_spiral(p)) {
+            let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
+            let d = export_directives(&src.to_string_lossy(), &text)?;
+            exports.extend(d.exports);
+            cuda_target |= d.cuda;
+        }
+        let name = unit.root.to_string_lossy().into_owned();
+        let loaded = if unit.root.is_dir() {
+            load_package_with_library(&mut sm, &unit.root)
+        } else {
+            let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{name}: {e}"))?;
+            load_with_library(&mut sm, &name, &text)
+        };
+        let base = loaded.map_err(|d| render(&sm, &d))?;
+        spiral_compiler::driver::kernel_files(&mut sm, &base, &exports, &unit.name, cuda_target).map_err(|e| match e {
+            CompileError::Spiral(d) => render(&sm, &d),
+            CompileError::MissingExport(i) => format!("{name}: `{}` is exported but not defined", exports[i].name),
+        })
     }
 }
 
@@ -272,6 +307,8 @@ pub struct BuildReport {
     pub rerun_if_changed: Vec<PathBuf>,
     /// The generated files (`.c`, `.rs`) per unit, compiled or cached.
     pub outputs: Vec<PathBuf>,
+    /// The kernel files written into [`Builder::kernels_dir`] (none without it).
+    pub kernel_files: Vec<PathBuf>,
 }
 
 impl fmt::Display for BuildReport {
@@ -288,6 +325,7 @@ pub struct Builder {
     pipeline: Box<dyn Pipeline>,
     cargo_output: bool,
     cc_settings: Option<CcSettings>,
+    kernels_dir: Option<PathBuf>,
 }
 
 /// Explicit C compiler settings, for running outside a build script (tests).
@@ -318,7 +356,19 @@ impl Builder {
             pipeline: Box::new(SpiralPipeline),
             cargo_output: true,
             cc_settings: None,
+            kernels_dir: None,
         }
+    }
+
+    /// Also writes every kernel's device source into `dir` (relative to the manifest folder
+    /// unless absolute) on every build, one file per kernel and backend:
+    /// `<unit>_<export>.kernel<i>.cpu.c` (C, the CPU kernel) and, for units with
+    /// `// targets: cpu, cuda`, `<unit>_<export>.kernel<i>.cu` (CUDA C++, compilable alone with
+    /// `nvcc -ptx`), so a kernel can be read and compiled by hand. What `spiral build
+    /// --kernels-dir` does for a program.
+    pub fn kernels_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.kernels_dir = Some(dir.into());
+        self
     }
 
     /// Adds a folder (relative to the manifest folder) whose Spiral units are compiled.
@@ -423,6 +473,19 @@ impl Builder {
                 report.compiled.push(unit.name.clone());
                 has
             };
+            if let Some(dir) = &self.kernels_dir {
+                let dir = self.manifest_dir.join(dir);
+                std::fs::create_dir_all(&dir).map_err(|e| BuildError::Io(dir.clone(), e))?;
+                let files = self
+                    .pipeline
+                    .kernel_files(&unit)
+                    .map_err(|rendered| BuildError::Spiral { unit: unit.name.clone(), rendered })?;
+                for (file, text) in files {
+                    let path = dir.join(file);
+                    write_atomic(&path, text.as_bytes())?;
+                    report.kernel_files.push(path);
+                }
+            }
             if has_kernels && self.cargo_output {
                 println!("cargo:rustc-link-search=native={}", self.out_dir.display());
                 println!("cargo:rustc-link-lib=static={lib_name}");

@@ -285,6 +285,38 @@ pub fn compile_graph_exports_c(
     Ok((bodies, c))
 }
 
+/// Every kernel of the exports of a spiral-build unit, each alone as a complete translation
+/// unit, for reading and compiling by hand (spiral-build's `Builder::kernels_dir`): the CPU
+/// kernels in the C kernel dialect (`<unit>_<export>.kernel<i>.cpu.c`, under the symbols the
+/// unit's C uses) and, with `cuda`, the exports evaluated again with their kernels on CUDA
+/// (`<unit>_<export>.kernel<i>.cu`). Returns (file name, text) pairs in export and kernel order.
+pub fn kernel_files(sources: &mut SourceMap, base: &crate::project::ProjectGraph, exports: &[Export], unit: &str, cuda: bool) -> Result<Vec<(String, String)>, CompileError> {
+    let mut files = Vec::new();
+    for e in exports {
+        let graph = with_entry(base, sources, e)?;
+        let span = export_span(&graph, e);
+        let at = |(message, s): (String, Span)| vec![Diagnostic::error(if s == Span::default() { span } else { s }, message)];
+        let stem = format!("{unit}_{}", e.name);
+        let cpu = Driver::new(HostTarget::Rust).evaluate(&graph)?;
+        for i in 0..cpu.kernels.len() {
+            let symbol = c_kernel::kernel_symbol(&stem, i);
+            if let Some(text) = crate::codegen::c::emit_cpu_kernel(&cpu, i, &symbol) {
+                files.push((format!("{stem}.kernel{i}.cpu.c"), text.map_err(at)?));
+            }
+        }
+        if cuda {
+            let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
+            for i in 0..prog.kernels.len() {
+                let symbol = format!("{}_kernel{i}", cuda_prefix(&e.name));
+                if let Some(text) = crate::codegen::cuda::emit_cuda_kernel(&prog, i, &symbol) {
+                    files.push((format!("{stem}.kernel{i}.cu"), text.map_err(at)?));
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
 /// Why [`compile_exports`] failed.
 #[derive(Debug)]
 pub enum CompileError {

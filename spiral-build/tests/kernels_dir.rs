@@ -1,0 +1,47 @@
+//! `Builder::kernels_dir`: every kernel's device source, one file per kernel and backend, on
+//! every build (compiled or cached), each a complete translation unit.
+use std::path::Path;
+use std::process::Command;
+
+const UNIT: &str = "// targets: cpu, cuda\n// export: pub fn twice(dev: &Device, xs: &InvArray<f32>) -> Result<InvArray<f32>, Error>;\n// export: pub fn total(dev: &Device, xs: &InvArray<i64>) -> Result<i64, Error>;\nopen inv\nopen kernel\ninl twice xs = map (fun x => x * 2.0f32) xs\ninl total xs = reduce (fun a b => a + b) 0i64 xs\n";
+
+fn build(manifest: &Path, out: &Path) -> spiral_build::BuildReport {
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    spiral_build::Builder::new(manifest, out)
+        .cargo_output(false)
+        .cc_settings(spiral_build::CcSettings { target: target.clone(), host: target, opt_level: 0 })
+        .kernels_dir("kernels")
+        .build()
+        .expect("builds")
+}
+
+#[test]
+fn every_kernel_is_written_alone_per_backend() {
+    let root = std::env::temp_dir().join(format!("spiral-kernels-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (manifest, out) = (root.join("crate"), root.join("out"));
+    std::fs::create_dir_all(manifest.join("spiral")).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(manifest.join("spiral/k.spir"), UNIT).unwrap();
+    let first = build(&manifest, &out);
+    let dir = manifest.join("kernels");
+    let mut names: Vec<String> = first.kernel_files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["k_total.kernel0.cpu.c", "k_total.kernel0.cu", "k_twice.kernel0.cpu.c", "k_twice.kernel0.cu"]);
+    let c = std::fs::read_to_string(dir.join("k_twice.kernel0.cpu.c")).unwrap();
+    assert!(c.contains("int32_t spiral_k_twice_kernel0("), "the symbol the unit's C uses:\n{c}");
+    let cu = std::fs::read_to_string(dir.join("k_total.kernel0.cu")).unwrap();
+    assert!(cu.contains("extern \"C\" __global__ void spiral_cuda_total_kernel0(") && cu.contains("__shfl_down_sync"), "the block reduce:\n{cu}");
+    // The C kernel compiles alone.
+    if Command::new("cc").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let obj = root.join("k.o");
+        let st = Command::new("cc").args(["-std=c11", "-c", "-o"]).arg(&obj).arg(dir.join("k_twice.kernel0.cpu.c")).status().unwrap();
+        assert!(st.success(), "cc compiles the kernel file alone");
+    }
+    // A cached build writes them again (a deleted file comes back).
+    std::fs::remove_file(dir.join("k_twice.kernel0.cu")).unwrap();
+    let second = build(&manifest, &out);
+    assert_eq!(second.cached, vec!["k".to_string()]);
+    assert!(dir.join("k_twice.kernel0.cu").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}
