@@ -86,33 +86,10 @@ pub struct SpiralPipeline;
 
 impl Pipeline for SpiralPipeline {
     fn compile(&self, unit: &Unit) -> Result<Generated, String> {
-        use spiral_compiler::driver::{compile_graph_exports_c, load_package_with_library, load_with_library, CompileError};
+        use spiral_compiler::driver::{compile_graph_exports_c, CompileError};
         use spiral_compiler::diagnostics::{render, SourceMap};
-        let mut sm = SourceMap::new();
-        // Export lines may be in any Spiral file of the unit.
-        let mut sigs = Vec::new();
-        let mut exports = Vec::new();
-        let mut structs = Vec::new();
-        let mut cuda_target = false;
-        for src in unit.sources.iter().filter(|p| is_spiral(p)) {
-            let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
-            let d = export_directives(&src.to_string_lossy(), &text)?;
-            sigs.extend(d.sigs);
-            exports.extend(d.exports);
-            structs.extend(d.structs);
-            cuda_target |= d.cuda;
-        }
-        if exports.is_empty() {
-            return Err(format!("{}: no `// export: fn ...;` line, so nothing to build", unit.root.display()));
-        }
-        let name = unit.root.to_string_lossy().into_owned();
-        let loaded = if unit.root.is_dir() {
-            load_package_with_library(&mut sm, &unit.root)
-        } else {
-            let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{name}: {e}"))?;
-            load_with_library(&mut sm, &name, &text)
-        };
-        let base = loaded.map_err(|d| render(&sm, &d))?;
+        let LoadedUnit { mut sm, base, name, directives } = load_unit(unit)?;
+        let Directives { sigs, exports, structs, cuda: cuda_target } = directives;
         let failed = |sm: &SourceMap, e: CompileError| match e {
             CompileError::Spiral(d) => render(sm, &d),
             CompileError::MissingExport(i) => format!("{name}: `{}` is exported but not defined by a top-level `inl` or `let`", exports[i].name),
@@ -167,30 +144,50 @@ impl Pipeline for SpiralPipeline {
     /// `spiral_compiler::driver::kernel_files` of the unit: `<unit>_<export>.kernel<i>.cpu.c`
     /// per CPU kernel and, with a `// targets: ... cuda` line, `<unit>_<export>.kernel<i>.cu`.
     fn kernel_files(&self, unit: &Unit) -> Result<Vec<(String, String)>, String> {
-        use spiral_compiler::driver::{load_package_with_library, load_with_library, CompileError};
-        use spiral_compiler::diagnostics::{render, SourceMap};
-        let mut sm = SourceMap::new();
-        let mut exports = Vec::new();
-        let mut cuda_target = false;
-        for src in unit.sources.iter().filter(|p| is_spiral(p)) {
-            let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
-            let d = export_directives(&src.to_string_lossy(), &text)?;
-            exports.extend(d.exports);
-            cuda_target |= d.cuda;
-        }
-        let name = unit.root.to_string_lossy().into_owned();
-        let loaded = if unit.root.is_dir() {
-            load_package_with_library(&mut sm, &unit.root)
-        } else {
-            let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{name}: {e}"))?;
-            load_with_library(&mut sm, &name, &text)
-        };
-        let base = loaded.map_err(|d| render(&sm, &d))?;
-        spiral_compiler::driver::kernel_files(&mut sm, &base, &exports, &unit.name, cuda_target).map_err(|e| match e {
-            CompileError::Spiral(d) => render(&sm, &d),
+        use spiral_compiler::driver::CompileError;
+        let LoadedUnit { mut sm, base, name, directives } = load_unit(unit)?;
+        let exports = &directives.exports;
+        spiral_compiler::driver::kernel_files(&mut sm, &base, exports, &unit.name, directives.cuda).map_err(|e| match e {
+            CompileError::Spiral(d) => spiral_compiler::diagnostics::render(&sm, &d),
             CompileError::MissingExport(i) => format!("{name}: `{}` is exported but not defined", exports[i].name),
         })
     }
+}
+
+/// A unit's sources loaded with the library, and the directives of its `// export:` and
+/// `// targets:` lines (from any of its Spiral files).
+struct LoadedUnit {
+    sm: spiral_compiler::diagnostics::SourceMap,
+    base: spiral_compiler::project::ProjectGraph,
+    /// The unit's root path, for messages.
+    name: String,
+    directives: Directives,
+}
+
+fn load_unit(unit: &Unit) -> Result<LoadedUnit, String> {
+    use spiral_compiler::driver::{load_package_with_library, load_with_library};
+    let mut sm = spiral_compiler::diagnostics::SourceMap::new();
+    let mut directives = Directives { sigs: Vec::new(), exports: Vec::new(), structs: Vec::new(), cuda: false };
+    for src in unit.sources.iter().filter(|p| is_spiral(p)) {
+        let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let d = export_directives(&src.to_string_lossy(), &text)?;
+        directives.sigs.extend(d.sigs);
+        directives.exports.extend(d.exports);
+        directives.structs.extend(d.structs);
+        directives.cuda |= d.cuda;
+    }
+    if directives.exports.is_empty() {
+        return Err(format!("{}: no `// export: fn ...;` line, so nothing to build", unit.root.display()));
+    }
+    let name = unit.root.to_string_lossy().into_owned();
+    let loaded = if unit.root.is_dir() {
+        load_package_with_library(&mut sm, &unit.root)
+    } else {
+        let text = std::fs::read_to_string(&unit.root).map_err(|e| format!("{name}: {e}"))?;
+        load_with_library(&mut sm, &name, &text)
+    };
+    let base = loaded.map_err(|d| spiral_compiler::diagnostics::render(&sm, &d))?;
+    Ok(LoadedUnit { sm, base, name, directives })
 }
 
 /// The signatures of a Spiral file's exports, with their visibilities.
