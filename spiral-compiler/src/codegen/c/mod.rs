@@ -245,6 +245,10 @@ struct Gen<'p> {
     /// In a kernel: the `chunk_set` arrays whose owned range is computed at the top of the
     /// loop body (see [`crate::codegen::kernel_bounds::owned_ranges`]).
     owned_ranges: std::collections::BTreeSet<(u32, Atom)>,
+    /// In a CUDA block kernel (one that uses `Expr::Gpu`): a failure records its status and the
+    /// thread goes on with a harmless value (a guarded access, a divisor of 1) instead of
+    /// returning, so every thread of the block still reaches its barriers and shuffles.
+    block_kernel: bool,
     /// The Spiral span of the statement being printed (errors are reported there).
     cur_span: Span,
     types: &'p Types,
@@ -271,6 +275,7 @@ impl<'p> Gen<'p> {
             dialect: Dialect::Host,
             bounds: Default::default(),
             owned_ranges: Default::default(),
+            block_kernel: false,
             cur_span: Span::default(),
             prog,
             types: &prog.types,
@@ -1343,8 +1348,20 @@ impl<'p> Gen<'p> {
     /// The statement that fails a kernel with status `code` (see [`Dialect::CpuKernel`]).
     fn fail(&self, code: i32) -> String {
         match self.dialect {
+            Dialect::Cuda if self.block_kernel => crate::codegen::cuda::record_failure(code),
             Dialect::Cuda => crate::codegen::cuda::fail(code),
             _ => format!("return {code};"),
+        }
+    }
+
+    /// `if (!(ok)) <fail>; else <then>` in a block kernel, where the failing thread must go on;
+    /// otherwise the check (which leaves the kernel) and then the statement.
+    fn guarded(&self, f: &mut FnCtx, ok: &str, code: i32, then: &str) {
+        if self.block_kernel {
+            f.line(&format!("if (!({ok})) {{ {} }} else {{ {then} }}", self.fail(code)));
+        } else {
+            f.line(&format!("if (!({ok})) {}", self.fail(code)));
+            f.line(then);
         }
     }
 
@@ -1388,7 +1405,9 @@ impl<'p> Gen<'p> {
                 f.line(&format!("(void)v{}_len;", p.id));
             }
         }
-        self.bounds = crate::codegen::kernel_bounds::kernel_bounds(k);
+        self.block_kernel = cuda && uses_gpu_ops(&k.body);
+        // A block kernel checks every access where it happens (it cannot leave early).
+        self.bounds = if self.block_kernel { Default::default() } else { crate::codegen::kernel_bounds::kernel_bounds(k) };
         for a in self.bounds.hoisted.clone() {
             if cuda {
                 f.line(&format!("if (__len > 0 && (size_t)__len > v{a}_len) {}", self.fail(1)));
@@ -1452,6 +1471,15 @@ impl<'p> Gen<'p> {
             Expr::ArrayGet { array, index } => {
                 let a = self.atom(f, array, post);
                 let i = self.atom(f, index, post);
+                if self.block_kernel {
+                    // Out of bounds: the status, and a zero in place of the element.
+                    for v in &st.vars {
+                        let cty = self.cty(&v.ty);
+                        f.line(&format!("{cty} v{} = ({cty})0;", v.id));
+                        self.guarded(f, &format!("(size_t)({i}) < {a}_len"), 1, &format!("v{} = {a}[{i}];", v.id));
+                    }
+                    return true;
+                }
                 if !self.bounds.covered(array, index) {
                     f.line(&format!("if ((size_t)({i}) >= {a}_len) {}", self.fail(1)));
                 }
@@ -1464,12 +1492,17 @@ impl<'p> Gen<'p> {
             Expr::ArraySet { array, index, value } => {
                 let a = self.atom(f, array, post);
                 let i = self.atom(f, index, post);
+                let x = value.first().map(|x| self.atom(f, x, post));
+                let store = x.map(|x| format!("{a}[{i}] = {x};")).unwrap_or_default();
+                if self.block_kernel {
+                    self.guarded(f, &format!("(size_t)({i}) < {a}_len"), 1, &store);
+                    return true;
+                }
                 if !self.bounds.covered(array, index) {
                     f.line(&format!("if ((size_t)({i}) >= {a}_len) {}", self.fail(1)));
                 }
-                if let Some(x) = value.first() {
-                    let x = self.atom(f, x, post);
-                    f.line(&format!("{a}[{i}] = {x};"));
+                if !store.is_empty() {
+                    f.line(&store);
                 }
                 true
             }
@@ -1516,6 +1549,13 @@ impl<'p> Gen<'p> {
                 let a = self.atom(f, array, post);
                 let i = self.atom(f, index, post);
                 let v = self.atom(f, value, post);
+                if self.block_kernel {
+                    match crate::codegen::cuda::atomic(*op, &a, &i, &v, self.array_leaf(array)) {
+                        Ok(line) => self.guarded(f, &format!("(size_t)({i}) < {a}_len"), 1, &line),
+                        Err(msg) => self.error(msg),
+                    }
+                    return true;
+                }
                 if !self.bounds.covered(array, index) {
                     f.line(&format!("if ((size_t)({i}) >= {a}_len) {}", self.fail(1)));
                 }
@@ -1557,8 +1597,7 @@ impl<'p> Gen<'p> {
                     f.line(&format!("if ((int64_t)({n}) > 0) {{ {from} = (int64_t)__i * (int64_t){a}_len / (int64_t)({n}); {to} = ((int64_t)__i + 1) * (int64_t){a}_len / (int64_t)({n}); }}"));
                     (from, to)
                 };
-                f.line(&format!("if (!((int64_t)({i}) >= {from} && (int64_t)({i}) < {to})) {}", self.fail(1)));
-                f.line(&format!("{a}[{i}] = {v};"));
+                self.guarded(f, &format!("(int64_t)({i}) >= {from} && (int64_t)({i}) < {to}"), 1, &format!("{a}[{i}] = {v};"));
                 true
             }
             Expr::AtomicCas { array, index, expected, desired } => {
@@ -1566,11 +1605,25 @@ impl<'p> Gen<'p> {
                 let i = self.atom(f, index, post);
                 let e = self.atom(f, expected, post);
                 let d = self.atom(f, desired, post);
+                let cty = self.cty(&Self::atom_ty(expected));
+                let t = f.temp();
+                if self.block_kernel {
+                    match crate::codegen::cuda::atomic_cas(&a, &i, &e, &d, self.array_leaf(array)) {
+                        Ok(x) => {
+                            f.line(&format!("{cty} {t} = ({cty})0;"));
+                            self.guarded(f, &format!("(size_t)({i}) < {a}_len"), 1, &format!("{t} = {x};"));
+                        }
+                        Err(msg) => {
+                            self.error(msg);
+                            f.line(&format!("{cty} {t} = 0;"));
+                        }
+                    }
+                    self.bind1(f, &st.vars, t);
+                    return true;
+                }
                 if !self.bounds.covered(array, index) {
                     f.line(&format!("if ((size_t)({i}) >= {a}_len) {}", self.fail(1)));
                 }
-                let cty = self.cty(&Self::atom_ty(expected));
-                let t = f.temp();
                 if self.dialect == Dialect::Cuda {
                     let el = self.array_leaf(array);
                     match crate::codegen::cuda::atomic_cas(&a, &i, &e, &d, el) {
@@ -1682,8 +1735,14 @@ impl<'p> Gen<'p> {
             }
             _ if self.dialect.is_kernel() => {
                 let nonzero = matches!(args.get(1), Some(Atom::Lit(l)) if !l.is_int_zero());
-                if let Some(d) = crate::codegen::c_family::divisor_to_check(op, p0, &xs, nonzero) {
-                    f.line(&format!("if ({d} == 0) {}", self.fail(crate::codegen::c_family::STATUS_DIV_ZERO)));
+                let mut xs = xs.clone();
+                if let Some(d) = crate::codegen::c_family::divisor_to_check(op, p0, &xs, nonzero).map(str::to_string) {
+                    let fail = self.fail(crate::codegen::c_family::STATUS_DIV_ZERO);
+                    f.line(&if self.block_kernel { format!("if ({d} == 0) {{ {fail} }}") } else { format!("if ({d} == 0) {fail}") });
+                    if self.block_kernel {
+                        // The failing thread goes on: a divisor of 1 instead of 0.
+                        xs[1] = format!("({d} == 0 ? 1 : {d})");
+                    }
                 }
                 match prim_expr(op, &xs, p0, res_p, DivByZero::CheckedByCaller) {
                     Ok(e) => e,
@@ -1832,4 +1891,9 @@ pub fn emit_cpu_kernel(program: &Program, index: usize, symbol: &str) -> Option<
     out.push_str(crate::codegen::c_family::PRIMS_H);
     out.push_str(&fns);
     Some(Ok(out))
+}
+
+/// Whether a kernel body uses the GPU block operations (`Expr::Gpu`): a block kernel.
+fn uses_gpu_ops(b: &Block) -> bool {
+    b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses_gpu_ops))
 }

@@ -17,7 +17,11 @@
 //! grid-stride loop, so any grid covers any length). A failure (1: an index out of bounds, 2:
 //! `failwith`, 3: an integer division by zero, as in the CPU kernels) is stored into `*__status`
 //! with `atomicCAS` unless an earlier failure is there (the first one wins), and the thread
-//! returns; the host reads the status after the launch. `atomic_add` is CUDA's `atomicAdd` on
+//! returns; the host reads the status after the launch. A block kernel (one using the GPU block
+//! operations, launched with exactly one pass per thread) cannot let a thread leave before its
+//! block's barriers and shuffles, so there a failure only records its status and the thread
+//! goes on with a harmless value: an out-of-bounds read gives 0 and a write is skipped, a zero
+//! divisor divides by 1, `failwith` yields zeros. `atomic_add` is CUDA's `atomicAdd` on
 //! 32- and 64-bit integer arrays; narrower ones are a compile-time error.
 //!
 //! [`CUDA_MODEL_H`] models the CUDA execution model on the CPU (for tests without a GPU): the
@@ -60,6 +64,12 @@ pub(crate) const LOOP_INDEX: &str = "int32_t __i = (int32_t)__g;";
 
 /// What precedes a kernel's name: its comment and qualifiers.
 pub(crate) const KERNEL_PREFIX: &str = "// On failure, *__status becomes 1 (an index out of bounds), 2 (failwith) or 3 (an integer division by zero), unless it is not 0 already.\nextern \"C\" __global__ void ";
+
+/// In a block kernel: the statement that records failure `code` without leaving the kernel
+/// (the thread goes on, so the block's barriers and shuffles see every thread).
+pub(crate) fn record_failure(code: i32) -> String {
+    format!("spi_cuda_fail(__status, {code});")
+}
 
 /// The statement that fails a CUDA kernel with status `code`.
 pub(crate) fn fail(code: i32) -> String {
