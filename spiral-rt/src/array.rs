@@ -548,6 +548,14 @@ impl<'a, T: Inverse> InvSliceMut<'a, T> {
 }
 
 fn range_of(r: impl std::ops::RangeBounds<usize>, len: usize) -> (usize, usize) {
+    match checked_range(r, len) {
+        Ok(x) => x,
+        Err((start, end)) => panic!("range {start}..{end} is out of bounds of an inverse array of {len} elements"),
+    }
+}
+
+/// `(start, end)` of `r` within `0..len`, or the out-of-bounds range as an error.
+fn checked_range(r: impl std::ops::RangeBounds<usize>, len: usize) -> Result<(usize, usize), (usize, usize)> {
     use std::ops::Bound;
     let start = match r.start_bound() {
         Bound::Included(&s) => s,
@@ -559,8 +567,11 @@ fn range_of(r: impl std::ops::RangeBounds<usize>, len: usize) -> (usize, usize) 
         Bound::Excluded(&e) => e,
         Bound::Unbounded => len,
     };
-    assert!(start <= end && end <= len, "range {start}..{end} is out of bounds of an inverse array of {len} elements");
-    (start, end)
+    if start <= end && end <= len {
+        Ok((start, end))
+    } else {
+        Err((start, end))
+    }
 }
 
 impl<T: Inverse> InvArray<T> {
@@ -584,6 +595,27 @@ impl<T: Inverse> InvArray<T> {
         let (_, rest) = T::slices_mut(&mut self.cols).split_at(start);
         let (cols, _) = rest.split_at(end - start);
         InvSliceMut { cols, len: end - start }
+    }
+
+    /// [`slice`](Self::slice) that returns `None` instead of panicking when the range is out
+    /// of bounds (as `<[T]>::get` does).
+    ///
+    /// ```
+    /// use spiral_rt::InvArray;
+    /// let a: InvArray<(i32, f32)> = (0..4).map(|i| (i, i as f32)).collect();
+    /// assert_eq!(a.get_slice(1..3).map(|s| s.len()), Some(2));
+    /// assert!(a.get_slice(3..9).is_none());
+    /// ```
+    pub fn get_slice(&self, range: impl std::ops::RangeBounds<usize>) -> Option<InvSlice<'_, T>> {
+        let (start, end) = checked_range(range, self.len).ok()?;
+        Some(self.slice(start..end))
+    }
+
+    /// [`slice_mut`](Self::slice_mut) that returns `None` instead of panicking when the range
+    /// is out of bounds.
+    pub fn get_slice_mut(&mut self, range: impl std::ops::RangeBounds<usize>) -> Option<InvSliceMut<'_, T>> {
+        let (start, end) = checked_range(range, self.len).ok()?;
+        Some(self.slice_mut(start..end))
     }
 
     /// The whole array as a read-only view.

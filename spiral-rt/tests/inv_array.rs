@@ -272,3 +272,17 @@ fn derives_with_const_generics_and_where_clauses() {
     let cols: VectorColumns<f64, 2> = a.clone().into_columns();
     assert_eq!(InvArray::<Vector<f64, 2>>::from_columns(cols).unwrap(), a);
 }
+
+#[test]
+fn get_slice_checks_the_range_instead_of_panicking() {
+    let mut a: InvArray<(i32, f64)> = (0..5).map(|i| (i, i as f64)).collect();
+    assert!(a.get_slice(2..6).is_none());
+    assert!(a.get_slice(4..2).is_none());
+    assert!(a.get_slice_mut(..=5).is_none());
+    assert_eq!(a.get_slice(5..).map(|s| s.len()), Some(0));
+    let mut s = a.get_slice_mut(1..3).expect("in bounds");
+    assert_eq!(s.len(), 2);
+    s.set(0, (10, 1.5)).expect("in bounds");
+    assert!(s.set(2, (0, 0.0)).is_err(), "past the slice's end");
+    assert_eq!(a.get(1), Some((10, 1.5)));
+}
