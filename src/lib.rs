@@ -261,17 +261,20 @@
 //!
 //! On CUDA, `reduce` is a block kernel: each block folds its range of the array with warp
 //! shuffles (lanes combined in order) and shared memory, and the host combines one partial per
-//! block, so `f` still need only be associative. The block functions it is built from are
-//! library functions for CUDA kernels, under v2's names where v2 has them:
+//! block, so `f` still need only be associative. The scans are two block kernels: the blocks'
+//! totals, then (after the host scans those into offsets) each block's scan of its range, with
+//! a warp scan of its threads' totals. The block functions they are built from are library
+//! functions for CUDA kernels, under v2's names where v2 has them:
 //!
 //! | function | CUDA |
 //! | --- | --- |
 //! | `parallel_blocks blocks body` | a launch of `blocks` blocks, `body ()` once on every thread |
 //! | `thread_index ()`, `block_index ()`, `threads_per_block ()` | `threadIdx.x`, `blockIdx.x`, `blockDim.x` |
 //! | `syncthreads ()` | `__syncthreads()` |
-//! | `shuffle_down x delta` | `__shfl_down_sync` over the warp, leaf by leaf |
+//! | `shuffle_down x delta`, `shuffle_up x delta` | `__shfl_down_sync`, `__shfl_up_sync` over the warp, leaf by leaf |
 //! | `` shared_create `t n `` | an inverse array of `n` (a literal) elements in `__shared__` memory |
 //! | `warp_reduce f (has, x)` | an in-order reduction of the warp's lanes into lane 0 |
+//! | `warp_scan_inclusive f (has, x)` | an in-order inclusive scan over the warp's lanes |
 //!
 //! Using one outside a CUDA kernel is a compile error that says to choose a CPU version with
 //! `kernel_switch`. The race check does not cover shared memory: the `syncthreads` that order

@@ -687,6 +687,239 @@ fn model_block_reduce_matches_the_sequential_fold() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A `scan` whose CUDA form (two block kernels: the blocks' totals, then each block's scan
+/// from its offset, with the offsets scanned on the host between) the model runs.
+struct BlockScan {
+    case: Case,
+    /// The C types of the element's leaves.
+    leaves: Vec<&'static str>,
+    /// The body of `E comb(E a, E b)`.
+    comb: &'static str,
+    /// The C++ initialiser of `init` as an `E`.
+    init: &'static str,
+    exclusive: bool,
+}
+
+fn block_scan_cases() -> Vec<BlockScan> {
+    let one = |name: &str, sig: &str, body: &str, leaves: Vec<&'static str>, comb: &'static str, init: &'static str, exclusive: bool| BlockScan {
+        case: Case { name: name.into(), text: format!("open inv\nopen kernel\n{body}"), export: parse_export(&format!("pub fn {name}(dev: &Device, {sig};")) },
+        leaves,
+        comb,
+        init,
+        exclusive,
+    };
+    vec![
+        one(
+            "running_sum_i32",
+            "xs: &InvArray<i32>) -> Result<InvArray<i32>, Error>",
+            "inl running_sum_i32 xs = scan_inclusive (fun a b => a + b) 5i32 xs\n",
+            vec!["int32_t"],
+            "return E{(int32_t)((uint32_t)a.l0 + (uint32_t)b.l0)};",
+            "E{5}",
+            false,
+        ),
+        // Affine maps composed in order (not commutative), exclusive: element i holds init and
+        // the elements before it.
+        one(
+            "compose_before",
+            "xs: &InvArray<(i64, i64)>) -> Result<InvArray<(i64, i64)>, Error>",
+            "inl compose_before xs = scan_exclusive (fun (a1, b1) (a2, b2) => a1 * a2, b1 * a2 + b2) (1i64, 0i64) xs\n",
+            vec!["int64_t", "int64_t"],
+            "return E{(int64_t)((uint64_t)a.l0 * (uint64_t)b.l0), (int64_t)((uint64_t)a.l1 * (uint64_t)b.l0 + (uint64_t)b.l1)};",
+            "E{1, 0}",
+            true,
+        ),
+        one(
+            "running_max_f64",
+            "xs: &InvArray<f64>) -> Result<InvArray<f64>, Error>",
+            "inl running_max_f64 xs = scan_inclusive (fun a b => if a > b then a else b) (-1000.0) xs\n",
+            vec!["double"],
+            "return E{a.l0 > b.l0 ? a.l0 : b.l0};",
+            "E{-1000.0}",
+            false,
+        ),
+    ]
+}
+
+/// The C++ driver of one block scan: the two launches with the host's offset scan between, on
+/// several shapes, against the sequential scan.
+fn block_scan_main(b: &BlockScan, p: &Program, symbol: &dyn Fn(usize) -> String) -> String {
+    let mut defs: std::collections::HashMap<u32, &Expr> = std::collections::HashMap::new();
+    let mut launches: Vec<(u32, Atom, Vec<Atom>)> = Vec::new();
+    let mut arrays_in_order: Vec<(u32, Atom)> = Vec::new();
+    fn walk<'a>(b: &'a Block, defs: &mut std::collections::HashMap<u32, &'a Expr>, launches: &mut Vec<(u32, Atom, Vec<Atom>)>, arrays: &mut Vec<(u32, Atom)>) {
+        for st in &b.stmts {
+            for v in &st.vars {
+                defs.insert(v.id, &st.expr);
+            }
+            if let (Expr::ArrayNew { len, .. }, [v]) = (&st.expr, st.vars.as_slice()) {
+                arrays.push((v.id, len.clone()));
+            }
+            if let Expr::KernelLaunch { kernel, len, args, blocks: true } = &st.expr {
+                launches.push((*kernel, len.clone(), args.clone()));
+            }
+            for n in st.expr.nested_blocks() {
+                walk(n, defs, launches, arrays);
+            }
+        }
+    }
+    walk(&p.main, &mut defs, &mut launches, &mut arrays_in_order);
+    assert_eq!(launches.len(), 2, "{}: two block launches", b.case.name);
+    let blocks_atom = launches[0].1.clone();
+    let offsets: Vec<u32> = arrays_in_order.iter().filter(|(_, l)| *l == blocks_atom).map(|(v, _)| *v).collect();
+    let outputs: Vec<u32> = arrays_in_order.iter().filter(|(_, l)| *l != blocks_atom).map(|(v, _)| *v).collect();
+    assert_eq!((offsets.len(), outputs.len()), (b.leaves.len(), b.leaves.len()), "{}: one offsets and one output array per leaf", b.case.name);
+    let mut decls = String::new();
+    let mut calls = Vec::new();
+    for (kernel, _, args) in &launches {
+        let k = &p.kernels[*kernel as usize];
+        let mut ps = vec!["int32_t".to_string(), "int32_t *".to_string()];
+        let mut call = vec!["blocks * tpb".to_string(), "&st".to_string()];
+        for (param, a) in k.params.iter().zip(args) {
+            ps.push(match &param.ty {
+                Ty::Prim(x) => prim_cty(*x).to_string(),
+                Ty::Array(el) => match p.types.leaves(el).as_slice() {
+                    [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
+                    _ => panic!("array of one leaf"),
+                },
+                _ => panic!("kernel parameter"),
+            });
+            if *a == blocks_atom {
+                call.push("blocks".into());
+                continue;
+            }
+            let Atom::Var(v) = a else { panic!("a literal kernel argument {a:?}") };
+            if let Some(j) = offsets.iter().position(|x| *x == v.id) {
+                call.extend([format!("off{j}.data()"), "(size_t)blocks".into()]);
+                ps.push("size_t".into());
+            } else if let Some(j) = outputs.iter().position(|x| *x == v.id) {
+                call.extend([format!("out{j}.data()"), "(size_t)N".into()]);
+                ps.push("size_t".into());
+            } else {
+                match defs.get(&v.id) {
+                    Some(Expr::Macro(parts)) => {
+                        let text: String = parts.iter().map(|x| if let MacroPart::Text(t) = x { t.to_string() } else { String::new() }).collect();
+                        if text.contains("_len") {
+                            call.push("N".into());
+                        } else {
+                            let leaf: usize = text.trim_start_matches("__spiral_arg0_").split('.').next().and_then(|d| d.parse().ok()).unwrap_or_else(|| panic!("an input leaf: {text}"));
+                            call.extend([format!("in{leaf}.data()"), "(size_t)N".into()]);
+                            ps.push("size_t".into());
+                        }
+                    }
+                    other => panic!("a kernel argument from {other:?}"),
+                }
+            }
+        }
+        let _ = writeln!(decls, "extern \"C\" void {}({});", symbol(*kernel as usize), ps.join(", "));
+        calls.push(format!("spi_model_launch({}, dim3(blocks), dim3(tpb), {})", symbol(*kernel as usize), call.join(", ")));
+    }
+    let n = b.leaves.len();
+    let fields: String = b.leaves.iter().enumerate().map(|(i, t)| format!("{t} l{i}; ")).collect();
+    let vecs = |prefix: &str, len: &str| -> String { b.leaves.iter().enumerate().map(|(i, t)| format!("std::vector<{t}> {prefix}{i}({len}); ")).collect() };
+    let at = |arr: &str, j: &str| format!("E{{{}}}", (0..n).map(|i| format!("{arr}{i}[{j}]")).collect::<Vec<_>>().join(", "));
+    let store = |arr: &str, j: &str, e: &str| (0..n).map(|i| format!("{arr}{i}[{j}] = {e}.l{i};")).collect::<Vec<_>>().join(" ");
+    let same: String = (0..n).map(|i| format!("memcmp(&got.l{i}, &want[j].l{i}, sizeof got.l{i}) == 0")).collect::<Vec<_>>().join(" && ");
+    let inputs: String = b.leaves.iter().enumerate().map(|(i, t)| format!("        std::vector<{t}> in{i}(N); for (auto &x : in{i}) x = spi_gen<{t}>();\n")).collect();
+    format!(
+        r#"#include <cstdio>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+{decls}
+static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
+static uint64_t spi_next() {{ spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }}
+template <typename T> T spi_gen() {{
+    const int64_t r = (int64_t)(spi_next() % 201) - 100;
+    if constexpr (std::is_floating_point_v<T>) {{ return (T)r / (T)8; }} else {{ return (T)r; }}
+}}
+struct E {{ {fields}}};
+static E comb(E a, E b) {{ {comb} }}
+struct Shape {{ int32_t blocks, tpb; }};
+int main() {{
+    int bad = 0, launches = 0;
+    for (int32_t N : {{1, 1000, (1 << 20) + 7}}) {{
+{inputs}        std::vector<E> want(N);
+        E s = {init};
+        for (int32_t j = 0; j < N; j++) {{ E next = comb(s, {elem}); want[j] = {exclusive} ? s : next; s = next; }}
+        const int32_t lib = (N - 1) / 2048 + 1 < 1024 ? (N - 1) / 2048 + 1 : 1024;
+        const Shape shapes[] = {{{{1, 32}}, {{N < 3 ? N : 3, 64}}, {{lib, 96}}, {{lib, 64}}}};
+        for (const Shape &sh : shapes) {{
+            if (N > 100000 && sh.tpb != 64) continue;
+            const int32_t blocks = sh.blocks, tpb = sh.tpb;
+            {offs}{outs}
+            int32_t st = 0;
+            {first};
+            E acc = {init};
+            for (int32_t c = 0; c < blocks; c++) {{ E total = {off_at}; {off_store} acc = comb(acc, total); }}
+            {second};
+            launches++;
+            if (st != 0) {{ printf("N=%d %dx%d: status %d\n", N, blocks, tpb, st); bad++; continue; }}
+            for (int32_t j = 0; j < N; j++) {{ E got = {out_at}; if (!({same})) {{ printf("N=%d %dx%d: element %d differs\n", N, blocks, tpb, j); bad++; break; }} }}
+        }}
+    }}
+    printf("{name}: %d block scans, %d mismatches\n", launches, bad);
+    return bad == 0 ? 0 : 1;
+}}
+"#,
+        comb = b.comb,
+        init = b.init,
+        elem = at("in", "j"),
+        exclusive = if b.exclusive { "true" } else { "false" },
+        offs = vecs("off", "blocks"),
+        outs = vecs("out", "N"),
+        first = calls[0],
+        second = calls[1],
+        off_at = at("off", "c"),
+        off_store = store("off", "c", "acc"),
+        out_at = at("out", "j"),
+        name = b.case.name,
+    )
+}
+
+/// The CUDA scans (block kernels, inclusive and exclusive, order-sensitive ones included) in the
+/// model at lengths 1, 1000 and 2^20 + 7 on four block shapes, against the sequential scan.
+#[test]
+fn model_block_scan_matches_the_sequential_scan() {
+    let Some(cxx) = find_tool("CXX", &["c++", "g++", "clang++"]) else {
+        println!("skipped: no working C++ compiler (c++, or CXX)");
+        return;
+    };
+    let dir = scratch("block_scan");
+    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    for b in block_scan_cases() {
+        let name = &b.case.name;
+        let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(p.kernels.iter().all(|k| uses_gpu_ops(&k.body)), "{name}: block kernels");
+        let symbol = |i: usize| format!("cuda_{name}_k{i}");
+        let cu = emit_cuda_kernels(&p, &symbol).unwrap_or_else(|e| panic!("{name}: {}", e.0));
+        assert!(cu.contains("__shfl_up_sync(0xffffffffu"), "{name}: a warp scan\n{cu}");
+        let cu_path = dir.join(format!("{name}.cu"));
+        std::fs::write(&cu_path, &cu).expect("write");
+        let main = dir.join(format!("{name}_main.cpp"));
+        std::fs::write(&main, block_scan_main(&b, &p, &symbol)).expect("write");
+        let exe = dir.join(name);
+        let built = run(Command::new(&cxx)
+            .current_dir(&dir)
+            .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-unused-function", "-pthread", "-include", "cuda_model.h", "-x", "c++"])
+            .arg(&cu_path)
+            .arg(&main)
+            .arg("-o")
+            .arg(&exe));
+        if let Err(e) = built {
+            panic!("{name}: the block scan does not build against the model:\n{e}");
+        }
+        match run(&mut Command::new(&exe)) {
+            Ok(out) => {
+                println!("{out}");
+                assert!(out.contains(&format!("{name}: 10 block scans, 0 mismatches")), "{out}");
+            }
+            Err(e) => panic!("{name}: the modelled block scan disagrees with the sequential scan (files in {}):\n{e}", dir.display()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- nvcc and ptxas
 
 /// nvcc: `SPIRAL_NVCC`, or `nvcc` on `PATH`.
@@ -707,6 +940,7 @@ fn nvcc_compiles_the_generated_cuda_and_ptxas_assembles_it() {
     let mut cases = corpus_cases();
     cases.extend(extra_cases());
     cases.extend(block_reduce_cases().into_iter().map(|b| b.case));
+    cases.extend(block_scan_cases().into_iter().map(|b| b.case));
     let dir = scratch("nvcc");
     let mut compiled = 0;
     for c in &cases {

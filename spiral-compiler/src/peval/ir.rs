@@ -836,7 +836,7 @@ pub enum Expr {
     Gpu {
         /// The operation.
         op: GpuOp,
-        /// Its operands (only [`GpuOp::ShuffleDown`] has any: the value and the lane offset).
+        /// Its operands (only the shuffles have any: the value and the lane offset).
         args: Vec<Atom>,
     },
 }
@@ -857,6 +857,9 @@ pub enum GpuOp {
     /// (this lane's own `x` past the warp's end); every lane of the warp must call it
     /// (`__shfl_down_sync` over the full warp). One primitive leaf.
     ShuffleDown,
+    /// `shuffle_up x delta`: the value `x` of the lane `delta` below this one in the warp (this
+    /// lane's own `x` below lane 0); every lane of the warp must call it (`__shfl_up_sync`).
+    ShuffleUp,
     /// `shared_array`: an array of `len` elements in the block's shared memory
     /// (`__shared__`), of the statement's array type; uninitialised. Accesses to it are
     /// ordered by `syncthreads`, not by the race check.
@@ -875,6 +878,7 @@ impl GpuOp {
             GpuOp::ThreadsPerBlock => "threads_per_block",
             GpuOp::SyncThreads => "syncthreads",
             GpuOp::ShuffleDown => "shuffle_down",
+            GpuOp::ShuffleUp => "shuffle_up",
             GpuOp::SharedArray { .. } => "shared_array",
         }
     }

@@ -722,20 +722,21 @@ impl PE<'_> {
                 }
                 Ok(self.emit_value(IExpr::Gpu { op, args: Vec::new() }, &Ty::i32()))
             }
-            "ShuffleDown" => {
+            "ShuffleDown" | "ShuffleUp" => {
+                let op = if &**name == "ShuffleUp" { GpuOp::ShuffleUp } else { GpuOp::ShuffleDown };
                 let v = self.args(args, 2, name, s, f)?;
-                self.gpu_kernel_only(GpuOp::ShuffleDown, s)?;
-                let delta = self.i32_atom(&v[1], "`shuffle_down` needs an i32 lane offset", s)?;
+                self.gpu_kernel_only(op, s)?;
+                let delta = self.i32_atom(&v[1], &format!("`{}` needs an i32 lane offset", op.name()), s)?;
                 match &v[0] {
                     // Every lane holds the same literal: the shuffle is the literal.
                     Value::Lit(l) if !matches!(l, Lit::String(_)) => Ok(v[0].clone()),
                     Value::Var(x) if matches!(x.ty, Ty::Prim(p) if p != PrimTy::String) => {
                         let t = x.ty.clone();
-                        Ok(self.emit_value(IExpr::Gpu { op: GpuOp::ShuffleDown, args: vec![Atom::Var(x.clone()), delta] }, &t))
+                        Ok(self.emit_value(IExpr::Gpu { op, args: vec![Atom::Var(x.clone()), delta] }, &t))
                     }
                     other => {
                         let shown = self.show(other);
-                        self.err(s, format!("`shuffle_down` exchanges one primitive value (not a string) between the lanes of a warp; shuffle a tuple or record leaf by leaf\nGot: {shown}"))
+                        self.err(s, format!("`{}` exchanges one primitive value (not a string) between the lanes of a warp; shuffle a tuple or record leaf by leaf\nGot: {shown}", op.name()))
                     }
                 }
             }

@@ -1521,14 +1521,14 @@ impl<'p> Gen<'p> {
                     GpuOp::BlockIndex => self.bind1(f, &st.vars, "((int32_t)blockIdx.x)".into()),
                     GpuOp::ThreadsPerBlock => self.bind1(f, &st.vars, "((int32_t)blockDim.x)".into()),
                     GpuOp::SyncThreads => f.line("__syncthreads();"),
-                    GpuOp::ShuffleDown => {
+                    GpuOp::ShuffleDown | GpuOp::ShuffleUp => {
                         let x = args.first().map(|a| self.atom(f, a, post)).unwrap_or_default();
                         let d = args.get(1).map(|a| self.atom(f, a, post)).unwrap_or_default();
                         let p = match args.first().map(Self::atom_ty) {
                             Some(Ty::Prim(p)) => p,
                             _ => PrimTy::I32,
                         };
-                        self.bind1(f, &st.vars, crate::codegen::cuda::shuffle_down(&x, &d, p));
+                        self.bind1(f, &st.vars, crate::codegen::cuda::shuffle(*op == GpuOp::ShuffleUp, &x, &d, p));
                     }
                     GpuOp::SharedArray { len } => {
                         if let [v] = st.vars.as_slice() {

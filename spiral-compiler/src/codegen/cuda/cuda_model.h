@@ -12,7 +12,7 @@
      unsigned long long (and atomicAdd on float and double) are GCC/Clang __atomic builtins
      (relaxed, like CUDA's), returning the old value.
 
-   - __shfl_down_sync over warps of 32 consecutive threads: a barrier per warp and slots the
+   - __shfl_down_sync and __shfl_up_sync over warps of 32 consecutive threads: a barrier per warp and slots the
      lanes exchange values through; the mask is not modelled (every lane of the warp must call
      it, as the library's warp reductions do).
    - A thread that returns leaves its block's and warp's barriers, as exited GPU threads do.
@@ -110,13 +110,11 @@ inline void __syncthreads() {
     }
 }
 
-/* The value `v` of the lane `delta` above the caller's in its warp (or within `width`-lane
-   segments), or the caller's own `v` past the end: every lane of the warp must call it (the
-   mask is not modelled). Each lane stores its value, the warp meets at a barrier, each lane
-   reads its source, and the warp meets again before the slots are reused. */
-template <typename T> inline T __shfl_down_sync(unsigned int mask, T v, unsigned int delta, int width = 32) {
+/* The exchange both shuffles share (the mask is not modelled: every lane of the warp must
+   call it): each lane stores its value, the warp meets at a barrier, each lane reads the lane
+   `src(lane)` names (-1: its own value), and the warp meets again before the slots are reused. */
+template <typename T, typename Src> inline T spi_model_shuffle(T v, Src src) {
     static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffles move at most 8 bytes");
-    (void)mask;
     spi_model::Warp *w = spi_model::warp;
     if (w == nullptr) {
         return v;
@@ -127,12 +125,28 @@ template <typename T> inline T __shfl_down_sync(unsigned int mask, T v, unsigned
     w->slots[lane] = bits;
     w->barrier.arrive_and_wait();
     T r = v;
-    const unsigned seg = (unsigned)width;
-    if ((lane % seg) + delta < seg && lane + delta < w->lanes) {
-        std::memcpy(&r, &w->slots[lane + delta], sizeof(T));
+    const long from = src(lane);
+    if (from >= 0 && (std::size_t)from < w->lanes) {
+        std::memcpy(&r, &w->slots[from], sizeof(T));
     }
     w->barrier.arrive_and_wait();
     return r;
+}
+
+/* The value `v` of the lane `delta` below the caller's in its `width`-lane segment, or the
+   caller's own `v` below the segment's first lane (every lane of the warp must call it). */
+template <typename T> inline T __shfl_up_sync(unsigned int mask, T v, unsigned int delta, int width = 32) {
+    (void)mask;
+    const unsigned seg = (unsigned)width;
+    return spi_model_shuffle(v, [=](unsigned lane) { return (lane % seg) >= delta ? (long)(lane - delta) : -1L; });
+}
+
+/* The value `v` of the lane `delta` above the caller's in its `width`-lane segment, or the
+   caller's own `v` past the segment's end (every lane of the warp must call it). */
+template <typename T> inline T __shfl_down_sync(unsigned int mask, T v, unsigned int delta, int width = 32) {
+    (void)mask;
+    const unsigned seg = (unsigned)width;
+    return spi_model_shuffle(v, [=](unsigned lane) { return (lane % seg) + delta < seg ? (long)(lane + delta) : -1L; });
 }
 
 /* Atomics: relaxed read-modify-writes that return the old value, as in CUDA. */

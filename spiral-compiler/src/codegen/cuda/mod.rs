@@ -116,9 +116,11 @@ pub(crate) fn atomic_cas(a: &str, i: &str, expected: &str, desired: &str, el: Op
     Ok(format!("(({back})atomicCAS(({t} *)&{a}[{i}], ({t}){expected}, ({t}){desired}))"))
 }
 
-/// `shuffle_down` of `x` (a `p`) by `delta` lanes as CUDA's `__shfl_down_sync` over the full
-/// warp, through the overload of the type's width (narrow integers and `bool` go through `int`).
-pub(crate) fn shuffle_down(x: &str, delta: &str, p: PrimTy) -> String {
+/// `shuffle_down` (or, with `up`, `shuffle_up`) of `x` (a `p`) by `delta` lanes as CUDA's
+/// `__shfl_down_sync` (`__shfl_up_sync`) over the full warp, through the overload of the type's
+/// width (narrow integers and `bool` go through `int`).
+pub(crate) fn shuffle(up: bool, x: &str, delta: &str, p: PrimTy) -> String {
+    let f = if up { "__shfl_up_sync" } else { "__shfl_down_sync" };
     let via = match p {
         PrimTy::F32 => "float",
         PrimTy::F64 => "double",
@@ -129,9 +131,9 @@ pub(crate) fn shuffle_down(x: &str, delta: &str, p: PrimTy) -> String {
     };
     let back = crate::codegen::c_family::prim_cty(p);
     if p == PrimTy::Bool {
-        return format!("(__shfl_down_sync(0xffffffffu, (int)({x}), (unsigned int)({delta})) != 0)");
+        return format!("({f}(0xffffffffu, (int)({x}), (unsigned int)({delta})) != 0)");
     }
-    format!("(({back})__shfl_down_sync(0xffffffffu, ({via})({x}), (unsigned int)({delta})))")
+    format!("(({back}){f}(0xffffffffu, ({via})({x}), (unsigned int)({delta})))")
 }
 
 /// Prints the CUDA kernels of a program (every kernel must be `join_backend Cuda`) as one CUDA
