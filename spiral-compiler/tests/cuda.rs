@@ -1045,5 +1045,6 @@ fn gpu_block_functions_outside_cuda_kernels_are_errors_at_the_spiral_line() {
     assert!(err.contains("exceeds the 49152 bytes of static shared memory a CUDA block has"), "{err}");
     // A block launch targets CUDA only.
     let err = program(text, &e, KernelTarget::Cpu).expect_err("parallel_blocks on the CPU");
-    assert!(err.contains("kernel_switch") && err.contains("CpuKernel"), "{err}");
+    assert!(err.contains("`parallel_blocks` launches CUDA block kernels, and this compilation's kernels run on the CPU"), "{err}");
+    assert!(err.contains("prog.spir:4:"), "at the user's call: {err}");
 }
