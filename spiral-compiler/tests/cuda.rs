@@ -443,6 +443,59 @@ fn block_reduce_cases() -> Vec<BlockReduce> {
     ]
 }
 
+/// A C++ compiler and a scratch folder `name` holding `cuda_model.h`, or `None` (said on
+/// stdout) when no C++ compiler runs.
+fn model_dir(name: &str) -> Option<(String, PathBuf)> {
+    let Some(cxx) = find_tool("CXX", &["c++", "g++", "clang++"]) else {
+        println!("skipped: no working C++ compiler (c++, or CXX)");
+        return None;
+    };
+    let dir = scratch(name);
+    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    Some((cxx, dir))
+}
+
+/// Compiles `cu` (a generated CUDA unit) and `main` (its C++ driver) against the model in `dir`
+/// (which holds `cuda_model.h`) and runs it: its output. Panics, naming `name`, when it does
+/// not build or fails.
+fn run_model_driver(dir: &Path, cxx: &str, name: &str, cu: &str, main: &str) -> String {
+    let cu_path = dir.join(format!("{name}.cu"));
+    std::fs::write(&cu_path, cu).expect("write");
+    let main_path = dir.join(format!("{name}_main.cpp"));
+    std::fs::write(&main_path, main).expect("write");
+    let exe = dir.join(name);
+    let built = run(Command::new(cxx)
+        .current_dir(dir)
+        .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-unused-function", "-pthread", "-include", "cuda_model.h", "-x", "c++"])
+        .arg(&cu_path)
+        .arg(&main_path)
+        .arg("-o")
+        .arg(&exe));
+    if let Err(e) = built {
+        panic!("{name}: the block kernels do not build against the model:\n{e}");
+    }
+    match run(&mut Command::new(&exe)) {
+        Ok(out) => {
+            println!("{out}");
+            out
+        }
+        Err(e) => panic!("{name}: the modelled block kernels disagree with the sequential result (files in {}):\n{e}", dir.display()),
+    }
+}
+
+/// The C++ every model driver starts with: the pseudo-random generator of small values.
+const DRIVER_PRELUDE: &str = r#"#include <cstdio>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
+static uint64_t spi_next() { spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }
+template <typename T> T spi_gen() {
+    const int64_t r = (int64_t)(spi_next() % 201) - 100;
+    if constexpr (std::is_floating_point_v<T>) { return (T)r / (T)8; } else { return (T)r; }
+}
+"#;
+
 /// The C++ driver of one block reduce: for each length and grid shape, the modelled kernel's
 /// per-block partials, combined in order, must equal the sequential fold of the input.
 fn block_reduce_main(b: &BlockReduce, p: &Program, symbol: &str) -> String {
@@ -570,17 +623,7 @@ fn block_reduce_main(b: &BlockReduce, p: &Program, symbol: &str) -> String {
         .collect::<Vec<_>>()
         .join(" && ");
     format!(
-        r#"#include <cstdio>
-#include <cstring>
-#include <type_traits>
-#include <vector>
-extern "C" void {symbol}({ps});
-static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
-static uint64_t spi_next() {{ spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }}
-template <typename T> T spi_gen() {{
-    const int64_t r = (int64_t)(spi_next() % 201) - 100;
-    if constexpr (std::is_floating_point_v<T>) {{ return (T)r / (T)8; }} else {{ return (T)r; }}
-}}
+        r#"{DRIVER_PRELUDE}extern "C" void {symbol}({ps});
 struct E {{ {fields}}};
 static E comb(E a, E b) {{ {comb} }}
 struct Shape {{ int32_t blocks, tpb; }};
@@ -625,12 +668,7 @@ int main() {{
 /// the per-block partials combine to the sequential fold. (Length 0 launches nothing.)
 #[test]
 fn model_block_reduce_matches_the_sequential_fold() {
-    let Some(cxx) = find_tool("CXX", &["c++", "g++", "clang++"]) else {
-        println!("skipped: no working C++ compiler (c++, or CXX)");
-        return;
-    };
-    let dir = scratch("block_reduce");
-    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    let Some((cxx, dir)) = model_dir("block_reduce") else { return };
     for b in block_reduce_cases() {
         let name = &b.case.name;
         let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda)
@@ -648,41 +686,8 @@ fn model_block_reduce_matches_the_sequential_fold() {
         );
         let body = &cu[cu.find("__global__").expect("a kernel")..];
         assert!(!body.contains("return;"), "{name}: a block kernel never leaves early\n{body}");
-        let cu_path = dir.join(format!("{name}.cu"));
-        std::fs::write(&cu_path, &cu).expect("write");
-        let main = dir.join(format!("{name}_main.cpp"));
-        std::fs::write(&main, block_reduce_main(&b, &p, &symbol)).expect("write");
-        let exe = dir.join(name);
-        let built = run(Command::new(&cxx)
-            .current_dir(&dir)
-            .args([
-                "-std=c++17",
-                "-O1",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-Wno-unused-parameter",
-                "-Wno-unused-function",
-                "-pthread",
-                "-include",
-                "cuda_model.h",
-                "-x",
-                "c++",
-            ])
-            .arg(&cu_path)
-            .arg(&main)
-            .arg("-o")
-            .arg(&exe));
-        if let Err(e) = built {
-            panic!("{name}: the block kernel does not build against the model:\n{e}");
-        }
-        match run(&mut Command::new(&exe)) {
-            Ok(out) => {
-                println!("{out}");
-                assert!(out.contains(&format!("{name}: 10 block launches, 0 mismatches")), "{out}");
-            }
-            Err(e) => panic!("{name}: the modelled block reduce disagrees with the sequential fold (files in {}):\n{e}", dir.display()),
-        }
+        let out = run_model_driver(&dir, &cxx, name, &cu, &block_reduce_main(&b, &p, &symbol));
+        assert!(out.contains(&format!("{name}: 10 block launches, 0 mismatches")), "{out}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -822,17 +827,7 @@ fn block_scan_main(b: &BlockScan, p: &Program, symbol: &dyn Fn(usize) -> String)
     let same: String = (0..n).map(|i| format!("memcmp(&got.l{i}, &want[j].l{i}, sizeof got.l{i}) == 0")).collect::<Vec<_>>().join(" && ");
     let inputs: String = b.leaves.iter().enumerate().map(|(i, t)| format!("        std::vector<{t}> in{i}(N); for (auto &x : in{i}) x = spi_gen<{t}>();\n")).collect();
     format!(
-        r#"#include <cstdio>
-#include <cstring>
-#include <type_traits>
-#include <vector>
-{decls}
-static uint64_t spi_state = 0x9E3779B97F4A7C15ull;
-static uint64_t spi_next() {{ spi_state = spi_state * 6364136223846793005ull + 1442695040888963407ull; return spi_state >> 33; }}
-template <typename T> T spi_gen() {{
-    const int64_t r = (int64_t)(spi_next() % 201) - 100;
-    if constexpr (std::is_floating_point_v<T>) {{ return (T)r / (T)8; }} else {{ return (T)r; }}
-}}
+        r#"{DRIVER_PRELUDE}{decls}
 struct E {{ {fields}}};
 static E comb(E a, E b) {{ {comb} }}
 struct Shape {{ int32_t blocks, tpb; }};
@@ -881,12 +876,7 @@ int main() {{
 /// model at lengths 1, 1000 and 2^20 + 7 on four block shapes, against the sequential scan.
 #[test]
 fn model_block_scan_matches_the_sequential_scan() {
-    let Some(cxx) = find_tool("CXX", &["c++", "g++", "clang++"]) else {
-        println!("skipped: no working C++ compiler (c++, or CXX)");
-        return;
-    };
-    let dir = scratch("block_scan");
-    std::fs::write(dir.join("cuda_model.h"), CUDA_MODEL_H).expect("write");
+    let Some((cxx, dir)) = model_dir("block_scan") else { return };
     for b in block_scan_cases() {
         let name = &b.case.name;
         let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -894,28 +884,8 @@ fn model_block_scan_matches_the_sequential_scan() {
         let symbol = |i: usize| format!("cuda_{name}_k{i}");
         let cu = emit_cuda_kernels(&p, &symbol).unwrap_or_else(|e| panic!("{name}: {}", e.0));
         assert!(cu.contains("__shfl_up_sync(0xffffffffu"), "{name}: a warp scan\n{cu}");
-        let cu_path = dir.join(format!("{name}.cu"));
-        std::fs::write(&cu_path, &cu).expect("write");
-        let main = dir.join(format!("{name}_main.cpp"));
-        std::fs::write(&main, block_scan_main(&b, &p, &symbol)).expect("write");
-        let exe = dir.join(name);
-        let built = run(Command::new(&cxx)
-            .current_dir(&dir)
-            .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-unused-function", "-pthread", "-include", "cuda_model.h", "-x", "c++"])
-            .arg(&cu_path)
-            .arg(&main)
-            .arg("-o")
-            .arg(&exe));
-        if let Err(e) = built {
-            panic!("{name}: the block scan does not build against the model:\n{e}");
-        }
-        match run(&mut Command::new(&exe)) {
-            Ok(out) => {
-                println!("{out}");
-                assert!(out.contains(&format!("{name}: 10 block scans, 0 mismatches")), "{out}");
-            }
-            Err(e) => panic!("{name}: the modelled block scan disagrees with the sequential scan (files in {}):\n{e}", dir.display()),
-        }
+        let out = run_model_driver(&dir, &cxx, name, &cu, &block_scan_main(&b, &p, &symbol));
+        assert!(out.contains(&format!("{name}: 10 block scans, 0 mismatches")), "{out}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
