@@ -115,7 +115,7 @@ fn kernels_of(c: &Case, prefix: &str) -> Option<Kernels> {
         return None;
     }
     // The CUDA `reduce` is a block kernel of its own (`model_block_reduce_*` checks it).
-    if cuda.kernels.iter().any(|k| uses_gpu_ops(&k.body)) {
+    if cuda.kernels.iter().any(|k| k.is_block_kernel()) {
         return None;
     }
     assert_eq!(cpu.kernels.len(), cuda.kernels.len(), "{}", c.name);
@@ -130,11 +130,6 @@ fn kernels_of(c: &Case, prefix: &str) -> Option<Kernels> {
     let again = emit_cuda_kernels(&cuda, &|i| format!("cuda_{prefix}_k{i}")).expect("again");
     assert_eq!(cuda_cu, again, "deterministic");
     Some(Kernels { cuda, cpu_c, cuda_cu })
-}
-
-/// Whether a kernel body uses the GPU block operations (`thread_index`, `shuffle_down`...).
-fn uses_gpu_ops(b: &Block) -> bool {
-    b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses_gpu_ops))
 }
 
 // ---------------------------------------------------------------- tools
@@ -674,7 +669,7 @@ fn model_block_reduce_matches_the_sequential_fold() {
         let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(p.kernels.len(), 1, "{name}: one block kernel");
-        assert!(uses_gpu_ops(&p.kernels[0].body), "{name}: a block kernel");
+        assert!(p.kernels[0].is_block_kernel(), "{name}: a block kernel");
         let symbol = format!("cuda_{name}_k0");
         let cu = emit_cuda_kernels(&p, &|_| symbol.clone())
             .unwrap_or_else(|e| panic!("{name}: {}", e.0));
@@ -880,7 +875,7 @@ fn model_block_scan_matches_the_sequential_scan() {
     for b in block_scan_cases() {
         let name = &b.case.name;
         let p = program(&b.case.text, &b.case.export, KernelTarget::Cuda).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(p.kernels.iter().all(|k| uses_gpu_ops(&k.body)), "{name}: block kernels");
+        assert!(p.kernels.iter().all(|k| k.is_block_kernel()), "{name}: block kernels");
         let symbol = |i: usize| format!("cuda_{name}_k{i}");
         let cu = emit_cuda_kernels(&p, &symbol).unwrap_or_else(|e| panic!("{name}: {}", e.0));
         assert!(cu.contains("__shfl_up_sync(0xffffffffu"), "{name}: a warp scan\n{cu}");

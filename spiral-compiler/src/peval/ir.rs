@@ -1080,6 +1080,17 @@ pub struct Kernel {
     pub span: crate::diagnostics::Span,
 }
 
+impl Kernel {
+    /// Whether the body uses the GPU block operations ([`Expr::Gpu`]): a block kernel, launched
+    /// with one pass per thread (`parallel_blocks`).
+    pub fn is_block_kernel(&self) -> bool {
+        fn uses(b: &Block) -> bool {
+            b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses))
+        }
+        uses(&self.body)
+    }
+}
+
 /// A whole residual program.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Program {

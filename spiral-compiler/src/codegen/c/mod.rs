@@ -1405,7 +1405,7 @@ impl<'p> Gen<'p> {
                 f.line(&format!("(void)v{}_len;", p.id));
             }
         }
-        self.block_kernel = cuda && uses_gpu_ops(&k.body);
+        self.block_kernel = cuda && k.is_block_kernel();
         // A block kernel checks every access where it happens (it cannot leave early).
         self.bounds = if self.block_kernel { Default::default() } else { crate::codegen::kernel_bounds::kernel_bounds(k) };
         for a in self.bounds.hoisted.clone() {
@@ -1891,9 +1891,4 @@ pub fn emit_cpu_kernel(program: &Program, index: usize, symbol: &str) -> Option<
     out.push_str(crate::codegen::c_family::PRIMS_H);
     out.push_str(&fns);
     Some(Ok(out))
-}
-
-/// Whether a kernel body uses the GPU block operations (`Expr::Gpu`): a block kernel.
-fn uses_gpu_ops(b: &Block) -> bool {
-    b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses_gpu_ops))
 }
