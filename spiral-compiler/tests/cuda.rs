@@ -160,6 +160,19 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 
 // ---------------------------------------------------------------- the CPU model
 
+/// The C type of a kernel parameter of type `ty` in `p`: a primitive, or a pointer to the
+/// elements of an array of one primitive leaf.
+fn kernel_param_cty(p: &Program, ty: &Ty) -> String {
+    match ty {
+        Ty::Prim(x) => prim_cty(*x).to_string(),
+        Ty::Array(el) => match p.types.leaves(el).as_slice() {
+            [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
+            _ => panic!("array of one leaf"),
+        },
+        _ => panic!("kernel parameter"),
+    }
+}
+
 /// The C++ driver that runs the CPU kernel and the modelled CUDA kernel of every case on the
 /// same pseudo-random inputs and compares them.
 fn model_main(all: &[(String, Kernels)]) -> String {
@@ -170,14 +183,7 @@ fn model_main(all: &[(String, Kernels)]) -> String {
             let mut cpu_ps = vec!["int32_t".to_string(), "int32_t".to_string()];
             let mut cuda_ps = vec!["int32_t".to_string(), "int32_t *".to_string()];
             for p in &kernel.params {
-                let t = match &p.ty {
-                    Ty::Prim(x) => prim_cty(*x).to_string(),
-                    Ty::Array(el) => match k.cuda.types.leaves(el).as_slice() {
-                        [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
-                        _ => panic!("array of one leaf"),
-                    },
-                    _ => panic!("kernel parameter"),
-                };
+                let t = kernel_param_cty(&k.cuda, &p.ty);
                 cpu_ps.push(t.clone());
                 cuda_ps.push(t);
                 if matches!(p.ty, Ty::Array(_)) {
@@ -450,6 +456,17 @@ fn model_dir(name: &str) -> Option<(String, PathBuf)> {
     Some((cxx, dir))
 }
 
+/// The C++ arguments for a kernel argument the host bound to the wrapper's input (the macro
+/// `parts`): its length `N`, or leaf `inK` as a pointer and `N`.
+fn input_arg(parts: &[MacroPart]) -> Vec<String> {
+    let text: String = parts.iter().map(|x| if let MacroPart::Text(t) = x { t.to_string() } else { String::new() }).collect();
+    if text.contains("_len") {
+        return vec!["N".into()];
+    }
+    let leaf: usize = text.trim_start_matches("__spiral_arg0_").split('.').next().and_then(|d| d.parse().ok()).unwrap_or_else(|| panic!("an input leaf: {text}"));
+    vec![format!("in{leaf}.data()"), "(size_t)N".into()]
+}
+
 /// Compiles `cu` (a generated CUDA unit) and `main` (its C++ driver) against the model in `dir`
 /// (which holds `cuda_model.h`) and runs it: its output. Panics, naming `name`, when it does
 /// not build or fails.
@@ -529,15 +546,7 @@ fn block_reduce_main(b: &BlockReduce, p: &Program, symbol: &str) -> String {
     let mut call = vec!["blocks * tpb".to_string(), "&st".to_string()];
     let mut partial_leaf = 0;
     for (param, a) in k.params.iter().zip(&args) {
-        let cty = match &param.ty {
-            Ty::Prim(x) => prim_cty(*x).to_string(),
-            Ty::Array(el) => match p.types.leaves(el).as_slice() {
-                [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
-                _ => panic!("array of one leaf"),
-            },
-            _ => panic!("kernel parameter"),
-        };
-        ps.push(cty);
+        ps.push(kernel_param_cty(p, &param.ty));
         if *a == blocks_atom {
             call.push("blocks".into());
             continue;
@@ -547,29 +556,11 @@ fn block_reduce_main(b: &BlockReduce, p: &Program, symbol: &str) -> String {
         };
         match defs.get(&v.id) {
             Some(Expr::Macro(parts)) => {
-                let text: String = parts
-                    .iter()
-                    .map(|x| {
-                        if let MacroPart::Text(t) = x {
-                            t.to_string()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .collect();
-                if text.contains("_len") {
-                    call.push("N".into());
-                } else {
-                    let leaf: usize = text
-                        .trim_start_matches("__spiral_arg0_")
-                        .split('.')
-                        .next()
-                        .and_then(|d| d.parse().ok())
-                        .unwrap_or_else(|| panic!("an input leaf: {text}"));
-                    call.push(format!("in{leaf}.data()"));
-                    call.push("(size_t)N".into());
+                let args = input_arg(parts);
+                if args.len() == 2 {
                     ps.push("size_t".into());
                 }
+                call.extend(args);
             }
             Some(Expr::ArrayNew { .. }) => {
                 call.push(format!("part{partial_leaf}.data()"));
@@ -776,14 +767,7 @@ fn block_scan_main(b: &BlockScan, p: &Program, symbol: &dyn Fn(usize) -> String)
         let mut ps = vec!["int32_t".to_string(), "int32_t *".to_string()];
         let mut call = vec!["blocks * tpb".to_string(), "&st".to_string()];
         for (param, a) in k.params.iter().zip(args) {
-            ps.push(match &param.ty {
-                Ty::Prim(x) => prim_cty(*x).to_string(),
-                Ty::Array(el) => match p.types.leaves(el).as_slice() {
-                    [Ty::Prim(x)] => format!("{} *", prim_cty(*x)),
-                    _ => panic!("array of one leaf"),
-                },
-                _ => panic!("kernel parameter"),
-            });
+            ps.push(kernel_param_cty(p, &param.ty));
             if *a == blocks_atom {
                 call.push("blocks".into());
                 continue;
@@ -798,14 +782,11 @@ fn block_scan_main(b: &BlockScan, p: &Program, symbol: &dyn Fn(usize) -> String)
             } else {
                 match defs.get(&v.id) {
                     Some(Expr::Macro(parts)) => {
-                        let text: String = parts.iter().map(|x| if let MacroPart::Text(t) = x { t.to_string() } else { String::new() }).collect();
-                        if text.contains("_len") {
-                            call.push("N".into());
-                        } else {
-                            let leaf: usize = text.trim_start_matches("__spiral_arg0_").split('.').next().and_then(|d| d.parse().ok()).unwrap_or_else(|| panic!("an input leaf: {text}"));
-                            call.extend([format!("in{leaf}.data()"), "(size_t)N".into()]);
+                        let args = input_arg(parts);
+                        if args.len() == 2 {
                             ps.push("size_t".into());
                         }
+                        call.extend(args);
                     }
                     other => panic!("a kernel argument from {other:?}"),
                 }
