@@ -106,11 +106,13 @@ pub struct ExportTargets {
     pub cpu: bool,
     /// CUDA kernels, launched through `spiral-rt` on a CUDA device.
     pub cuda: bool,
+    /// UPMEM DPU kernels, launched through `spiral-rt` on an UPMEM device (or its emulator).
+    pub upmem: bool,
 }
 
 impl Default for ExportTargets {
     fn default() -> Self {
-        ExportTargets { cpu: true, cuda: false }
+        ExportTargets { cpu: true, cuda: false, upmem: false }
     }
 }
 
@@ -123,6 +125,45 @@ pub struct CompiledExport {
     /// `{cuda_prefix(export)}_kernel{i}` from a `__SPIRAL_CUDA` source in scope) and the CUDA
     /// C++ translation unit holding those kernels.
     pub cuda: Option<(String, String)>,
+    /// For UPMEM devices: the Rust body (it launches kernels from a `__SPIRAL_UPMEM` array of
+    /// DPU programs in scope) and the DPU C program of each kernel, in kernel order.
+    pub upmem: Option<(String, Vec<String>)>,
+}
+
+/// The prefix of the UPMEM kernel names of export `name`.
+pub fn upmem_prefix(name: &str) -> String {
+    format!("spiral_upmem_{name}")
+}
+
+/// An export compiled for UPMEM: the Rust body and the DPU C program of each kernel.
+pub type UpmemExport = (String, Vec<String>);
+
+/// Export number `i`, evaluated with UPMEM kernels, as its Rust body and its DPU programs
+/// (after checking its result against the signature); errors at `span` when the printers give
+/// none.
+fn upmem_export(prog: &Program, e: &Export, i: usize, span: Span) -> Result<UpmemExport, Vec<Diagnostic>> {
+    check_result(prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
+    let prefix = upmem_prefix(&e.name);
+    let programs = crate::codegen::upmem::emit_upmem_kernels(prog, &|k| format!("{prefix}_kernel{k}"))
+        .map_err(|(message, at)| vec![Diagnostic::error(if at == Span::default() { span } else { at }, message)])?;
+    let body = export_body_with(prog, e, &KernelMode::Upmem(prefix)).map_err(|u| vec![Diagnostic::error(u.span.unwrap_or(span), u.message)])?;
+    Ok((body, programs))
+}
+
+/// The UPMEM side of spiral-build: every export compiled with the library's kernels on UPMEM.
+pub fn compile_graph_exports_upmem(
+    sources: &mut SourceMap,
+    base: &crate::project::ProjectGraph,
+    exports: &[Export],
+) -> Result<Vec<UpmemExport>, CompileError> {
+    let mut out = Vec::new();
+    for (i, e) in exports.iter().enumerate() {
+        check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
+        let graph = with_entry(base, sources, e)?;
+        let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Upmem).evaluate(&graph)?;
+        out.push(upmem_export(&prog, e, i, export_span(&graph, e))?);
+    }
+    Ok(out)
 }
 
 /// The prefix of the CUDA kernel names of export `name`.
@@ -182,6 +223,10 @@ fn compile_exports_here_for(
             if targets.cuda {
                 let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Cuda)?;
                 out.cuda = Some(cuda_export(&prog, e, i, span)?);
+            }
+            if targets.upmem {
+                let prog = crate::peval::compile_program_for(&core_prog, Limits::default(), HostTarget::Rust, KernelTarget::Upmem)?;
+                out.upmem = Some(upmem_export(&prog, e, i, span)?);
             }
             Ok(out)
         };

@@ -147,8 +147,24 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         let cpu = match &compiled.cpu {
             Some(b) => parse(b)?,
             None => {
-                let what = format!("run `{}`: it was compiled for CUDA only (`targets = [cuda]`)", sig.ident);
+                let what = format!("run `{}`: it was not compiled for the CPU (`targets` has no `cpu`)", sig.ident);
                 quote! { Err(::spiral::Error::Unsupported { device: ::std::string::ToString::to_string(#dev), operation: #what.into() }) }
+            }
+        };
+        let cpu = match &compiled.upmem {
+            None => cpu,
+            Some((upmem_body, programs)) => {
+                let upmem_body = parse(upmem_body)?;
+                let n = programs.len();
+                quote! {
+                    match ::spiral::Device::kind(#dev) {
+                        ::spiral::DeviceKind::Upmem => {
+                            static __SPIRAL_UPMEM: [&str; #n] = [#(#programs),*];
+                            #upmem_body
+                        }
+                        _ => { #cpu }
+                    }
+                }
             }
         };
         let body = match &compiled.cuda {
@@ -281,17 +297,18 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                 let Some(TokenTree::Group(g)) = tokens.get(i + 2).filter(|t| matches!(t, TokenTree::Group(g) if g.delimiter() == proc_macro::Delimiter::Bracket)) else {
                     return Err(error_at(id.span(), "spiral!: expected `targets = [cpu, cuda]`"));
                 };
-                let mut t = backend::ExportTargets { cpu: false, cuda: false };
+                let mut t = backend::ExportTargets { cpu: false, cuda: false, upmem: false };
                 for tok in g.stream() {
                     match tok {
                         TokenTree::Ident(x) if x.to_string() == "cpu" => t.cpu = true,
                         TokenTree::Ident(x) if x.to_string() == "cuda" => t.cuda = true,
+                        TokenTree::Ident(x) if x.to_string() == "upmem" => t.upmem = true,
                         TokenTree::Punct(p) if p.as_char() == ',' => {}
-                        other => return Err(error_at(other.span(), "spiral!: the kernel targets are `cpu` and `cuda`")),
+                        other => return Err(error_at(other.span(), "spiral!: the kernel targets are `cpu`, `cuda` and `upmem`")),
                     }
                 }
-                if !(t.cpu || t.cuda) {
-                    return Err(error_at(g.span(), "spiral!: name at least one kernel target: `targets = [cpu]`, `[cuda]` or `[cpu, cuda]`"));
+                if !(t.cpu || t.cuda || t.upmem) {
+                    return Err(error_at(g.span(), "spiral!: name at least one kernel target: `targets = [cpu]`, `[cuda]`, `[upmem]` or several, e.g. `[cpu, cuda, upmem]`"));
                 }
                 targets = t;
                 i += 3;

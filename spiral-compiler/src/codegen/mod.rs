@@ -6,6 +6,7 @@ pub mod c_family;
 pub mod cuda;
 pub mod kernel_bounds;
 pub mod rust;
+pub mod upmem;
 
 use crate::diagnostics::Diagnostic;
 use crate::peval::ir::Program;
@@ -16,6 +17,10 @@ pub const CPU_KERNEL_BACKEND: &str = "CpuKernel";
 
 /// The `join_backend` name of CUDA kernels (printed by [`cuda::emit_cuda_kernels`]).
 pub const CUDA_KERNEL_BACKEND: &str = "Cuda";
+
+/// The `join_backend` name of UPMEM DPU kernels (v2's name; printed by
+/// [`upmem::emit_upmem_kernels`] as one DPU C program per kernel).
+pub const UPMEM_KERNEL_BACKEND: &str = "UPMEM_C_Kernel";
 
 /// The deepest indentation a printer writes (in levels): deeper blocks stay at this column, so
 /// the size of the output grows linearly with the program, not with its nesting depth squared

@@ -5,7 +5,9 @@
 #if !defined(__CUDACC_RTC__) /* NVRTC has no standard headers; the CUDA header defines the types */
 #include <stdbool.h>
 #include <stdint.h>
+#if !defined(SPI_NO_MATH_H) /* the UPMEM DPU toolchain has no math.h */
 #include <math.h>
+#endif
 #endif
 #ifndef SPI_FN
 #if defined(__GNUC__)

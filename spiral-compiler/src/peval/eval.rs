@@ -344,20 +344,33 @@ impl<'a> PE<'a> {
         self.backend == self.host
     }
 
-    /// Fails unless evaluation is inside a CUDA kernel (`join_backend Cuda`): the block-level
-    /// operations (`thread_index`, `syncthreads`, `shuffle_down`, `shared_array`...) exist on
-    /// GPUs only.
+    /// Fails unless evaluation is inside a kernel whose backend has the block-level operation
+    /// `op` (see [`ir::GpuOp::backends`]): `thread_index`, `syncthreads`, `shared_array`... exist
+    /// in CUDA kernels and UPMEM tasklet kernels, the shuffles on GPUs only, the WRAM buffers and
+    /// DMA on DPUs only.
     pub(crate) fn gpu_kernel_only(&self, op: ir::GpuOp, s: Span) -> R<()> {
-        if &*self.backend == crate::codegen::CUDA_KERNEL_BACKEND {
+        let backends = op.backends();
+        if !self.in_host_code() && backends.contains(&&*self.backend) {
             return Ok(());
         }
         let place = if self.in_host_code() { "host code".to_string() } else { format!("a `join_backend {}` kernel", self.backend) };
+        if backends == [crate::codegen::UPMEM_KERNEL_BACKEND] {
+            return self.err(
+                s,
+                format!(
+                    "`{}` is an UPMEM tasklet operation: it belongs in an UPMEM kernel (`parallel_tasklets`, or `join_backend {}`), not in {place}; pick the case with `kernel_switch` to run other code elsewhere",
+                    op.name(),
+                    crate::codegen::UPMEM_KERNEL_BACKEND
+                ),
+            );
+        }
         self.err(
             s,
             format!(
-                "`{}` is a GPU block operation: it belongs in a CUDA kernel (`parallel_blocks`, or `join_backend {}`), not in {place}; pick the case with `kernel_switch` to run other code on the CPU",
+                "`{}` is a GPU block operation: it belongs in a CUDA kernel (`parallel_blocks`, or `join_backend {}`){}, not in {place}; pick the case with `kernel_switch` to run other code on the CPU",
                 op.name(),
-                crate::codegen::CUDA_KERNEL_BACKEND
+                crate::codegen::CUDA_KERNEL_BACKEND,
+                if backends.contains(&crate::codegen::UPMEM_KERNEL_BACKEND) { " or an UPMEM tasklet kernel (`parallel_tasklets`)" } else { "" }
             ),
         )
     }

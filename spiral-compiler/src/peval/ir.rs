@@ -867,6 +867,25 @@ pub enum GpuOp {
         /// The number of elements (static).
         len: u32,
     },
+    /// `tasklet_array` (UPMEM tasklet kernels): an array of `len` elements in WRAM private to
+    /// each tasklet (one buffer per tasklet, 8-byte aligned for DMA), of the statement's array
+    /// type; uninitialised.
+    TaskletArray {
+        /// The number of elements (static).
+        len: u32,
+    },
+    /// `mram_read mram from n wram` (UPMEM tasklet kernels): copies elements `from .. from + n`
+    /// of the MRAM array leaf `args[0]` into elements `0 .. n` of the WRAM array `args[3]` with
+    /// `mram_read` (one DMA; the library keeps it within 2048 bytes and `from` a multiple of 8
+    /// elements). Produces nothing.
+    MramRead,
+    /// `mram_write wram mram from n` (UPMEM tasklet kernels): copies elements `0 .. n` of the
+    /// WRAM array `args[0]` into elements `from .. from + n` of the MRAM array leaf `args[1]`
+    /// with `mram_write` (args: wram, mram, from, n). Produces nothing.
+    MramWrite,
+    /// `upmem_dpus ()` (host code of an UPMEM compilation): the number of DPUs of the device
+    /// the export runs on, an `i32`.
+    Dpus,
 }
 
 impl GpuOp {
@@ -880,6 +899,24 @@ impl GpuOp {
             GpuOp::ShuffleDown => "shuffle_down",
             GpuOp::ShuffleUp => "shuffle_up",
             GpuOp::SharedArray { .. } => "shared_array",
+            GpuOp::TaskletArray { .. } => "tasklet_array",
+            GpuOp::MramRead => "mram_read",
+            GpuOp::MramWrite => "mram_write",
+            GpuOp::Dpus => "upmem_dpus",
+        }
+    }
+
+    /// The kernel backends the operation exists in: the CUDA ones on GPUs, the tasklet ones on
+    /// UPMEM DPUs, the common block operations on both (`thread_index` is a tasklet's `me()`,
+    /// `block_index` its DPU, `syncthreads` `barrier_wait`, `shared_array` WRAM shared by the
+    /// DPU's tasklets).
+    pub fn backends(self) -> &'static [&'static str] {
+        use crate::codegen::{CUDA_KERNEL_BACKEND as CUDA, UPMEM_KERNEL_BACKEND as UPMEM};
+        match self {
+            GpuOp::ShuffleDown | GpuOp::ShuffleUp => &[CUDA],
+            GpuOp::TaskletArray { .. } | GpuOp::MramRead | GpuOp::MramWrite => &[UPMEM],
+            GpuOp::Dpus => &[],
+            _ => &[CUDA, UPMEM],
         }
     }
 }
@@ -1082,7 +1119,8 @@ pub struct Kernel {
 
 impl Kernel {
     /// Whether the body uses the GPU block operations ([`Expr::Gpu`]): a block kernel, launched
-    /// with one pass per thread (`parallel_blocks`).
+    /// with one pass per thread (`parallel_blocks`; on UPMEM `parallel_tasklets`, one pass per
+    /// tasklet).
     pub fn is_block_kernel(&self) -> bool {
         fn uses(b: &Block) -> bool {
             b.stmts.iter().any(|st| matches!(st.expr, Expr::Gpu { .. }) || st.expr.nested_blocks().into_iter().any(uses))

@@ -92,6 +92,8 @@ pub enum KernelTarget {
     Cpu,
     /// CUDA kernels (`join_backend Cuda`), printed by `codegen::cuda`.
     Cuda,
+    /// UPMEM DPU kernels (`join_backend UPMEM_C_Kernel`), printed by `codegen::upmem`.
+    Upmem,
 }
 
 impl KernelTarget {
@@ -100,6 +102,7 @@ impl KernelTarget {
         match self {
             KernelTarget::Cpu => crate::codegen::CPU_KERNEL_BACKEND,
             KernelTarget::Cuda => crate::codegen::CUDA_KERNEL_BACKEND,
+            KernelTarget::Upmem => crate::codegen::UPMEM_KERNEL_BACKEND,
         }
     }
 }

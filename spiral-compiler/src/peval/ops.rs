@@ -771,6 +771,86 @@ impl PE<'_> {
                 let t = Ty::Array(Arc::new(et));
                 Ok(self.emit_value(IExpr::Gpu { op, args: Vec::new() }, &t))
             }
+            "TaskletArray" => {
+                let v = self.args(args, 2, name, s, f)?;
+                let op_name = GpuOp::TaskletArray { len: 0 }.name();
+                let et = self.type_arg(&v[0], s)?;
+                if !matches!(et, Ty::Prim(p) if p != PrimTy::String) {
+                    let shown = self.out.types.show(&et);
+                    return self.err(s, format!("`{op_name}` holds one primitive type (not a string); an inverse array of tasklet arrays holds tuples and records\nGot: {shown}"));
+                }
+                let len = match &v[1] {
+                    Value::Lit(Lit::I32(n)) if *n > 0 => *n as u32,
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("`{op_name}` needs a positive i32 literal length: WRAM is sized when the DPU program is compiled\nGot: {shown}"));
+                    }
+                };
+                let op = GpuOp::TaskletArray { len };
+                self.gpu_kernel_only(op, s)?;
+                let t = Ty::Array(Arc::new(et));
+                Ok(self.emit_value(IExpr::Gpu { op, args: Vec::new() }, &t))
+            }
+            "MramRead" | "MramWrite" => {
+                let read = &**name == "MramRead";
+                let op = if read { GpuOp::MramRead } else { GpuOp::MramWrite };
+                let lib = op.name();
+                let v = self.args(args, 4, name, s, f)?;
+                self.gpu_kernel_only(op, s)?;
+                // mram_read mram from n wram / mram_write wram mram from n
+                let (first, second, from, n) = if read { (&v[0], &v[3], &v[1], &v[2]) } else { (&v[0], &v[1], &v[2], &v[3]) };
+                let (a, ea) = self.kernel_array(first, lib, |p| p != PrimTy::String, "an array of one primitive leaf", s)?;
+                let (b, eb) = self.kernel_array(second, lib, |p| p != PrimTy::String, "an array of one primitive leaf", s)?;
+                if ea != eb {
+                    let (x, y) = (self.out.types.show(&ea), self.out.types.show(&eb));
+                    return self.err(s, format!("`{lib}` copies between arrays of one element type; got `{x}` and `{y}`"));
+                }
+                let from = self.i32_atom(from, &format!("`{lib}` needs an i32 first element"), s)?;
+                let n = self.i32_atom(n, &format!("`{lib}` needs an i32 element count"), s)?;
+                let args = if read { vec![a, from, n, b] } else { vec![a, b, from, n] };
+                self.push_stmt_effect(IExpr::Gpu { op, args });
+                Ok(Value::Unit)
+            }
+            "UpmemDpus" => {
+                if !args.is_empty() {
+                    return self.err(s, "`upmem_dpus` takes no arguments");
+                }
+                if !self.in_host_code() || self.kernel_target() != super::KernelTarget::Upmem {
+                    return self.err(s, "`upmem_dpus ()` is the DPU count of the device, in the host code of an UPMEM compilation (`kernel_switch`'s `UPMEM_C_Kernel` case)");
+                }
+                Ok(self.emit_value(IExpr::Gpu { op: GpuOp::Dpus, args: Vec::new() }, &Ty::i32()))
+            }
+            "UpmemBlockElems" => {
+                // The elements one tasklet moves per DMA block for a kernel whose WRAM buffers
+                // hold one element of each of the two types given: a multiple of 8 (so every block starts on
+                // an 8-byte boundary in MRAM), at most 2048 bytes per leaf (the DMA limit), and
+                // at most UPMEM_TASKLET_WRAM bytes over all leaves, so that 24 tasklets fit.
+                let v = self.args(args, 2, name, s, f)?;
+                let mut leaves = Vec::new();
+                for x in &v {
+                    let t = self.type_arg(x, s)?;
+                    leaves.extend(self.out.types.leaves(&t));
+                }
+                let mut sum = 0usize;
+                let mut max = 1usize;
+                for l in &leaves {
+                    match l {
+                        Ty::Prim(p) if *p != PrimTy::String => {
+                            sum += prim_bytes(*p);
+                            max = max.max(prim_bytes(*p));
+                        }
+                        other => {
+                            let shown = self.out.types.show(other);
+                            return self.err(s, format!("an UPMEM kernel moves primitive leaves (not strings) between MRAM and WRAM\nGot: {shown}"));
+                        }
+                    }
+                }
+                const UPMEM_TASKLET_WRAM: usize = 1024;
+                let by_wram = UPMEM_TASKLET_WRAM / sum.max(1);
+                let by_dma = 2048 / max;
+                let n = (by_wram.min(by_dma) / 8 * 8).max(8);
+                Ok(Value::Lit(Lit::I32(n as i32)))
+            }
             "KernelLaunch" | "KernelLaunchBlocks" => {
                 let blocks = &**name == "KernelLaunchBlocks";
                 let v = self.args(args, 3, name, s, f)?;
@@ -787,8 +867,16 @@ impl PE<'_> {
                 if args.len() != want {
                     return self.err(s, format!("`KernelLaunch` passes {} arguments, but kernel {kernel} takes {want}", args.len()));
                 }
-                if blocks && &*self.out.kernels[kernel as usize].backend != crate::codegen::CUDA_KERNEL_BACKEND {
-                    return self.err(s, format!("`parallel_blocks` launches CUDA kernels (`join_backend {}`) only", crate::codegen::CUDA_KERNEL_BACKEND));
+                let backend = &*self.out.kernels[kernel as usize].backend;
+                if blocks && backend != crate::codegen::CUDA_KERNEL_BACKEND && backend != crate::codegen::UPMEM_KERNEL_BACKEND {
+                    return self.err(
+                        s,
+                        format!(
+                            "a block launch (`parallel_blocks`, `parallel_tasklets`) runs CUDA kernels (`join_backend {}`) or UPMEM kernels (`join_backend {}`) only",
+                            crate::codegen::CUDA_KERNEL_BACKEND,
+                            crate::codegen::UPMEM_KERNEL_BACKEND
+                        ),
+                    );
                 }
                 self.push_stmt_effect(IExpr::KernelLaunch { kernel, len, args, blocks });
                 Ok(Value::Unit)

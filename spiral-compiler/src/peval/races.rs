@@ -11,7 +11,9 @@
 //!   inside the range of the array its index owns, checked at run time) may not be accessed
 //!   otherwise in that kernel, and all such writes use one chunk count;
 //! - arrays in a GPU block's shared memory (`shared_array`) are outside the check: their
-//!   accesses are ordered by `syncthreads`, which the library's block functions place.
+//!   accesses are ordered by `syncthreads`, which the library's block functions place; so are
+//!   an UPMEM tasklet's private WRAM buffers (`tasklet_array`) and the library's DMA blocks
+//!   (`mram_read`, `mram_write`), whose ranges the library gives each tasklet disjointly.
 //!
 //! Anything else is a compile error at the offending statement, so a generated safe function
 //! never has a data race.
@@ -61,7 +63,7 @@ fn visit(st: &Stmt, u: &mut Uses) -> Result<(), (String, Span)> {
         Expr::KernelIndex => {
             u.index_vars.extend(st.vars.iter().map(|v| v.id));
         }
-        Expr::Gpu { op: GpuOp::SharedArray { .. }, .. } => {
+        Expr::Gpu { op: GpuOp::SharedArray { .. } | GpuOp::TaskletArray { .. }, .. } => {
             u.shared.extend(st.vars.iter().map(|v| v.id));
         }
         Expr::Atoms(xs) => {

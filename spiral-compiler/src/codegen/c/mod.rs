@@ -62,18 +62,24 @@ pub enum Dialect {
     /// [`Dialect::CpuKernel`] codes) into `*__status` unless a code is there already, and ends
     /// the thread.
     Cuda,
+    /// UPMEM DPU kernels (`codegen::upmem`): the same bodies as [`Dialect::CpuKernel`] over
+    /// arrays in MRAM (`__mram_ptr` leaves, indexed locally: each DPU holds its own part of
+    /// every array), as a function that `main` calls on every tasklet; see
+    /// [`crate::codegen::upmem`].
+    Upmem,
 }
 
 impl Dialect {
     /// Whether this is a kernel dialect (raw leaf pointers, failures as a status).
     pub fn is_kernel(self) -> bool {
-        matches!(self, Dialect::CpuKernel | Dialect::Cuda)
+        matches!(self, Dialect::CpuKernel | Dialect::Cuda | Dialect::Upmem)
     }
 
     /// How messages name a kernel of this dialect.
     fn kernel_noun(self) -> &'static str {
         match self {
             Dialect::Cuda => "CUDA kernel",
+            Dialect::Upmem => "UPMEM kernel",
             _ => "CPU kernel",
         }
     }
@@ -249,6 +255,9 @@ struct Gen<'p> {
     /// thread goes on with a harmless value (a guarded access, a divisor of 1) instead of
     /// returning, so every thread of the block still reaches its barriers and shuffles.
     block_kernel: bool,
+    /// In an UPMEM kernel: the variables that point into MRAM (array parameters and their
+    /// copies), declared `__mram_ptr`.
+    mram_vars: HashSet<u32>,
     /// The Spiral span of the statement being printed (errors are reported there).
     cur_span: Span,
     types: &'p Types,
@@ -276,6 +285,7 @@ impl<'p> Gen<'p> {
             bounds: Default::default(),
             owned_ranges: Default::default(),
             block_kernel: false,
+            mram_vars: HashSet::new(),
             cur_span: Span::default(),
             prog,
             types: &prog.types,
@@ -1350,6 +1360,7 @@ impl<'p> Gen<'p> {
         match self.dialect {
             Dialect::Cuda if self.block_kernel => crate::codegen::cuda::record_failure(code),
             Dialect::Cuda => crate::codegen::cuda::fail(code),
+            Dialect::Upmem if self.block_kernel => crate::codegen::upmem::record_failure(code),
             _ => format!("return {code};"),
         }
     }
@@ -1370,8 +1381,11 @@ impl<'p> Gen<'p> {
     fn kernel(&mut self, k: &crate::peval::ir::Kernel, symbol: &str) {
         self.cur_span = k.span;
         let cuda = self.dialect == Dialect::Cuda;
+        let upmem = self.dialect == Dialect::Upmem;
         let (want, what) = if cuda {
             (crate::codegen::CUDA_KERNEL_BACKEND, "CUDA kernels")
+        } else if upmem {
+            (crate::codegen::UPMEM_KERNEL_BACKEND, "UPMEM kernels")
         } else {
             (crate::codegen::CPU_KERNEL_BACKEND, "CPU kernels")
         };
@@ -1385,12 +1399,21 @@ impl<'p> Gen<'p> {
         }
         let mut ps: Vec<String> = if cuda {
             crate::codegen::cuda::LEADING_PARAMS.iter().map(|p| p.to_string()).collect()
+        } else if upmem {
+            crate::codegen::upmem::LEADING_PARAMS.iter().map(|p| p.to_string()).collect()
         } else {
             vec!["int32_t __chunk_from".to_string(), "int32_t __chunk_to".to_string()]
         };
+        self.mram_vars.clear();
         for p in &k.params {
             let cty = self.cty(&p.ty);
-            ps.push(format!("{cty} v{}", p.id));
+            let space = if upmem && matches!(p.ty, Ty::Array(_)) {
+                self.mram_vars.insert(p.id);
+                "__mram_ptr "
+            } else {
+                ""
+            };
+            ps.push(format!("{space}{cty} v{}", p.id));
             if matches!(p.ty, Ty::Array(_)) {
                 ps.push(format!("size_t v{}_len", p.id));
             }
@@ -1405,11 +1428,14 @@ impl<'p> Gen<'p> {
                 f.line(&format!("(void)v{}_len;", p.id));
             }
         }
-        self.block_kernel = cuda && k.is_block_kernel();
+        self.block_kernel = (cuda || upmem) && k.is_block_kernel();
         // A block kernel checks every access where it happens (it cannot leave early).
         self.bounds = if self.block_kernel { Default::default() } else { crate::codegen::kernel_bounds::kernel_bounds(k) };
         for a in self.bounds.hoisted.clone() {
-            if cuda {
+            if upmem {
+                // The DPU's part of the array starts at the global index `__spi_base`.
+                f.line(&format!("if (__chunk_from < __chunk_to && (__chunk_from < __spi_base || (size_t)(__chunk_to - __spi_base) > v{a}_len)) return 1;"));
+            } else if cuda {
                 f.line(&format!("if (__len > 0 && (size_t)__len > v{a}_len) {}", self.fail(1)));
             } else {
                 f.line(&format!("if (__chunk_from < __chunk_to && (__chunk_from < 0 || (size_t)__chunk_to > v{a}_len)) return 1;"));
@@ -1419,7 +1445,15 @@ impl<'p> Gen<'p> {
             for l in crate::codegen::cuda::LOOP_HEAD {
                 f.line(l);
             }
+        } else if upmem && self.block_kernel {
+            // One pass per tasklet: `__i` is the tasklet (the owner of `chunk_set` ranges).
+            for l in crate::codegen::upmem::TASKLET_HEAD {
+                f.line(l);
+            }
         } else {
+            if upmem {
+                f.line("(void)__spi_base;");
+            }
             f.line("for (int32_t __i = __chunk_from; __i < __chunk_to; __i++) {");
         }
         f.indent += 1;
@@ -1443,6 +1477,11 @@ impl<'p> Gen<'p> {
             let _ = write!(self.fns, "{}{symbol}({}) {{\n{}}}\n", crate::codegen::cuda::KERNEL_PREFIX, ps.join(", "), f.out);
             return;
         }
+        if upmem {
+            f.line(if self.block_kernel { "return __status;" } else { "return 0;" });
+            let _ = write!(self.fns, "{}{symbol}({}) {{\n{}}}\n", crate::codegen::upmem::KERNEL_PREFIX, ps.join(", "), f.out);
+            return;
+        }
         f.line("return 0;");
         let _ = write!(
             self.fns,
@@ -1450,6 +1489,80 @@ impl<'p> Gen<'p> {
             ps.join(", "),
             f.out
         );
+    }
+
+    /// The index expression of an array access in a kernel: in an UPMEM element kernel an MRAM
+    /// array holds only this DPU's part, which starts at the global index `__spi_base`, and
+    /// only accesses at the kernel's own index are possible (anything else is an error).
+    fn upmem_index(&mut self, array: &Atom, index: &Atom, f: &mut FnCtx, post: &mut Vec<String>) -> String {
+        let i = self.atom(f, index, post);
+        let mram = matches!(array, Atom::Var(v) if self.mram_vars.contains(&v.id));
+        if self.dialect != Dialect::Upmem || self.block_kernel || !mram {
+            return i;
+        }
+        if !self.bounds.covered(array, index) {
+            self.error("an UPMEM element kernel reads and writes arrays only at its own index: each DPU holds only its part of every array (use `parallel_tasklets` and local indices for other access patterns)".into());
+        }
+        format!("({i} - __spi_base)")
+    }
+
+    /// The block operations of an UPMEM tasklet kernel (see [`crate::codegen::upmem`]).
+    fn upmem_gpu(&mut self, f: &mut FnCtx, st: &Stmt, op: GpuOp, args: &[Atom], post: &mut Vec<String>) {
+        match op {
+            GpuOp::ThreadIndex => self.bind1(f, &st.vars, "((int32_t)me())".into()),
+            GpuOp::BlockIndex => self.bind1(f, &st.vars, "((int32_t)__spi_args[0])".into()),
+            GpuOp::ThreadsPerBlock => self.bind1(f, &st.vars, "((int32_t)NR_TASKLETS)".into()),
+            GpuOp::SyncThreads => f.line("barrier_wait(&__spi_barrier);"),
+            GpuOp::SharedArray { len } | GpuOp::TaskletArray { len } => {
+                if let [v] = st.vars.as_slice() {
+                    let el = match &v.ty {
+                        Ty::Array(el) => (**el).clone(),
+                        _ => Ty::i32(),
+                    };
+                    let ec = self.cty(&el);
+                    if matches!(op, GpuOp::SharedArray { .. }) {
+                        // WRAM shared by the DPU's tasklets.
+                        f.line(&format!("static __dma_aligned {ec} v{}_data[{len}];", v.id));
+                        f.line(&format!("{ec} *v{id} = v{id}_data;", id = v.id));
+                    } else {
+                        // One WRAM buffer per tasklet.
+                        f.line(&format!("static __dma_aligned {ec} v{}_data[NR_TASKLETS][{len}];", v.id));
+                        f.line(&format!("{ec} *v{id} = v{id}_data[me()];", id = v.id));
+                    }
+                    f.line(&format!("const size_t v{}_len = {len};", v.id));
+                }
+            }
+            GpuOp::MramRead | GpuOp::MramWrite => {
+                let read = op == GpuOp::MramRead;
+                let xs: Vec<String> = args.iter().map(|a| self.atom(f, a, post)).collect();
+                if xs.len() != 4 {
+                    self.error(format!("`{}` takes four operands", op.name()));
+                    return;
+                }
+                // read: mram, from, n, wram; write: wram, mram, from, n
+                let (mram, wram, from, n) = if read { (&xs[0], &xs[3], &xs[1], &xs[2]) } else { (&xs[1], &xs[0], &xs[2], &xs[3]) };
+                let el = match args.first().map(Self::atom_ty) {
+                    Some(Ty::Array(el)) => (*el).clone(),
+                    _ => Ty::i32(),
+                };
+                let ec = self.cty(&el);
+                let ok = format!("({from}) >= 0 && ({n}) >= 0 && (size_t)({from}) + (size_t)({n}) <= {mram}_len && (size_t)({n}) <= {wram}_len");
+                let call = if read {
+                    format!("spi_mram_read(&{mram}[{from}], {wram}, (uint32_t)({n}) * (uint32_t)sizeof({ec}));")
+                } else {
+                    format!("spi_mram_write({wram}, &{mram}[{from}], (uint32_t)({n}) * (uint32_t)sizeof({ec}));")
+                };
+                self.guarded(f, &ok, 1, &call);
+            }
+            GpuOp::Dpus => {
+                self.error("`upmem_dpus` is host code: the DPU count is `block_index`'s range inside a kernel".into());
+                self.declare(f, &st.vars);
+            }
+            GpuOp::ShuffleDown | GpuOp::ShuffleUp => {
+                self.error(format!("`{}` is a CUDA warp operation; an UPMEM kernel has no warps", op.name()));
+                self.declare(f, &st.vars);
+            }
+        }
     }
 
     /// The statements whose kernel form differs from the host's. Returns whether `st` was
@@ -1461,7 +1574,14 @@ impl<'p> Gen<'p> {
                 for (v, a) in st.vars.iter().zip(xs) {
                     let e = self.atom(f, a, post);
                     let cty = self.cty(&v.ty);
-                    f.line(&format!("{cty} v{} = {e};", v.id));
+                    let space = match a {
+                        Atom::Var(src) if self.mram_vars.contains(&src.id) => {
+                            self.mram_vars.insert(v.id);
+                            "__mram_ptr "
+                        }
+                        _ => "",
+                    };
+                    f.line(&format!("{space}{cty} v{} = {e};", v.id));
                     if let (Ty::Array(_), Atom::Var(src)) = (&v.ty, a) {
                         f.line(&format!("size_t v{}_len = v{}_len;", v.id, src.id));
                     }
@@ -1470,7 +1590,7 @@ impl<'p> Gen<'p> {
             }
             Expr::ArrayGet { array, index } => {
                 let a = self.atom(f, array, post);
-                let i = self.atom(f, index, post);
+                let i = self.upmem_index(array, index, f, post);
                 if self.block_kernel {
                     // Out of bounds: the status, and a zero in place of the element.
                     for v in &st.vars {
@@ -1491,7 +1611,7 @@ impl<'p> Gen<'p> {
             }
             Expr::ArraySet { array, index, value } => {
                 let a = self.atom(f, array, post);
-                let i = self.atom(f, index, post);
+                let i = self.upmem_index(array, index, f, post);
                 let x = value.first().map(|x| self.atom(f, x, post));
                 let store = x.map(|x| format!("{a}[{i}] = {x};")).unwrap_or_default();
                 if self.block_kernel {
@@ -1508,6 +1628,10 @@ impl<'p> Gen<'p> {
             }
             Expr::KernelIndex => {
                 self.bind1(f, &st.vars, "__i".into());
+                true
+            }
+            Expr::Gpu { op, args } if self.dialect == Dialect::Upmem => {
+                self.upmem_gpu(f, st, *op, args, post);
                 true
             }
             Expr::Gpu { op, args } => {
@@ -1530,6 +1654,10 @@ impl<'p> Gen<'p> {
                         };
                         self.bind1(f, &st.vars, crate::codegen::cuda::shuffle(*op == GpuOp::ShuffleUp, &x, &d, p));
                     }
+                    GpuOp::TaskletArray { .. } | GpuOp::MramRead | GpuOp::MramWrite | GpuOp::Dpus => {
+                        self.error(format!("`{}` is an UPMEM operation; a CUDA kernel has none", op.name()));
+                        self.declare(f, &st.vars);
+                    }
                     GpuOp::SharedArray { len } => {
                         if let [v] = st.vars.as_slice() {
                             let el = match &v.ty {
@@ -1543,6 +1671,15 @@ impl<'p> Gen<'p> {
                         }
                     }
                 }
+                true
+            }
+            Expr::Atomic { .. } | Expr::AtomicCas { .. } if self.dialect == Dialect::Upmem => {
+                self.error("atomics are not available in UPMEM kernels (a DPU's tasklets would need its mutexes, and DPUs share no memory); count per DPU and combine on the host, or run this kernel on the CPU or CUDA".into());
+                self.declare(f, &st.vars);
+                true
+            }
+            Expr::ChunkSet { .. } if self.dialect == Dialect::Upmem && !self.block_kernel => {
+                self.error("`chunk_set` is not available in an UPMEM element kernel: each DPU holds only its part of every array; use `parallel_tasklets`".into());
                 true
             }
             Expr::Atomic { op, array, index, value } => {
@@ -1732,6 +1869,14 @@ impl<'p> Gen<'p> {
             PrimOp::Conv(PrimTy::String) => {
                 self.error("the C backend cannot convert a value to a string".into());
                 "NULL".into()
+            }
+            PrimOp::FloatFn(_) | PrimOp::Pow | PrimOp::IsNan if self.dialect == Dialect::Upmem => {
+                self.error(format!("`{}` needs the C math library, which the DPU toolchain does not have", op.name()));
+                "0".into()
+            }
+            PrimOp::Rem if self.dialect == Dialect::Upmem && p0.is_some_and(|p| p.is_float()) => {
+                self.error("a float `%` needs the C math library (`fmod`), which the DPU toolchain does not have".into());
+                "0".into()
             }
             _ if self.dialect.is_kernel() => {
                 let nonzero = matches!(args.get(1), Some(Atom::Lit(l)) if !l.is_int_zero());

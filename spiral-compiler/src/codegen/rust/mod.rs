@@ -57,6 +57,12 @@ pub enum KernelMode {
     /// (PTX or CUDA source, see `spiral!` and spiral-build). Each launch copies the arrays it
     /// takes to the device and the ones it writes back.
     Cuda(String),
+    /// As UPMEM DPU programs, kernel `i`'s function named `{prefix}_kernel{i}` (printed by
+    /// [`crate::codegen::upmem::emit_upmem_kernels`]), launched through `spiral-rt` on an
+    /// UPMEM device: the body expects a `__SPIRAL_UPMEM: [&'static str; N]` in scope (kernel
+    /// `i`'s DPU C at index `i`). Each launch pushes the leaves the kernel reads and pulls back
+    /// the ones it writes (see [`crate::codegen::upmem::param_flow`]).
+    Upmem(String),
 }
 
 pub use spiral_abi::{Export, HostType, Param, Passing, ScalarKind, StructDef};
@@ -482,6 +488,8 @@ pub struct RustPrinter<'a> {
     c_kernels: bool,
     /// Kernels are CUDA kernels named `{prefix}_kernel{i}` (see [`KernelMode::Cuda`]).
     cuda: Option<String>,
+    /// Kernels are UPMEM DPU programs named `{prefix}_kernel{i}` (see [`KernelMode::Upmem`]).
+    upmem: Option<String>,
     /// Printing the statements of `main` (the wrapper's body), where `return Err(..)` works.
     in_main: bool,
     /// What could not be printed, with the span of the statement being printed.
@@ -534,6 +542,10 @@ fn print_program_lending(
         c_kernels: matches!(mode, KernelMode::C(_)),
         cuda: match mode {
             KernelMode::Cuda(prefix) => Some(prefix.clone()),
+            _ => None,
+        },
+        upmem: match mode {
+            KernelMode::Upmem(prefix) => Some(prefix.clone()),
             _ => None,
         },
         in_main: false,
@@ -1142,6 +1154,10 @@ impl RustPrinter<'_> {
                 }
             }
             Expr::KernelLaunch { kernel, len, args, blocks } => self.launch(*kernel, len, args, *blocks, ind),
+            Expr::Gpu { op: crate::peval::ir::GpuOp::Dpus, .. } if !self.in_kernel && self.upmem.is_some() => {
+                let dev = self.dev.clone();
+                self.line(ind, &format!("{lhs}(::spiral::Device::upmem_dpus({dev}) as i32);"));
+            }
             Expr::Gpu { op, .. } => self.err(format!("`{}` is a GPU block operation; a CPU kernel has none", op.name())),
             Expr::Failwith(msg) => {
                 let m = self.atom(msg);
@@ -1198,6 +1214,9 @@ impl RustPrinter<'_> {
     fn launch(&mut self, id: u32, len: &Atom, args: &[Atom], blocks: bool, ind: usize) {
         if let Some(prefix) = self.cuda.clone() {
             return self.cuda_launch(&prefix, id, len, args, blocks, ind);
+        }
+        if let Some(prefix) = self.upmem.clone() {
+            return self.upmem_launch(&prefix, id, len, args, blocks, ind);
         }
         if blocks {
             return self.err("a block launch (`parallel_blocks`) runs a CUDA kernel; this export's kernels run on the CPU");
@@ -1299,6 +1318,64 @@ impl RustPrinter<'_> {
         self.line(ind, "}");
     }
 
+    /// Prints the host-side launch of UPMEM kernel `id`: each array leaf goes to the DPUs split
+    /// by its length (pushed when the kernel reads it, pulled back when it writes it), scalars
+    /// are broadcast, and the DPU program runs on every DPU (over `0..len` split like the
+    /// leaves, or once per tasklet for a block launch).
+    fn upmem_launch(&mut self, prefix: &str, id: u32, len: &Atom, args: &[Atom], blocks: bool, ind: usize) {
+        let len = self.atom(len);
+        let flow = self.prog.kernels.get(id as usize).map(crate::codegen::upmem::param_flow).unwrap_or_default();
+        let dev = self.dev.clone();
+        self.line(ind, "{");
+        let mut pushes = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let (push, pull) = flow.get(i).copied().unwrap_or((true, true));
+            match a {
+                Atom::Var(v @ Var { ty: Ty::Array(_), .. }) if self.dev_arrays.contains(&v.id) => {
+                    self.err("GPU-resident arrays (`DeviceInvArray`) cannot be passed to an UPMEM kernel");
+                }
+                Atom::Var(v @ Var { ty: Ty::Array(_), .. }) => {
+                    let method = match (push, pull) {
+                        (_, false) => "input",
+                        (false, true) => "output",
+                        (true, true) => "inout",
+                    };
+                    if self.ro.contains(&v.id) {
+                        if pull {
+                            self.err("internal error: an array that is only read is written by an UPMEM kernel");
+                        }
+                        pushes.push(format!("__args.input(v{});", v.id));
+                    } else if self.lent.contains(&v.id) {
+                        if pull {
+                            pushes.push(format!("__args.{method}(&mut *v{});", v.id));
+                        } else {
+                            pushes.push(format!("__args.input(&*v{});", v.id));
+                        }
+                    } else if pull {
+                        self.line(ind + 1, &format!("let mut __g{i} = v{}.borrow_mut();", v.id));
+                        pushes.push(format!("__args.{method}(&mut __g{i}[..]);"));
+                    } else {
+                        self.line(ind + 1, &format!("let __g{i} = v{}.borrow();", v.id));
+                        pushes.push(format!("__args.input(&__g{i}[..]);"));
+                    }
+                }
+                other => {
+                    let x = self.atom(other);
+                    pushes.push(format!("__args.scalar({x});"));
+                }
+            }
+        }
+        self.line(ind + 1, "let mut __args = ::spiral::UpmemArgs::new();");
+        for p in pushes {
+            self.line(ind + 1, &p);
+        }
+        self.line(
+            ind + 1,
+            &format!("{dev}.upmem_launch(&::spiral::UpmemKernel {{ name: \"{prefix}_kernel{id}\", source: __SPIRAL_UPMEM[{id}] }}, {len} as usize, {blocks}, &mut __args)?;"),
+        );
+        self.line(ind, "}");
+    }
+
     /// Methods, closures, kernels and union enums, as nested Rust items.
     fn items(&mut self, mode: &KernelMode) -> Result<(), Unsupported> {
         let prog = self.prog;
@@ -1343,6 +1420,8 @@ impl RustPrinter<'_> {
             }
             // The kernels are in the CUDA unit (`codegen::cuda`), which also checks them.
             KernelMode::Cuda(_) => {}
+            // The kernels are DPU programs (`codegen::upmem`), which also checks them.
+            KernelMode::Upmem(_) => {}
         }
         Ok(())
     }

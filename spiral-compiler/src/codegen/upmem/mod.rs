@@ -1,0 +1,306 @@
+//! UPMEM DPU kernels: what the C printer's [`crate::codegen::c::Dialect::Upmem`] adds to the
+//! statement printer it shares with the host C, CPU-kernel and CUDA dialects (`codegen/c`).
+//!
+//! A kernel (`join_backend UPMEM_C_Kernel`, v2's name, which the library's `parallel_for`,
+//! `map` and `reduce` use when the compilation's kernel target is
+//! [`KernelTarget::Upmem`](crate::peval::KernelTarget::Upmem)) becomes one whole DPU program:
+//!
+//! ```text
+//! #include <defs.h> <mram.h> <barrier.h> ...      the SDK's DPU runtime (or the emulator's model of it)
+//! prims.h                                        Spiral's primitive operations (no math.h: the DPU has none)
+//! __host uint64_t __spi_args[N];                 written by the host before each launch
+//! __host uint64_t __spi_status[NR_TASKLETS];     one failure code per tasklet, read back by the host
+//! static int32_t NAME(int32_t __chunk_from, int32_t __chunk_to, int32_t __spi_base, params...)
+//! int main(void)                                 every tasklet: its params from the args, then NAME
+//! ```
+//!
+//! The runtime free variables of the body are not separate `__host` globals (as in v2) but slots
+//! of one `__host` array, so one transfer per DPU sets them all: slot 0 is the DPU's index, 1
+//! the DPU count, 2 the DPU's element count of the launch, 3 the global index of its first
+//! element; then each parameter in order, an array leaf as two slots (the byte offset of its
+//! block from `DPU_MRAM_HEAP_POINTER`, a multiple of 8, and the DPU's element count of it), a
+//! scalar as one (its bits, zero-extended). The host (`spiral_rt`'s UPMEM launcher) splits
+//! every array leaf over the DPUs by its own length (contiguous parts, the first `n % dpus`
+//! one element longer), each part in an MRAM block at the same offset on every DPU.
+//!
+//! Two kinds of kernel:
+//! - **element kernels** (`parallel_for`): every tasklet runs the body for a contiguous range
+//!   of the DPU's elements, 8-element aligned (so no two tasklets write one 8-byte MRAM word),
+//!   reading and writing MRAM directly at the kernel's index (`v3[__i - __spi_base]`); an
+//!   access at another index is a compile-time error, since each DPU holds only its part of
+//!   every array. A failure returns its code (the CPU kernels' codes) from the tasklet.
+//! - **tasklet kernels** (`parallel_tasklets`, bodies with block operations): the body runs
+//!   once per tasklet, with `thread_index` = `me()`, `threads_per_block` = `NR_TASKLETS`,
+//!   `block_index` = the DPU, `syncthreads` = `barrier_wait`, `shared_array` = WRAM shared by
+//!   the tasklets, `tasklet_array` = a WRAM buffer per tasklet, and `mram_read`/`mram_write`
+//!   moving blocks between MRAM and WRAM (the library keeps them 8-byte aligned and at most
+//!   2048 bytes). Arrays are indexed locally. As in CUDA block kernels a failure only records
+//!   its code and the tasklet goes on, so no barrier waits for a tasklet that left.
+//!
+//! WRAM use (the args, the status, `shared_array`s, `tasklet_array`s for 24 tasklets and
+//! [`STACK_BYTES`] of stack per tasklet) is computed when the kernel is printed and checked
+//! against the DPU's 64 KiB ([`wram_bytes`]), a compile-time error at the kernel's span.
+
+use crate::codegen::c::{Dialect, KernelError};
+use crate::peval::ir::{Block, Expr, GpuOp, Kernel, PrimTy, Program, Ty};
+
+/// The parameters every UPMEM kernel function starts with: the range of global indices the
+/// tasklet runs (element kernels) and the global index of the DPU's first element.
+pub(crate) const LEADING_PARAMS: [&str; 3] = ["int32_t __chunk_from", "int32_t __chunk_to", "int32_t __spi_base"];
+
+/// The lines that open a tasklet kernel's body (instead of an element kernel's loop): its
+/// status and `__i`, the tasklet (the owner of `chunk_set` ranges, with `NR_TASKLETS` chunks).
+pub(crate) const TASKLET_HEAD: [&str; 4] = [
+    "(void)__chunk_from; (void)__chunk_to; (void)__spi_base;",
+    "int32_t __status = 0;",
+    "const int32_t __i = (int32_t)me();",
+    "(void)__i; {",
+];
+
+/// What precedes a kernel function's name: its comment and qualifiers.
+pub(crate) const KERNEL_PREFIX: &str = "// Returns 0, or 1 when an index is out of bounds, 2 on failwith, 3 on an integer division by zero.\nstatic int32_t ";
+
+/// In a tasklet kernel: the statement that records failure `code` without leaving (the
+/// tasklet goes on, so the DPU's barriers see every tasklet).
+pub(crate) fn record_failure(code: i32) -> String {
+    format!("if (__status == 0) {{ __status = {code}; }}")
+}
+
+/// Bytes of WRAM a DPU has.
+pub const WRAM_BYTES: u64 = 64 * 1024;
+
+/// The most tasklets a DPU runs (the hardware's threads); WRAM is budgeted for this many.
+pub const MAX_TASKLETS: u64 = 24;
+
+/// The stack each tasklet is given (`STACK_SIZE_DEFAULT` when the program is compiled).
+pub const STACK_BYTES: u64 = 1024;
+
+/// The file header of a DPU program: the DPU runtime's headers and the math-free `prims.h`.
+const HEADER: &str = "// Generated by Spiral (UPMEM DPU kernel). Do not edit.\n#include <stdint.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <attributes.h>\n#include <defs.h>\n#include <mram.h>\n#include <barrier.h>\n#ifndef NR_TASKLETS\n#error \"compile with -DNR_TASKLETS=N\"\n#endif\n/* The DPU toolchain has no math.h. */\n#define SPI_NO_MATH_H 1\n";
+
+/// After `prims.h`: the DMA helpers (a block of `bytes` rounded up to 8: the library's blocks
+/// start on 8-byte boundaries and the rounding stays inside the leaf's padded MRAM block and
+/// the WRAM buffer).
+const DMA_HELPERS: &str = "static inline __attribute__((unused)) void spi_mram_read(const __mram_ptr void *from, void *to, uint32_t bytes){ bytes = (bytes + 7u) & ~7u; if (bytes != 0u) { mram_read(from, to, bytes); } }\nstatic inline __attribute__((unused)) void spi_mram_write(const void *from, __mram_ptr void *to, uint32_t bytes){ bytes = (bytes + 7u) & ~7u; if (bytes != 0u) { mram_write(from, to, bytes); } }\n";
+
+/// The number of `__spi_args` slots of a kernel.
+pub fn arg_slots(k: &Kernel) -> usize {
+    4 + k.params.iter().map(|p| if matches!(p.ty, Ty::Array(_)) { 2 } else { 1 }).sum::<usize>()
+}
+
+fn prim_bytes(p: PrimTy) -> u64 {
+    match p {
+        PrimTy::I8 | PrimTy::U8 | PrimTy::Bool => 1,
+        PrimTy::I16 | PrimTy::U16 => 2,
+        PrimTy::I64 | PrimTy::U64 | PrimTy::F64 | PrimTy::String => 8,
+        _ => 4,
+    }
+}
+
+/// The WRAM a kernel's program needs with [`MAX_TASKLETS`] tasklets, in bytes, with what it
+/// is made of (for the diagnostic).
+pub fn wram_bytes(k: &Kernel) -> (u64, String) {
+    fn walk(b: &Block, shared: &mut u64, tasklet: &mut u64) {
+        for st in &b.stmts {
+            if let Expr::Gpu { op: op @ (GpuOp::SharedArray { len } | GpuOp::TaskletArray { len }), .. } = &st.expr {
+                let el = match st.vars.first().map(|v| &v.ty) {
+                    Some(Ty::Array(el)) => match &**el {
+                        Ty::Prim(p) => prim_bytes(*p),
+                        _ => 8,
+                    },
+                    _ => 8,
+                };
+                let bytes = (u64::from(*len) * el).div_ceil(8) * 8;
+                if matches!(op, GpuOp::SharedArray { .. }) {
+                    *shared += bytes;
+                } else {
+                    *tasklet += bytes;
+                }
+            }
+            for nb in st.expr.nested_blocks() {
+                walk(nb, shared, tasklet);
+            }
+        }
+    }
+    let (mut shared, mut tasklet) = (0, 0);
+    walk(&k.body, &mut shared, &mut tasklet);
+    let args = 8 * arg_slots(k) as u64;
+    let status = 8 * MAX_TASKLETS;
+    let stacks = STACK_BYTES * MAX_TASKLETS;
+    let buffers = tasklet * MAX_TASKLETS;
+    let total = args + status + stacks + shared + buffers;
+    let parts = format!(
+        "{args} of arguments, {status} of status, {stacks} of stacks ({MAX_TASKLETS} x {STACK_BYTES}), {shared} of shared arrays, {buffers} of tasklet buffers ({MAX_TASKLETS} x {tasklet})"
+    );
+    (total, parts)
+}
+
+/// The `main` of kernel `k`'s program: every tasklet reads the parameters from `__spi_args`
+/// and runs the kernel function `symbol` (an element kernel over its 8-aligned share of the
+/// DPU's elements), storing the returned code into its status slot.
+fn main_fn(k: &Kernel, symbol: &str, types: &crate::peval::ir::Types) -> String {
+    let mut out = String::from("int main(void) {\n    const uint32_t __t = me();\n    const int32_t __n = (int32_t)__spi_args[2];\n    const int32_t __base = (int32_t)__spi_args[3];\n");
+    let mut slot = 4;
+    let mut call = Vec::new();
+    for p in &k.params {
+        match &p.ty {
+            Ty::Array(el) => {
+                let ec = match &**el {
+                    Ty::Prim(pt) => crate::codegen::c_family::prim_cty(*pt).to_string(),
+                    other => types.show(other),
+                };
+                out.push_str(&format!(
+                    "    __mram_ptr {ec} *p{id} = (__mram_ptr {ec} *)((__mram_ptr uint8_t *)DPU_MRAM_HEAP_POINTER + (uint32_t)__spi_args[{slot}]);\n    const size_t p{id}_len = (size_t)__spi_args[{}];\n",
+                    slot + 1,
+                    id = p.id
+                ));
+                call.push(format!("p{}", p.id));
+                call.push(format!("p{}_len", p.id));
+                slot += 2;
+            }
+            Ty::Prim(pt) => {
+                let c = crate::codegen::c_family::prim_cty(*pt);
+                out.push_str(&format!("    {c} p{id};\n    {{ const uint64_t __bits = __spi_args[{slot}]; __builtin_memcpy(&p{id}, &__bits, sizeof p{id}); }}\n", id = p.id));
+                call.push(format!("p{}", p.id));
+                slot += 1;
+            }
+            other => {
+                // Unreachable for kernels the evaluator builds (their parameters are leaves).
+                out.push_str(&format!("    /* unsupported parameter of type {} */\n", types.show(other)));
+            }
+        }
+    }
+    let rest = if call.is_empty() { String::new() } else { format!(", {}", call.join(", ")) };
+    if k.is_block_kernel() {
+        out.push_str(&format!("    (void)__n;\n    __spi_status[__t] = (uint64_t)(uint32_t){symbol}(0, 0, __base{rest});\n"));
+    } else {
+        // The tasklet's share: a multiple of 8 elements (the last share may be shorter or empty).
+        out.push_str("    const int32_t __per = (int32_t)((((uint32_t)__n + NR_TASKLETS - 1u) / NR_TASKLETS + 7u) / 8u * 8u);\n");
+        out.push_str("    const int64_t __lo = (int64_t)__t * __per;\n");
+        out.push_str("    const int32_t __from = __lo < __n ? (int32_t)__lo : __n;\n");
+        out.push_str("    const int32_t __to = __n - __from < __per ? __n : __from + __per;\n");
+        out.push_str(&format!("    __spi_status[__t] = (uint64_t)(uint32_t){symbol}(__base + __from, __base + __to, __base{rest});\n"));
+    }
+    out.push_str("    return 0;\n}\n");
+    out
+}
+
+/// Kernel `index` of a program (it must be `join_backend UPMEM_C_Kernel`) as a whole DPU C
+/// program whose kernel function is named `symbol`; `None` when there is no such kernel.
+/// Deterministic. The first construct a DPU kernel cannot hold, or a WRAM budget over the
+/// DPU's 64 KiB, is the error, with its Spiral span.
+pub fn emit_upmem_kernel(program: &Program, index: usize, symbol: &str) -> Option<Result<String, KernelError>> {
+    let k = program.kernels.get(index)?;
+    let fns = match crate::codegen::c::emit_kernel_fn(program, Dialect::Upmem, index, symbol)? {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let (wram, parts) = wram_bytes(k);
+    if wram > WRAM_BYTES {
+        return Some(Err((
+            format!("this UPMEM kernel needs {wram} bytes of WRAM with {MAX_TASKLETS} tasklets ({parts}), more than the {WRAM_BYTES} bytes a DPU has; use smaller `tasklet_array`s or `shared_array`s"),
+            k.span,
+        )));
+    }
+    let mut out = String::from(HEADER);
+    out.push_str(crate::codegen::c_family::PRIMS_H);
+    out.push_str(DMA_HELPERS);
+    out.push_str(&format!("// {wram} bytes of WRAM with {MAX_TASKLETS} tasklets: {parts}.\n"));
+    out.push_str(&format!("__host uint64_t __spi_args[{}];\n", arg_slots(k)));
+    out.push_str("__host uint64_t __spi_status[NR_TASKLETS];\n");
+    if k.is_block_kernel() {
+        out.push_str("BARRIER_INIT(__spi_barrier, NR_TASKLETS);\n");
+    }
+    out.push_str(&fns);
+    out.push_str(&main_fn(k, symbol, &program.types));
+    Some(Ok(out))
+}
+
+/// Every kernel of a program as a DPU program (see [`emit_upmem_kernel`]); kernel `i`'s function
+/// is named `symbol(i)`. Every kernel must be `join_backend UPMEM_C_Kernel`.
+pub fn emit_upmem_kernels(program: &Program, symbol: &dyn Fn(usize) -> String) -> Result<Vec<String>, KernelError> {
+    let mut out = Vec::new();
+    for i in 0..program.kernels.len() {
+        if let Some(r) = emit_upmem_kernel(program, i, &symbol(i)) {
+            out.push(r?);
+        }
+    }
+    Ok(out)
+}
+
+/// How each parameter of an UPMEM kernel travels between the host and the DPUs: `(push,
+/// pull)`. A leaf is pulled back when the kernel may write it, and pushed when the kernel may
+/// read it or writes only some of its elements; a leaf that every index writes (an
+/// unconditional write at the kernel's index in an element kernel, or the library's
+/// `mram_write` blocks, which cover every tasklet's range, in a tasklet kernel) is only
+/// pulled, so a `map` moves each leaf once. Scalars are always pushed.
+pub fn param_flow(k: &Kernel) -> Vec<(bool, bool)> {
+    use crate::peval::ir::Atom;
+    use std::collections::{BTreeMap, BTreeSet};
+    let params: BTreeMap<u32, usize> = k.params.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    let mut read = BTreeSet::new();
+    let mut written = BTreeSet::new();
+    let mut full = BTreeSet::new();
+    let param = |a: &Atom| match a {
+        Atom::Var(v) => params.get(&v.id).copied(),
+        Atom::Lit(_) => None,
+    };
+    // The kernel's index, as top-level variables (an element kernel's body starts with it).
+    let mut index_vars = BTreeSet::new();
+    let block = k.is_block_kernel();
+    for st in &k.body.stmts {
+        match &st.expr {
+            Expr::KernelIndex => index_vars.extend(st.vars.iter().map(|v| v.id)),
+            Expr::ArraySet { array, index: Atom::Var(i), .. } if !block && index_vars.contains(&i.id) => {
+                if let Some(p) = param(array) {
+                    full.insert(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk(b: &Block, param: &dyn Fn(&Atom) -> Option<usize>, read: &mut BTreeSet<usize>, written: &mut BTreeSet<usize>, full: &mut BTreeSet<usize>) {
+        use crate::peval::ir::PrimOp;
+        for st in &b.stmts {
+            match &st.expr {
+                Expr::ArrayGet { array, index } => {
+                    read.extend(param(array));
+                    let _ = index;
+                }
+                Expr::ArraySet { array, .. } | Expr::ChunkSet { array, .. } => written.extend(param(array)),
+                Expr::Prim(PrimOp::ArrayLength, _) => {}
+                Expr::Gpu { op: GpuOp::MramRead, args } => read.extend(args.first().and_then(param)),
+                Expr::Gpu { op: GpuOp::MramWrite, args } => {
+                    if let Some(p) = args.get(1).and_then(param) {
+                        written.insert(p);
+                        full.insert(p);
+                    }
+                }
+                other => {
+                    // Any other use (a copy, an escape) may read and write it.
+                    for a in other.atoms() {
+                        if let Some(p) = param(a) {
+                            read.insert(p);
+                            written.insert(p);
+                        }
+                    }
+                }
+            }
+            for nb in st.expr.nested_blocks() {
+                walk(nb, param, read, written, full);
+            }
+        }
+    }
+    walk(&k.body, &param, &mut read, &mut written, &mut full);
+    k.params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if !matches!(p.ty, Ty::Array(_)) {
+                return (true, false);
+            }
+            let w = written.contains(&i);
+            (read.contains(&i) || (w && !full.contains(&i)) || (!w && !read.contains(&i)), w)
+        })
+        .collect()
+}
