@@ -161,8 +161,11 @@ fn what_a_dpu_cannot_do_is_a_compile_error_at_the_spiral_line() {
     )
     .unwrap_err();
     assert!(e.starts_with("line 3:") && e.contains("bytes of WRAM") && e.contains("65536"), "{e}");
-    // Tasklet operations outside UPMEM kernels.
-    let text = "open inv\nopen kernel\ninl f input = map (fun x => x + tasklet_index ()) input";
-    let e = program(text, &parse_export("pub fn f(dev: &Device, input: &InvArray<i32>) -> Result<InvArray<i32>, Error>;"));
-    assert!(e.is_ok(), "thread_index is valid in an UPMEM kernel: {e:?}");
+    // Tasklet operations in an element kernel.
+    let e = dpu_programs(
+        "inl f a = parallel_for (inv_length a) fun i => inv_set a i (tasklet_index ())",
+        "pub fn f(dev: &Device, a: &mut InvArray<i32>) -> Result<(), Error>;",
+    )
+    .unwrap_err();
+    assert!(e.starts_with("line 3:") && e.contains("belong in `parallel_tasklets`"), "{e}");
 }

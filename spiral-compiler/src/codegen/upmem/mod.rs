@@ -191,6 +191,15 @@ fn main_fn(k: &Kernel, symbol: &str, types: &crate::peval::ir::Types) -> String 
 /// DPU's 64 KiB, is the error, with its Spiral span.
 pub fn emit_upmem_kernel(program: &Program, index: usize, symbol: &str) -> Option<Result<String, KernelError>> {
     let k = program.kernels.get(index)?;
+    fn uses_index(b: &Block) -> bool {
+        b.stmts.iter().any(|st| matches!(st.expr, Expr::KernelIndex) || st.expr.nested_blocks().into_iter().any(uses_index))
+    }
+    if k.is_block_kernel() && uses_index(&k.body) {
+        return Some(Err((
+            "this UPMEM kernel reads the kernel index (`parallel_for`) and also uses tasklet operations (`tasklet_index`, `tasklet_barrier`, WRAM arrays, DMA), which belong in `parallel_tasklets` kernels".into(),
+            k.span,
+        )));
+    }
     let fns = match crate::codegen::c::emit_kernel_fn(program, Dialect::Upmem, index, symbol)? {
         Ok(f) => f,
         Err(e) => return Some(Err(e)),
