@@ -1,6 +1,6 @@
-//! Devices: where kernels run. The CPU (one or several threads) and, with the crate feature
-//! `cuda`, NVIDIA GPUs (see [`crate::cuda`]); UPMEM reports [`Error::DeviceMissing`] until its
-//! launcher lands.
+//! Devices: where kernels run. The CPU (one or several threads), with the crate feature
+//! `cuda` NVIDIA GPUs (see [`crate::cuda`]), and with the crate feature `upmem` UPMEM DPUs,
+//! through the SDK or its emulator (see [`crate::upmem`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -8,6 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 
 use crate::cuda::CudaBackend;
+use crate::upmem::UpmemBackend;
 use crate::inverse::{Inverse, Split};
 use crate::{Error, InvArray};
 
@@ -46,6 +47,8 @@ enum Backend {
     Cpu { threads: usize, min_chunk: usize },
     /// A CUDA GPU (uninhabited without the `cuda` feature).
     Cuda(CudaBackend),
+    /// A set of UPMEM DPUs (uninhabited without the `upmem` feature).
+    Upmem(UpmemBackend),
 }
 
 /// A device that runs kernels. Cheap to clone; generated wrappers take `&Device`.
@@ -82,6 +85,7 @@ impl fmt::Display for Device {
             Backend::Cpu { threads: 1, .. } => f.write_str("cpu (1 thread)"),
             Backend::Cpu { threads, .. } => write!(f, "cpu ({threads} threads)"),
             Backend::Cuda(b) => f.write_str(&b.describe()),
+            Backend::Upmem(b) => f.write_str(&b.describe()),
         }
     }
 }
@@ -150,7 +154,7 @@ impl Device {
     pub fn with_min_chunk(self, min_chunk: usize) -> Device {
         match self.backend {
             Backend::Cpu { threads, .. } => Device { backend: Backend::Cpu { threads, min_chunk: min_chunk.max(1) } },
-            backend @ Backend::Cuda(_) => Device { backend },
+            backend @ (Backend::Cuda(_) | Backend::Upmem(_)) => Device { backend },
         }
     }
 
@@ -158,7 +162,7 @@ impl Device {
     pub fn min_chunk(&self) -> usize {
         match self.backend {
             Backend::Cpu { min_chunk, .. } => min_chunk,
-            Backend::Cuda(_) => 1,
+            Backend::Cuda(_) | Backend::Upmem(_) => 1,
         }
     }
 
@@ -179,7 +183,7 @@ impl Device {
     pub(crate) fn cuda_backend(&self, operation: &str) -> Result<&CudaBackend, Error> {
         match &self.backend {
             Backend::Cuda(b) => Ok(b),
-            Backend::Cpu { .. } => Err(Error::Unsupported {
+            Backend::Cpu { .. } | Backend::Upmem(_) => Err(Error::Unsupported {
                 device: self.to_string(),
                 operation: format!("{operation}: it is not a CUDA device (see Device::cuda)"),
             }),
@@ -195,7 +199,7 @@ impl Device {
         }
     }
 
-    /// [`Error::Unsupported`] on a CUDA device: host closures and CPU kernels run on the CPU.
+    /// [`Error::Unsupported`] on a CUDA or UPMEM device: host closures and CPU kernels run on the CPU.
     fn cpu_only(&self) -> Result<(), Error> {
         match self.backend {
             Backend::Cpu { .. } => Ok(()),
@@ -203,18 +207,75 @@ impl Device {
                 device: self.to_string(),
                 operation: "run a host closure or CPU kernel (launch CUDA kernels with Device::launch, or use Device::cpu())".into(),
             }),
+            Backend::Upmem(_) => Err(Error::Unsupported {
+                device: self.to_string(),
+                operation: "run a host closure or CPU kernel (launch DPU programs with Device::upmem_launch, or use Device::cpu())".into(),
+            }),
         }
     }
 
-    /// A set of `dpus` UPMEM DPUs.
+    /// `nr_dpus` UPMEM DPUs of the real SDK (found through `UPMEM_HOME`), running DPU programs
+    /// with 16 tasklets ([`crate::upmem::DEFAULT_TASKLETS`]).
     ///
-    /// This version of the runtime has neither the UPMEM host library binding nor the
-    /// emulator, so this always returns [`Error::DeviceMissing`] (never a panic).
-    pub fn upmem(dpus: usize) -> Result<Device, Error> {
-        Err(Error::DeviceMissing {
-            device: format!("upmem ({dpus} DPUs)"),
-            reason: "this version of spiral-rt cannot launch UPMEM DPU programs yet; use Device::cpu()".into(),
-        })
+    /// Errors with [`Error::DeviceMissing`] (never a panic) when the crate was built without
+    /// its `upmem` feature, `UPMEM_HOME` is not set, the SDK's host library cannot be loaded or
+    /// the DPUs cannot be allocated; see [`Device::upmem_emulator`] for the emulator.
+    pub fn upmem(nr_dpus: usize) -> Result<Device, Error> {
+        Device::upmem_with_tasklets(nr_dpus, crate::upmem::DEFAULT_TASKLETS)
+    }
+
+    /// [`Device::upmem`] with `tasklets` tasklets per DPU (`-DNR_TASKLETS`). The count is not
+    /// checked here: a count the DPU cannot run (0 or more than 24) fails when the first
+    /// program is loaded, as the SDK's loader does.
+    pub fn upmem_with_tasklets(nr_dpus: usize, tasklets: usize) -> Result<Device, Error> {
+        UpmemBackend::open_sdk(nr_dpus, tasklets).map(|b| Device { backend: Backend::Upmem(b) })
+    }
+
+    /// `nr_dpus` DPUs of the UPMEM emulator (see [`crate::upmem`]), `tasklets` tasklets each.
+    /// The emulator library is compiled with the host C compiler at first use and cached.
+    /// As with the SDK, a tasklet count outside 1..=24 fails when a program is loaded, with
+    /// [`Error::UpmemRule`] ([`crate::UpmemRule::TooManyTasklets`]).
+    ///
+    /// Errors with [`Error::DeviceMissing`] without the crate feature `upmem`, and with
+    /// [`Error::Toolchain`] when the C compiler fails.
+    pub fn upmem_emulator(nr_dpus: usize, tasklets: usize) -> Result<Device, Error> {
+        UpmemBackend::open_emulator(nr_dpus, tasklets).map(|b| Device { backend: Backend::Upmem(b) })
+    }
+
+    /// The number of DPUs of an UPMEM device; 0 for other devices.
+    pub fn upmem_dpus(&self) -> usize {
+        match &self.backend {
+            Backend::Upmem(b) => b.dpus(),
+            _ => 0,
+        }
+    }
+
+    /// The transfer and launch counters of an UPMEM device since it was created (or last reset
+    /// with [`Device::upmem_reset_stats`]); `None` for
+    /// other devices. Clones of a device share their counters.
+    pub fn upmem_stats(&self) -> Option<crate::UpmemStats> {
+        match &self.backend {
+            Backend::Upmem(b) => Some(b.stats()),
+            _ => None,
+        }
+    }
+
+    /// Sets an UPMEM device's counters back to zero (nothing on other devices).
+    pub fn upmem_reset_stats(&self) {
+        if let Backend::Upmem(b) = &self.backend {
+            b.reset_stats();
+        }
+    }
+
+    /// This device's UPMEM backend, or [`Error::Unsupported`] saying it cannot `operation`.
+    pub(crate) fn upmem_backend(&self, operation: &str) -> Result<&UpmemBackend, Error> {
+        match &self.backend {
+            Backend::Upmem(b) => Ok(b),
+            _ => Err(Error::Unsupported {
+                device: self.to_string(),
+                operation: format!("{operation}: it is not an UPMEM device (see Device::upmem and Device::upmem_emulator)"),
+            }),
+        }
     }
 
     /// The kind of the device.
@@ -222,15 +283,18 @@ impl Device {
         match self.backend {
             Backend::Cpu { .. } => DeviceKind::Cpu,
             Backend::Cuda(_) => DeviceKind::Cuda,
+            Backend::Upmem(_) => DeviceKind::Upmem,
         }
     }
 
     /// How many threads the device runs a kernel on (on a CUDA device: the threads of a full
-    /// grid, multiprocessors × blocks per multiprocessor × threads per block).
+    /// grid, multiprocessors × blocks per multiprocessor × threads per block; on an UPMEM device,
+    /// DPUs × tasklets).
     pub fn threads(&self) -> usize {
         match &self.backend {
             Backend::Cpu { threads, .. } => *threads,
             Backend::Cuda(b) => b.threads(),
+            Backend::Upmem(b) => b.threads(),
         }
     }
 

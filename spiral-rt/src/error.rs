@@ -86,6 +86,15 @@ pub enum Error {
         /// What went wrong, including the tool's own output where there is one.
         message: String,
     },
+    /// The UPMEM emulator caught a program or a host transfer breaking a rule of the hardware
+    /// or of the SDK's host library (see [`crate::upmem`]). On the real SDK the same mistake
+    /// is a DPU fault, an SDK error code or silent corruption.
+    UpmemRule {
+        /// Which rule.
+        rule: crate::UpmemRule,
+        /// What the emulator said: the call or DPU and tasklet, and the numbers.
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -114,6 +123,7 @@ impl fmt::Display for Error {
                 write!(f, "device `{device}` failed to {operation}: {message}")
             }
             Error::Toolchain { tool, message } => write!(f, "toolchain `{tool}` failed: {message}"),
+            Error::UpmemRule { rule, message } => write!(f, "UPMEM rule broken ({rule}): {message}"),
         }
     }
 }

@@ -112,6 +112,7 @@ pub mod __private {
 }
 mod private;
 mod scalar;
+pub mod upmem;
 
 pub use cuda::{nvrtc_compile, CudaInfo, DeviceInvArray, DeviceLeaf, Kernel, KernelArgs, KernelSource, LaunchConfig};
 pub use array::{check_lengths, zip, ColumnsDisplay, IntoIter, InvArray, InvSlice, InvSliceMut, Iter};
@@ -120,3 +121,4 @@ pub use error::Error;
 pub use inverse::{ErasedColumn, Inverse, Split};
 pub use scalar::{LeafMut, LeafRef, Scalar, ScalarKind};
 pub use spiral_rt_derive::Inverse;
+pub use upmem::{UpmemArgs, UpmemKernel, UpmemRule, UpmemStats};
