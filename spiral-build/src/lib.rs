@@ -89,7 +89,7 @@ impl Pipeline for SpiralPipeline {
         use spiral_compiler::driver::{compile_graph_exports_c, CompileError};
         use spiral_compiler::diagnostics::{render, SourceMap};
         let LoadedUnit { mut sm, base, name, directives } = load_unit(unit)?;
-        let Directives { sigs, exports, structs, cuda: cuda_target } = directives;
+        let Directives { sigs, exports, structs, cuda: cuda_target, upmem: upmem_target } = directives;
         let failed = |sm: &SourceMap, e: CompileError| match e {
             CompileError::Spiral(d) => render(sm, &d),
             CompileError::MissingExport(i) => format!("{name}: `{}` is exported but not defined by a top-level `inl` or `let`", exports[i].name),
@@ -100,6 +100,14 @@ impl Pipeline for SpiralPipeline {
         };
         let cuda = if cuda_target {
             match spiral_compiler::driver::compile_graph_exports_cuda(&mut sm, &base, &exports) {
+                Ok(x) => Some(x),
+                Err(e) => return Err(failed(&sm, e)),
+            }
+        } else {
+            None
+        };
+        let upmem = if upmem_target {
+            match spiral_compiler::driver::compile_graph_exports_upmem(&mut sm, &base, &exports) {
                 Ok(x) => Some(x),
                 Err(e) => return Err(failed(&sm, e)),
             }
@@ -121,6 +129,20 @@ impl Pipeline for SpiralPipeline {
             let fn_name = sig.ident.to_string();
             let sig = sig.to_token_stream().to_string();
             let vis = vis.to_token_stream().to_string();
+            // With UPMEM, the body dispatches on the device: the DPU programs (inline, compiled
+            // for the device's tasklet count at the first launch) on an UPMEM device.
+            let body = match &upmem {
+                Some(units) => {
+                    let (upmem_body, programs) = &units[k];
+                    let list: Vec<String> = programs.iter().map(|p| format!("{p:?}")).collect();
+                    format!(
+                        "match ::spiral::Device::kind({dev}) {{\n::spiral::DeviceKind::Upmem => {{\nstatic __SPIRAL_UPMEM: [&str; {}] = [{}];\n{upmem_body}}}\n_ => {{\n{body}}}\n}}\n",
+                        list.len(),
+                        list.join(", ")
+                    )
+                }
+                None => body,
+            };
             // With CUDA, the body dispatches on the device: CUDA kernels on a CUDA device, the
             // C kernels otherwise.
             let body = match &cuda {
@@ -142,12 +164,13 @@ impl Pipeline for SpiralPipeline {
     }
 
     /// `spiral_compiler::driver::kernel_files` of the unit: `<unit>_<export>.kernel<i>.cpu.c`
-    /// per CPU kernel and, with a `// targets: ... cuda` line, `<unit>_<export>.kernel<i>.cu`.
+    /// per CPU kernel and, with a `// targets: ... cuda` line, `<unit>_<export>.kernel<i>.cu`
+    /// (with `upmem`, `<unit>_<export>.kernel<i>.dpu.c`, a whole DPU program).
     fn kernel_files(&self, unit: &Unit) -> Result<Vec<(String, String)>, String> {
         use spiral_compiler::driver::CompileError;
         let LoadedUnit { mut sm, base, name, directives } = load_unit(unit)?;
         let exports = &directives.exports;
-        spiral_compiler::driver::kernel_files(&mut sm, &base, exports, &unit.name, directives.cuda).map_err(|e| match e {
+        spiral_compiler::driver::kernel_files(&mut sm, &base, exports, &unit.name, spiral_compiler::driver::ExportTargets { cpu: true, cuda: directives.cuda, upmem: directives.upmem }).map_err(|e| match e {
             CompileError::Spiral(d) => spiral_compiler::diagnostics::render(&sm, &d),
             CompileError::MissingExport(i) => format!("{name}: `{}` is exported but not defined", exports[i].name),
         })
@@ -167,7 +190,7 @@ struct LoadedUnit {
 fn load_unit(unit: &Unit) -> Result<LoadedUnit, String> {
     use spiral_compiler::driver::{load_package_with_library, load_with_library};
     let mut sm = spiral_compiler::diagnostics::SourceMap::new();
-    let mut directives = Directives { sigs: Vec::new(), exports: Vec::new(), structs: Vec::new(), cuda: false };
+    let mut directives = Directives { sigs: Vec::new(), exports: Vec::new(), structs: Vec::new(), cuda: false, upmem: false };
     for src in unit.sources.iter().filter(|p| is_spiral(p)) {
         let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
         let d = export_directives(&src.to_string_lossy(), &text)?;
@@ -175,6 +198,7 @@ fn load_unit(unit: &Unit) -> Result<LoadedUnit, String> {
         directives.exports.extend(d.exports);
         directives.structs.extend(d.structs);
         directives.cuda |= d.cuda;
+        directives.upmem |= d.upmem;
     }
     if directives.exports.is_empty() {
         return Err(format!("{}: no `// export: fn ...;` line, so nothing to build", unit.root.display()));
@@ -205,13 +229,15 @@ pub struct Directives {
     /// A `// targets: cpu, cuda` line asks for CUDA kernels too (the wrappers then dispatch on
     /// the device kind).
     pub cuda: bool,
+    /// A `// targets: cpu, upmem` line asks for UPMEM DPU kernels too.
+    pub upmem: bool,
 }
 
 /// The exported signatures of a Spiral file: every line `// export: [pub] fn ...;`, and the
 /// structs they use (`// export: ... struct Name { .. }`, declared before their first use).
 /// Errors name the file, line and column.
 pub fn export_directives(name: &str, text: &str) -> Result<Directives, String> {
-    let mut d = Directives { sigs: Vec::new(), exports: Vec::new(), structs: Vec::new(), cuda: false };
+    let mut d = Directives { sigs: Vec::new(), exports: Vec::new(), structs: Vec::new(), cuda: false, upmem: false };
     let mut defs = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if let Some(rest) = line.trim_start().strip_prefix("// targets:") {
@@ -219,7 +245,8 @@ pub fn export_directives(name: &str, text: &str) -> Result<Directives, String> {
                 match t {
                     "cpu" => {}
                     "cuda" => d.cuda = true,
-                    other => return Err(format!("{name}:{}: unknown kernel target `{other}` (the targets are `cpu` and `cuda`)", i + 1)),
+                    "upmem" => d.upmem = true,
+                    other => return Err(format!("{name}:{}: unknown kernel target `{other}` (the targets are `cpu`, `cuda` and `upmem`)", i + 1)),
                 }
             }
             continue;

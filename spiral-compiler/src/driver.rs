@@ -333,9 +333,17 @@ pub fn compile_graph_exports_c(
 /// Every kernel of the exports of a spiral-build unit, each alone as a complete translation
 /// unit, for reading and compiling by hand (spiral-build's `Builder::kernels_dir`): the CPU
 /// kernels in the C kernel dialect (`<unit>_<export>.kernel<i>.cpu.c`, under the symbols the
-/// unit's C uses) and, with `cuda`, the exports evaluated again with their kernels on CUDA
-/// (`<unit>_<export>.kernel<i>.cu`). Returns (file name, text) pairs in export and kernel order.
-pub fn kernel_files(sources: &mut SourceMap, base: &crate::project::ProjectGraph, exports: &[Export], unit: &str, cuda: bool) -> Result<Vec<(String, String)>, CompileError> {
+/// unit's C uses) and, for the `cuda` target, the exports evaluated again with their kernels on
+/// CUDA (`<unit>_<export>.kernel<i>.cu`), for `upmem`, on UPMEM (`<unit>_<export>.kernel<i>.dpu.c`,
+/// whole DPU programs). Returns (file name, text) pairs in export and kernel order.
+pub fn kernel_files(
+    sources: &mut SourceMap,
+    base: &crate::project::ProjectGraph,
+    exports: &[Export],
+    unit: &str,
+    targets: ExportTargets,
+) -> Result<Vec<(String, String)>, CompileError> {
+    let cuda = targets.cuda;
     let mut files = Vec::new();
     for e in exports {
         let graph = with_entry(base, sources, e)?;
@@ -355,6 +363,15 @@ pub fn kernel_files(sources: &mut SourceMap, base: &crate::project::ProjectGraph
                 let symbol = format!("{}_kernel{i}", cuda_prefix(&e.name));
                 if let Some(text) = crate::codegen::cuda::emit_cuda_kernel(&prog, i, &symbol) {
                     files.push((format!("{stem}.kernel{i}.cu"), text.map_err(at)?));
+                }
+            }
+        }
+        if targets.upmem {
+            let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Upmem).evaluate(&graph)?;
+            for i in 0..prog.kernels.len() {
+                let symbol = format!("{}_kernel{i}", upmem_prefix(&e.name));
+                if let Some(text) = crate::codegen::upmem::emit_upmem_kernel(&prog, i, &symbol) {
+                    files.push((format!("{stem}.kernel{i}.dpu.c"), text.map_err(at)?));
                 }
             }
         }
