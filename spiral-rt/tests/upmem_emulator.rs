@@ -210,8 +210,8 @@ fn device_identity_display_and_errors() {
     assert!(matches!(dev.for_each_chunk(4, |_| ()), Err(Error::Unsupported { .. })));
 
     // An element kernel needs every leaf of the launch's length.
-    let input = vec![1i32; 10];
-    let mut out = vec![0i32; 9];
+    let input = [1i32; 10];
+    let mut out = [0i32; 9];
     let mut args = UpmemArgs::new();
     args.input(&input[..]).output(&mut out[..]).scalar(0i32);
     let e = dev.upmem_launch(&map_kernel(), 10, false, &mut args).unwrap_err();

@@ -20,7 +20,7 @@
 //!   the host's C compiler into a shared object: `cc -shared -fPIC -O2 -std=gnu11
 //!   -DNR_TASKLETS=T -I dpu-rt -include spi_emu_abi.h -Wl,-Bsymbolic k.c -o k.so`.
 //!
-//! With the feature, the build script generates the Rust bindings ([`sys`], a dynamically
+//! With the feature, the build script generates the Rust bindings (the module `sys`, a dynamically
 //! loaded `DpuApi`) with bindgen over `$UPMEM_HOME/include/dpu/dpu.h` when `UPMEM_HOME` is set
 //! at build time, else over the emulator's `dpu.h`; the launcher calls the same functions
 //! either way (`dpu_alloc`, `dpu_load`, `dpu_prepare_xfer`, `dpu_push_xfer`, `dpu_copy_to`,

@@ -2,6 +2,8 @@
  * emptied at each launch, printed by dpu_log_read). The C library's stdio.h is included too. */
 #ifndef SPI_DPU_STDIO_H
 #define SPI_DPU_STDIO_H
+/* The C library's stdio.h (a GNU extension: keep -Wpedantic quiet about it). */
+#pragma GCC system_header
 #include_next <stdio.h>
 #include "spi_emu_abi.h"
 
