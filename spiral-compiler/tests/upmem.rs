@@ -169,3 +169,4 @@ fn what_a_dpu_cannot_do_is_a_compile_error_at_the_spiral_line() {
     .unwrap_err();
     assert!(e.starts_with("line 3:") && e.contains("belong in `parallel_tasklets`"), "{e}");
 }
+

@@ -1,0 +1,214 @@
+//! Seed 000's UPMEM programs (test3 to test8c) in our form: a Rust host and Spiral kernels,
+//! compiled with `targets = [cpu, upmem]`, run on the UPMEM emulator with 1, 4 and 64 DPUs and
+//! 1, 11 and 16 tasklets. Each gives the output the tutorial and v2's suite report, and the
+//! same result as the CPU arm of the same export (every kernel runs on both targets by
+//! construction). Larger inputs exercise the split over DPUs, the tasklets' 8-element shares
+//! and the 2048-byte DMA blocks with their tails.
+//!
+//! Needs the `upmem` feature (bindgen over `dpu.h`; the emulator is compiled with the host's
+//! C compiler at first use): `cargo test --features upmem --test upmem`.
+#![cfg(feature = "upmem")]
+
+use spiral::{spiral, Device, Error, InvArray};
+
+spiral! {
+    targets = [cpu, upmem],
+    // test3: the add kernel at i32, u64 and f32.
+    pub fn test3(dev: &Device, a: i32, b: i32, c: u64, d: u64, e: f32, f: f32) -> Result<(i32, u64, f32), Error>;
+    // test5: scalars in and out of a kernel.
+    pub fn test5(dev: &Device, a: i32, b: i32, c: i32, d: i32) -> Result<(i32, i32, i32, i32), Error>;
+    // test6: a generic scalar map with several functions.
+    pub fn test6(dev: &Device, a: i32, b: i32, c: i32, d: i32) -> Result<(i32, i32, i32, i32), Error>;
+    // test7a: arrays in MRAM, one element set.
+    pub fn test7a(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
+    // test7b: a loop over the MRAM arrays (an element kernel).
+    pub fn test7b(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
+    // test7c: the same through WRAM blocks (`map_inp`: mram_read, compute, mram_write).
+    pub fn test7c(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
+    // test8a: an inverse array mapped.
+    pub fn test8a(dev: &Device, a: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
+    // test8b: a map over three zipped arrays into an existing output.
+    pub fn test8b(dev: &Device, input: &InvArray<(i32, i32, i32)>, output: &mut InvArray<i32>) -> Result<(), Error>;
+    // test8c: the same into a new array (the quickstart).
+    pub fn test8c(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<i32>, Error>;
+    // reduce: tasklet partials, then DPU partials, combined on the host in order.
+    pub fn sum(dev: &Device, input: &InvArray<i64>) -> Result<i64, Error>;
+    pub fn compose(dev: &Device, input: &InvArray<(i64, i64)>) -> Result<(i64, i64), Error>;
+    pub fn minmax(dev: &Device, input: &InvArray<f64>) -> Result<(f64, f64), Error>;
+    // A failing kernel.
+    pub fn divide(dev: &Device, input: &InvArray<i32>, by: i32) -> Result<InvArray<i32>, Error>;
+    r#"
+open inv
+open kernel
+
+// A kernel over one element: the result comes back in a one-element array.
+inl scalar_map f x =
+    inl out = inv_create `(`(f x)) 1i32
+    parallel_for 1i32 fun i => inv_set out i (f x)
+    inv_index out 0i32
+
+inl test3 a b c d e f = scalar_map (fun (a, b, c, d, e, f) => a + b, c + d, e + f) (a, b, c, d, e, f)
+
+inl test5 a b c d =
+    scalar_map (fun (a, b, c, d) =>
+        inl q : i32 = a + b - c - d
+        inl w = a * b * c * d
+        d, c, w, q
+        ) (a, b, c, d)
+
+inl test6 a b c d =
+    scalar_map (fun (a, b) => a + b) (a, b),
+    scalar_map (fun (a, b, c) => a + b - c) (a, b, c),
+    scalar_map (fun (a, b, c, d) => (a + b) * d / c) (a, b, c, d),
+    scalar_map (fun (a, b, c) => a - b - c) (a, b, c)
+
+inl test7a a b c = parallel_for (inv_length a) fun i =>
+    if i = 3i32 then inv_set a i (inv_index b i + inv_index c i)
+
+inl test7b a b c = parallel_for (inv_length a) fun i => inv_set a i (inv_index b i + inv_index c i)
+
+inl test7c a b c = map_inp (fun (b, c) => b + c) (inv_zip b c) a
+
+inl test8a a = map (fun x => x * 2i32) a
+
+inl test8b input output = map_inp (fun (a, b, c) => a + b + c + 10i32) input output
+
+inl test8c input = map (fun (a, b, c) => a + b + c + 10i32) input
+
+inl sum input = reduce (fun a b => a + b) 0i64 input
+
+// Composition of affine maps x -> m * x + c (wrapping): associative, not commutative.
+inl compose input = reduce (fun (m1, c1) (m2, c2) => m1 * m2, c1 * m2 + c2) (1i64, 0i64) input
+
+inl minmax input =
+    reduce (fun a b => if a < b then a else b) 1000000000.0 input,
+    reduce (fun a b => if a > b then a else b) -1000000000.0 input
+
+inl divide input by = map (fun x => x / by) input
+    "#
+}
+
+/// The device shapes of the acceptance list: 1, 4 and 64 DPUs, 1, 11 and 16 tasklets.
+fn devices() -> Vec<Device> {
+    let mut out = Vec::new();
+    for dpus in [1, 4, 64] {
+        for tasklets in [1, 11, 16] {
+            out.push(Device::upmem_emulator(dpus, tasklets).unwrap_or_else(|e| panic!("emulator ({dpus} DPUs, {tasklets} tasklets): {e}")));
+        }
+    }
+    out
+}
+
+fn arange(n: i32) -> InvArray<i32> {
+    (0..n).collect()
+}
+
+#[test]
+fn seed_000_scalar_kernels_give_the_reported_outputs() {
+    let cpu = Device::cpu();
+    for dev in devices() {
+        // test3: the add kernel at three types.
+        let r = test3(&dev, 2, 1, 2, 5, 2.5, 4.4).unwrap();
+        assert_eq!(r, (3, 7, 2.5f32 + 4.4), "{dev}");
+        // test5 prints (4, 3, 24, -4).
+        assert_eq!(test5(&dev, 1, 2, 3, 4).unwrap(), (4, 3, 24, -4), "{dev}");
+        // test6 prints 3, 0, 4, -4.
+        assert_eq!(test6(&dev, 1, 2, 3, 4).unwrap(), (3, 0, 4, -4), "{dev}");
+        assert_eq!(test6(&dev, 1, 2, 3, 4).unwrap(), test6(&cpu, 1, 2, 3, 4).unwrap());
+    }
+}
+
+#[test]
+fn seed_000_array_kernels_give_the_reported_outputs() {
+    let want_7a: Vec<i32> = (0..16).map(|i| if i == 3 { 6 } else { i }).collect();
+    let twice = |n: i32| -> Vec<i32> { (0..n).map(|i| 2 * i).collect() };
+    let plus10 = |n: i32| -> Vec<i32> { (0..n).map(|i| 3 * i + 10).collect() };
+    for dev in devices() {
+        // test7a: element 3 of arange 16 becomes 6.
+        let mut a = arange(16);
+        test7a(&dev, &mut a, &arange(16), &arange(16)).unwrap();
+        assert_eq!(a.to_vec(), want_7a, "{dev}");
+        // test7b and test7c: arange 64 + arange 64 (and a length that is not a multiple of 8
+        // or of the DPU count, so shares and DMA blocks have tails).
+        for n in [64, 1000, 100_003] {
+            let mut a = arange(n);
+            test7b(&dev, &mut a, &arange(n), &arange(n)).unwrap();
+            assert_eq!(a.to_vec(), twice(n), "test7b {n} on {dev}");
+            let mut a = InvArray::<i32>::zeroed(n as usize);
+            test7c(&dev, &mut a, &arange(n), &arange(n)).unwrap();
+            assert_eq!(a.to_vec(), twice(n), "test7c {n} on {dev}");
+            // test8a: (array([0, 2, ..., 126]), 64).
+            let out = test8a(&dev, &arange(n)).unwrap();
+            assert_eq!((out.to_vec(), out.len()), (twice(n), n as usize), "test8a {n} on {dev}");
+            // test8b and test8c: (array([10, 13, ..., 199]), 64).
+            let input: InvArray<(i32, i32, i32)> = (0..n).map(|i| (i, i, i)).collect();
+            let mut output = InvArray::<i32>::zeroed(n as usize);
+            test8b(&dev, &input, &mut output).unwrap();
+            assert_eq!(output.to_vec(), plus10(n), "test8b {n} on {dev}");
+            let out = test8c(&dev, &input).unwrap();
+            assert_eq!(out.to_vec(), plus10(n), "test8c {n} on {dev}");
+        }
+        // Empty arrays launch nothing.
+        assert_eq!(test8a(&dev, &arange(0)).unwrap().len(), 0);
+    }
+    // The values the suite reports for 64 elements.
+    let dev = Device::upmem_emulator(4, 16).unwrap();
+    let out = test8c(&dev, &(0..64).map(|i| (i, i, i)).collect()).unwrap();
+    assert_eq!(out.get(0), Some(10));
+    assert_eq!(out.get(1), Some(13));
+    assert_eq!(out.get(63), Some(199));
+}
+
+#[test]
+fn reduce_combines_tasklet_and_dpu_partials_in_order() {
+    let cpu = Device::cpu();
+    for dev in devices() {
+        for n in [1usize, 7, 1000, 100_003] {
+            let xs: InvArray<i64> = (0..n as i64).map(|i| i * 3 - 7).collect();
+            assert_eq!(sum(&dev, &xs).unwrap(), (0..n as i64).map(|i| i * 3 - 7).sum::<i64>(), "sum {n} on {dev}");
+            // Order-sensitive: a composition of affine maps.
+            let fs: InvArray<(i64, i64)> = (0..n as i64).map(|i| (i % 5 - 2, i * 7 + 1)).collect();
+            let want = (0..n as i64).fold((1i64, 0i64), |(m1, c1), i| {
+                let (m2, c2) = (i % 5 - 2, i * 7 + 1);
+                (m1.wrapping_mul(m2), c1.wrapping_mul(m2).wrapping_add(c2))
+            });
+            assert_eq!(compose(&dev, &fs).unwrap(), want, "compose {n} on {dev}");
+            assert_eq!(compose(&dev, &fs).unwrap(), compose(&cpu, &fs).unwrap());
+            let fl: InvArray<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 - 500.5).collect();
+            assert_eq!(minmax(&dev, &fl).unwrap(), minmax(&cpu, &fl).unwrap(), "minmax {n} on {dev}");
+        }
+        // Empty: `init`.
+        assert_eq!(sum(&dev, &InvArray::<i64>::zeroed(0)).unwrap(), 0);
+    }
+}
+
+#[test]
+fn a_failing_kernel_is_a_typed_error_naming_the_kernel() {
+    let dev = Device::upmem_emulator(4, 11).unwrap();
+    let xs = arange(1000);
+    assert_eq!(divide(&dev, &xs, 3).unwrap().to_vec(), (0..1000).map(|i| i / 3).collect::<Vec<_>>());
+    let e = divide(&dev, &xs, 0).unwrap_err();
+    match &e {
+        Error::KernelFailed { kernel, message } => {
+            assert!(kernel.contains("spiral_upmem_divide"), "{e}");
+            assert!(message.contains("division by zero"), "{e}");
+        }
+        other => panic!("expected KernelFailed, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_map_moves_each_leaf_once() {
+    let dev = Device::upmem_emulator(8, 16).unwrap();
+    let n = 1 << 16;
+    let input: InvArray<(i32, i32, i32)> = (0..n).map(|i| (i, i, i)).collect();
+    let before = dev.upmem_stats().expect("UPMEM stats");
+    let out = test8c(&dev, &input).unwrap();
+    assert_eq!(out.len(), n as usize);
+    let after = dev.upmem_stats().expect("UPMEM stats");
+    // Three i32 leaves in, one out: 16 bytes per element (plus at most 8 bytes of padding per
+    // leaf and DPU).
+    let moved = (after.leaf_bytes_pushed - before.leaf_bytes_pushed) + (after.leaf_bytes_pulled - before.leaf_bytes_pulled);
+    let min = 16 * n as u64;
+    assert!(moved >= min && moved <= min + 4 * 8 * 8, "moved {moved} bytes for {min}");
+}
