@@ -37,6 +37,7 @@ spiral! {
     pub fn minmax(dev: &Device, input: &InvArray<f64>) -> Result<(f64, f64), Error>;
     // A failing kernel.
     pub fn divide(dev: &Device, input: &InvArray<i32>, by: i32) -> Result<InvArray<i32>, Error>;
+
     r#"
 open inv
 open kernel
@@ -85,6 +86,21 @@ inl minmax input =
     reduce (fun a b => if a > b then a else b) -1000000000.0 input
 
 inl divide input by = map (fun x => x / by) input
+    "#
+}
+
+spiral! {
+    targets = [upmem],
+    // A DMA of 4096 bytes written by hand in a macro: the emulator refuses it (at most 2048).
+    pub fn big_dma(dev: &Device, xs: &InvArray<u64>) -> Result<(), Error>;
+    r#"
+open inv
+open kernel
+inl big_dma xs = parallel_tasklets fun () =>
+    inl buf = shared_create `u64 512i32
+    inl m = xs.arrays
+    inl w = buf.arrays
+    $"mram_read(!m, !w, 4096u)" : ()
     "#
 }
 
@@ -211,4 +227,18 @@ fn a_map_moves_each_leaf_once() {
     let moved = (after.leaf_bytes_pushed - before.leaf_bytes_pushed) + (after.leaf_bytes_pulled - before.leaf_bytes_pulled);
     let min = 16 * n as u64;
     assert!(moved >= min && moved <= min + 4 * 8 * 8, "moved {moved} bytes for {min}");
+}
+
+#[test]
+fn an_oversized_dma_in_a_kernel_macro_is_the_typed_dma_size_error() {
+    let dev = Device::upmem_emulator(1, 4).unwrap();
+    let xs: InvArray<u64> = (0..1024).collect();
+    let e = big_dma(&dev, &xs).unwrap_err();
+    match &e {
+        Error::UpmemRule { rule, message } => {
+            assert_eq!(*rule, spiral::UpmemRule::DmaSize, "{e}");
+            assert!(message.contains("4096"), "{e}");
+        }
+        other => panic!("expected the DMA size rule, got {other:?}"),
+    }
 }
