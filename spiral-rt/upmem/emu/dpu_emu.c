@@ -507,7 +507,11 @@ program_open(const char *path, struct emu_program **out, char *err, size_t err_l
     const char *names = (const char *)buf + sh[eh->e_shstrndx].sh_offset;
     uint64_t names_len = sh[eh->e_shstrndx].sh_size;
     p->sections = calloc(eh->e_shnum, sizeof *p->sections);
-    for (uint32_t i = 0; p->sections != NULL && i < eh->e_shnum; i++) {
+    /* Per section index: 0 not WRAM, 1 WRAM data/bss/__host (counted by its objects when there
+     * is a symbol table), 2 read-only data (counted whole: literals have no symbols). */
+    unsigned char *wram_class = calloc(eh->e_shnum, 1);
+    uint64_t by_section = 0;
+    for (uint32_t i = 0; p->sections != NULL && wram_class != NULL && i < eh->e_shnum; i++) {
         if (!(sh[i].sh_flags & SHF_ALLOC) || sh[i].sh_name >= names_len || sh[i].sh_size == 0)
             continue;
         const char *name = names + sh[i].sh_name;
@@ -524,11 +528,52 @@ program_open(const char *path, struct emu_program **out, char *err, size_t err_l
         p->sections[p->nr_sections].addr = sh[i].sh_addr;
         p->sections[p->nr_sections].size = sh[i].sh_size;
         p->nr_sections++;
-        if (kind == SEC_HOST || kind == SEC_WRAM)
-            p->wram_static += (uint32_t)(sh[i].sh_size > WRAM_SIZE * 16u ? WRAM_SIZE * 16u : sh[i].sh_size);
+        if (kind == SEC_HOST || kind == SEC_WRAM) {
+            wram_class[i] = starts_with(name, ".rodata") ? 2 : 1;
+            by_section += sh[i].sh_size;
+        }
         if (kind == SEC_HOST)
             p->wram_host += (uint32_t)sh[i].sh_size;
     }
+    /* Static WRAM: the objects of the data, bss and __host sections (their symbols' sizes,
+     * so that a sanitizer's redzones and metadata do not count), plus the read-only data.
+     * Without a symbol table: the sections' sizes. */
+    uint64_t by_symbol = 0;
+    int have_symtab = 0;
+    for (uint32_t i = 0; wram_class != NULL && i < eh->e_shnum && !have_symtab; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(Elf64_Sym) || sh[i].sh_link >= eh->e_shnum
+            || sh[i].sh_offset + sh[i].sh_size > len)
+            continue;
+        const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+        if (strs->sh_offset + strs->sh_size > len)
+            continue;
+        have_symtab = 1;
+        const Elf64_Sym *syms = (const Elf64_Sym *)(buf + sh[i].sh_offset);
+        size_t count = sh[i].sh_size / sizeof(Elf64_Sym);
+        for (size_t k = 0; k < count; k++) {
+            const Elf64_Sym *y = &syms[k];
+            if (ELF64_ST_TYPE(y->st_info) != STT_OBJECT || y->st_shndx >= eh->e_shnum || wram_class[y->st_shndx] != 1)
+                continue;
+            const char *name = y->st_name < strs->sh_size ? (const char *)buf + strs->sh_offset + y->st_name : "";
+            if (starts_with(name, "__asan") || starts_with(name, "__odr_asan") || starts_with(name, "__ubsan"))
+                continue;
+            /* An alias of an object already counted (same address) counts once. */
+            int seen = 0;
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = ELF64_ST_TYPE(syms[j].st_info) == STT_OBJECT && syms[j].st_shndx == y->st_shndx
+                    && syms[j].st_value == y->st_value && syms[j].st_size > 0;
+            if (!seen)
+                by_symbol += y->st_size;
+        }
+    }
+    if (have_symtab) {
+        for (uint32_t i = 0; i < eh->e_shnum; i++)
+            if (wram_class[i] == 2)
+                by_symbol += sh[i].sh_size;
+    }
+    uint64_t wram = have_symtab ? by_symbol : by_section;
+    p->wram_static = (uint32_t)(wram > 16u * WRAM_SIZE ? 16u * WRAM_SIZE : wram);
+    free(wram_class);
     *out = p;
     return DPU_OK;
 }
