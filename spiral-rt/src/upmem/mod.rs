@@ -93,7 +93,7 @@
 //! | [`UpmemRule::MramBounds`] | the MRAM range lies in the DPU's 64 MiB (or its `__mram` variables) |
 //! | [`UpmemRule::DpuIsolation`] | a DPU never touches another DPU's MRAM |
 //! | [`UpmemRule::WramBounds`] | the WRAM range lies in the DPU's WRAM (globals, `mem_alloc` heap, own stack) |
-//! | [`UpmemRule::WramBudget`] | at load, static WRAM (data, bss, rodata, `__host`) + NR_TASKLETS × `STACK_SIZE_DEFAULT` (default [`STACK_SIZE_DEFAULT`] bytes) fits 64 KiB; `mem_alloc` past the end of WRAM faults |
+//! | [`UpmemRule::WramBudget`] | at load, static WRAM (the objects of data, bss and `__host`, by their symbols' sizes, so sanitizer redzones do not count; plus read-only data) + NR_TASKLETS × `STACK_SIZE_DEFAULT` (default [`STACK_SIZE_DEFAULT`] bytes) fits 64 KiB; `mem_alloc` past the end of WRAM faults |
 //! | [`UpmemRule::TooManyTasklets`] | at load, 1 ≤ NR_TASKLETS ≤ 24 (`DPU_ERR_TOO_MANY_TASKLETS`) |
 //! | [`UpmemRule::HostMramAlignment`] | host MRAM transfers: offset and size multiples of 8 (`DPU_ERR_INVALID_MRAM_ACCESS`) |
 //! | [`UpmemRule::HostWramAlignment`] | host WRAM transfers: offset and size multiples of 4 (`DPU_ERR_INVALID_WRAM_ACCESS`) |
