@@ -142,6 +142,9 @@ fn run_compiler(tool: &str, args: &[String], out: &Path) -> Result<(), Error> {
     let tmp = temp_name(out);
     let mut cmd = Command::new(tool);
     cmd.args(args).arg("-o").arg(&tmp);
+    // A process run with a preloaded sanitizer runtime (tests of DPU programs under ASan) must
+    // not hand it to the compiler, whose own leaks it would report.
+    cmd.env_remove("LD_PRELOAD");
     let output = cmd.output().map_err(|e| Error::Toolchain {
         tool: tool.into(),
         message: format!("cannot run it ({e}); set SPIRAL_UPMEM_CC (or CC) to a C compiler"),

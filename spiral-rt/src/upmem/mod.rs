@@ -129,10 +129,13 @@
 //! binary is not, so run the test binaries (not cargo itself) with gcc's libasan preloaded:
 //!
 //! ```text
-//! CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="env LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0" \
+//! CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="env LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1" \
 //! SPIRAL_UPMEM_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 //!     cargo test -p spiral-rt --features upmem --test upmem_emulator
 //! ```
+//!
+//! The compilers the runtime starts do not inherit `LD_PRELOAD`, so leak checking can stay on
+//! (CI runs the root crate's `tests/upmem.rs` this way).
 //!
 //! [`Device::upmem`]: crate::Device::upmem
 //! [`Device::upmem_with_tasklets`]: crate::Device::upmem_with_tasklets
