@@ -286,6 +286,60 @@
 //! The model does not reproduce warps running in lockstep, shuffles with partial masks or the
 //! finer points of CUDA's memory model.
 //!
+//! # UPMEM
+//!
+//! `targets = [cpu, upmem]` compiles every export for UPMEM processing-in-memory DPUs too
+//! (`join_backend UPMEM_C_Kernel`, v2's name): each kernel becomes a whole DPU C program,
+//! compiled for the device's tasklet count at its first launch (and cached), and the generated
+//! function runs it when given an UPMEM device: [`Device::upmem`] (the SDK, found through
+//! `UPMEM_HOME`) or [`Device::upmem_emulator`] (an emulator of the SDK's host API that keeps the
+//! hardware's rules; see `spiral_rt::upmem`). Both need the `upmem` feature of this crate
+//! (bindgen over `dpu.h`, so building needs libclang: `apt-get install libclang-dev`); without
+//! it they return [`Error::DeviceMissing`] saying so.
+//!
+//! Every array leaf is split over the DPUs, a contiguous part each in its MRAM. `map` and
+//! `map_inp` stream each tasklet's share through WRAM in DMA blocks; `reduce` folds per tasklet,
+//! combines the tasklets after a barrier and the DPUs' partials on the host, in order (so `f`
+//! need only be associative); a `parallel_for` body runs for each index of every DPU's part and
+//! may read and write arrays at its own index only (a DPU holds only its part). A launch pushes
+//! the leaves a kernel reads and pulls back the ones it writes. Atomics, the C math library
+//! (`sqrt`, float `%`...), the scans, `filter` and `histogram` are compile errors on UPMEM.
+//!
+//! ```
+//! use spiral::{spiral, Device, Error, InvArray};
+//!
+//! spiral! {
+//!     targets = [cpu, upmem],
+//!     fn add10(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<i32>, Error>;
+//!     fn total(dev: &Device, xs: &InvArray<i64>) -> Result<i64, Error>;
+//!     r#"
+//! open inv
+//! open kernel
+//! inl add10 input = map (fun (a, b, c) => a + b + c + 10i32) input
+//! inl total xs = reduce (fun a b => a + b) 0i64 xs
+//!     "#
+//! }
+//!
+//! let input: InvArray<(i32, i32, i32)> = (0..64).map(|i| (i, i, i)).collect();
+//! // 4 DPUs with 16 tasklets each; the CPU when this build has no `upmem` feature.
+//! let dev = Device::upmem_emulator(4, 16).unwrap_or_else(|_| Device::cpu());
+//! let out = add10(&dev, &input)?;
+//! assert_eq!((out.get(0), out.get(1), out.get(63)), (Some(10), Some(13), Some(199)));
+//! let xs: InvArray<i64> = (1..=100).collect();
+//! assert_eq!(total(&dev, &xs)?, 5050);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Inside `parallel_tasklets body` (a tasklet kernel: `body ()` once on every tasklet of every
+//! DPU) the library has the DPU's own functions: `tasklet_index ()` (`me()`), `tasklets ()`
+//! (`NR_TASKLETS`), `dpu_index ()`, `tasklet_barrier ()` (`barrier_wait`), `` shared_create `t n ``
+//! (WRAM shared by the DPU's tasklets), `` tasklet_create `t n `` (a WRAM buffer per tasklet),
+//! `mram_read m from n w` and `mram_write w m from n` (DMA between the DPU's part of `m` and the
+//! WRAM array `w`), `inv_local_length a` (the DPU's part of `a`), `tasklet_range len` (the
+//! tasklet's 8-element-aligned share) and, in host code, `upmem_dpus ()`. Indices there are
+//! local to the DPU's part. WRAM use is computed at compile time for 24 tasklets and checked
+//! against the DPU's 64 KiB; a kernel over it is a compile error at its Spiral line.
+//!
 //! # Literals
 //!
 //! | literal | type |
