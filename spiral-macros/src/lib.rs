@@ -147,7 +147,16 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
         let cpu = match &compiled.cpu {
             Some(b) => parse(b)?,
             None => {
-                let what = format!("run `{}`: it was not compiled for the CPU (`targets` has no `cpu`)", sig.ident);
+                let (mut names, mut idents) = (Vec::new(), Vec::new());
+                if inv.targets.cuda {
+                    names.push("CUDA");
+                    idents.push("cuda");
+                }
+                if inv.targets.upmem {
+                    names.push("UPMEM");
+                    idents.push("upmem");
+                }
+                let what = format!("run `{}`: it was compiled for {} only (`targets = [{}]`)", sig.ident, names.join(" and "), idents.join(", "));
                 quote! { Err(::spiral::Error::Unsupported { device: ::std::string::ToString::to_string(#dev), operation: #what.into() }) }
             }
         };
