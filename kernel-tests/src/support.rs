@@ -150,10 +150,30 @@ pub fn show<T: Show>(r: &Result<T, Error>) -> String {
 /// Runs `run` for every length and thread count and compares the summaries with the snapshot
 /// `name` (one per export, shared by all targets).
 pub fn check(name: &str, run: &dyn Fn(&spiral::Device, usize) -> String) {
+    check_on(name, &|threads| spiral::Device::cpu_with_threads(threads), run)
+}
+
+#[cfg(test)]
+/// [`check`] on the UPMEM emulator: the snapshot's `threads=1` lines run on 1 DPU with 1
+/// tasklet, its `threads=2` lines on 4 DPUs with 11 tasklets (so shares, tasklet ranges and
+/// DMA blocks have tails), and must give the CPU's results.
+pub fn check_upmem(name: &str, run: &dyn Fn(&spiral::Device, usize) -> String) {
+    check_on(
+        name,
+        &|threads| {
+            let (dpus, tasklets) = if threads == 1 { (1, 1) } else { (4, 11) };
+            spiral::Device::upmem_emulator(dpus, tasklets).unwrap_or_else(|e| panic!("the UPMEM emulator: {e}"))
+        },
+        run,
+    )
+}
+
+#[cfg(test)]
+fn check_on(name: &str, device: &dyn Fn(usize) -> spiral::Device, run: &dyn Fn(&spiral::Device, usize) -> String) {
     let mut text = String::new();
     for n in [0, 1, 17, 1000] {
         for threads in [1, 2] {
-            let dev = spiral::Device::cpu_with_threads(threads);
+            let dev = device(threads);
             text.push_str(&format!("n={n} threads={threads}: {}\n", run(&dev, n)));
         }
     }
