@@ -1,9 +1,13 @@
 //! `spiral check`: run the front end and the partial evaluator without a backend; report the
-//! diagnostics (exit 1) or nothing (exit 0). `--ir` prints the residual program.
+//! diagnostics (exit 1) or nothing (exit 0). `--ir` prints the residual program. `--types`
+//! instead runs only top-down type inference and prints `name : type` for every top-level
+//! definition.
 
 use crate::pipeline;
 use clap::Args;
-use std::path::PathBuf;
+use spiral_compiler::diagnostics::{render, Diagnostic, SourceMap, Span};
+use spiral_compiler::{infer, project};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `spiral check`.
@@ -15,10 +19,18 @@ pub struct CheckArgs {
     /// Print the residual program (the partial evaluator's output) to stdout.
     #[arg(long)]
     pub ir: bool,
+    /// Only run type inference on the top-down (`.spi`) modules and print `name : type` for
+    /// each top-level definition of the package, in source order (names in a package of
+    /// several modules are qualified with their module); exit 1 with the type errors.
+    #[arg(long, conflicts_with = "ir")]
+    pub types: bool,
 }
 
 /// Runs `spiral check`.
 pub fn check(args: &CheckArgs) -> ExitCode {
+    if args.types {
+        return check_types(&args.file);
+    }
     match pipeline::compile_file_to_ir(&args.file) {
         Ok(p) => {
             if args.ir {
@@ -33,4 +45,53 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `spiral check --types`: load `path` (a package directory, a module of a package, or a lone
+/// file), infer, print the definitions or the diagnostics.
+fn check_types(path: &Path) -> ExitCode {
+    let mut sources = SourceMap::new();
+    let (graph, qualify) = match load(path, &mut sources) {
+        Ok(g) => g,
+        Err(d) => {
+            eprint!("{}", render(&sources, &d));
+            return ExitCode::from(1);
+        }
+    };
+    let result = infer::check_graph(&graph);
+    if !result.is_ok() {
+        eprint!("{}", render(&sources, &result.diagnostics));
+        return ExitCode::from(1);
+    }
+    let mut text = String::new();
+    for line in result.def_lines(qualify) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    if let Err(code) = crate::stdout::write(&text) {
+        return code;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The graph, and whether the root package has several modules of its own (then names are
+/// printed qualified).
+fn load(path: &Path, sources: &mut SourceMap) -> Result<(project::ProjectGraph, bool), Vec<Diagnostic>> {
+    let mut graph = if path.is_dir() {
+        project::load_package_dir(path, sources)?
+    } else if !path.is_file() {
+        let f = sources.add(path.display().to_string(), "");
+        return Err(vec![Diagnostic::error(Span::new(f, 0, 0), format!("cannot read `{}`: no such file", path.display()))]);
+    } else {
+        match pipeline::find_package_root(path) {
+            Some(dir) => project::load_package_dir(&dir, sources)?,
+            None => project::load_single_file(path, sources)?,
+        }
+    };
+    let qualify = graph.root_package().modules.len() > 1;
+    // The same library modules `spiral check` adds (`inv`, `kernel`) for programs that see core.
+    if graph.root_package().dependencies.iter().any(|d| d.name == "core") {
+        spiral_compiler::driver::add_library(&mut graph, sources)?;
+    }
+    Ok((graph, qualify))
 }

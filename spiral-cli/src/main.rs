@@ -28,7 +28,8 @@ enum Cmd {
     /// the program's exit code.
     Run(cmd_build::RunArgs),
     /// Run the front end and the partial evaluator without a backend (`--ir` prints the residual
-    /// program); exits 1 with the diagnostics on error.
+    /// program; `--types` instead only type-checks the top-down modules and prints each
+    /// definition's type); exits 1 with the diagnostics on error.
     Check(cmd_check::CheckArgs),
     /// Parse a `.spi`/`.spir` file or a package directory; `--dump` prints the syntax tree.
     Parse(cmd_parse::ParseArgs),

@@ -12,6 +12,7 @@
 pub mod codegen;
 pub mod diagnostics;
 pub mod driver;
+pub mod infer;
 pub mod peval;
 pub mod prepass;
 pub mod project;

@@ -1,0 +1,219 @@
+//! Hindley-Milner type inference for the top-down segment (`.spi` files), after v2's
+//! `Infer.fs`.
+//!
+//! The stage reads the AST ([`crate::syntax::ast`]) and produces, per run, an [`InferResult`]:
+//! every diagnostic, the generalised type of every top-level definition of the root package,
+//! and the type of every checked expression (by span). It does not change the AST and is not
+//! wired into evaluation; the partial evaluator still runs the program as before.
+//!
+//! Entry points:
+//! - [`check_graph`] (also [`check_package`]): every package of a loaded [`ProjectGraph`] in
+//!   dependency order, modules in the `package.spiproj` order; `.spi` modules are inferred,
+//!   `.spir` modules contribute their type declarations and untyped ("real") names;
+//! - [`check_module`]: one parsed top-down module with only the built-in names and the typed
+//!   core signatures in scope.
+//!
+//! What is covered, following v2 (see `infer_semantics.md`): literals (unsuffixed numbers are
+//! `{number}` metavariables, with no defaulting), `inl`/`let` with v2's generalisation rule
+//! (only syntactic functions generalise), recursive and mutually recursive groups (monomorphic
+//! inside the group unless fully annotated with `forall`), lambdas, application, annotations,
+//! `forall` (also higher rank in annotations), `if`, `match` with patterns over tuples, records,
+//! literals, symbols, union cases, nominals, arrays, `when` and `|`/`&`, unions (generic and
+//! recursive) and nominals with their constructors, type aliases, records (literals, `.x`
+//! access, `with`/`without` updates), layouts and `<-`, symbols, macros (typed by their
+//! context), `!!!!` ops and `real` (bound-checked only, typed by their context), join points,
+//! `open` and module members across the modules and packages of a graph. Unresolved
+//! metavariables at v2's "filled" sites are reported as in v2's value restriction.
+//!
+//! Not covered yet (each reported as "not supported by inference yet: ..." at its span):
+//! prototypes and instances, existential types, terms and patterns, GADT-style union cases,
+//! and bottom-up-only syntax (`typecase`, type terms) outside `real`.
+//!
+//! The bundled `core` library is bottom-up, so its functions have no types; `core_sigs.spi`
+//! gives the common ones (operators, conversions, layouts, arrays, strings, printing) top-down
+//! signatures. Any other core function used directly in top-down code is an error, as in v2.
+
+pub mod check;
+pub mod env;
+pub mod types;
+pub mod unify;
+
+use crate::diagnostics::{Diagnostic, FileId, Span};
+use crate::project::{PackageSource, ProjectGraph};
+use crate::syntax::{self, ast, Segment};
+use check::Checker;
+use env::Names;
+use std::rc::Rc;
+use types::{MetaStyle, Printer, T};
+use unify::Ctx;
+
+pub use check::UNSUPPORTED;
+
+/// The typed signatures of the bundled core library's common functions (a top-down module).
+pub const CORE_SIGNATURES: &str = include_str!("core_sigs.spi");
+
+/// A top-level definition and its generalised type.
+#[derive(Clone, Debug)]
+pub struct TopDef {
+    /// The module it is in (`None` for a single file or an included module).
+    pub module: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Where the name is written.
+    pub span: Span,
+    /// Its type scheme (`forall`s first), or `None` for a bottom-up definition.
+    pub scheme: Option<T>,
+    /// The scheme printed in Spiral syntax (`real` for a bottom-up definition).
+    pub ty: String,
+}
+
+/// The result of inference.
+pub struct InferResult {
+    /// Every checked expression's type (solved as far as inference got), by the expression's
+    /// span, in the order they were checked. Several entries may share a span (desugared
+    /// nodes); the first is the outermost.
+    pub types: Vec<(Span, T)>,
+    /// The root package's top-level definitions in source order (modules in order).
+    pub defs: Vec<TopDef>,
+    /// Every error found, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    nominal_names: Vec<String>,
+    proto_names: Vec<String>,
+}
+
+impl InferResult {
+    /// Whether there were no errors.
+    pub fn is_ok(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+    /// Prints a type of this result in Spiral syntax.
+    pub fn show(&self, t: &T) -> String {
+        Printer::new(&self.nominal_names, &self.proto_names, MetaStyle::Wildcard).show(t)
+    }
+    /// The type of the outermost expression written exactly at `span`.
+    pub fn type_at(&self, span: Span) -> Option<&T> {
+        self.types.iter().find(|(s, _)| *s == span).map(|(_, t)| t)
+    }
+    /// The definitions as `name : type` lines (qualified with the module name when
+    /// `qualify` is set and the definition is in a named module); bottom-up definitions are
+    /// left out.
+    pub fn def_lines(&self, qualify: bool) -> Vec<String> {
+        self.defs
+            .iter()
+            .filter(|d| d.scheme.is_some())
+            .map(|d| match (&d.module, qualify) {
+                (Some(m), true) => format!("{m}.{} : {}", d.name, d.ty),
+                _ => format!("{} : {}", d.name, d.ty),
+            })
+            .collect()
+    }
+}
+
+/// Checks the core signatures in the scope `base`; returns the names they define.
+fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
+    let parsed = syntax::parse_module(FileId(u32::MAX), CORE_SIGNATURES, Segment::TopDown);
+    let mut ck = Checker::new(cx, base.clone(), usize::MAX);
+    ck.bound_check = false;
+    ck.module(&parsed.module.items, true);
+    debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "core signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
+    ck.exports
+}
+
+/// Collects a checker's results into `out`.
+fn finish_module(ck: Checker<'_>, module: Option<&str>, root: bool, out: &mut Partial) -> Names {
+    let Checker { cx, exports, diags, expr_types, defs, .. } = ck;
+    out.diagnostics.extend(diags);
+    for (s, t) in expr_types {
+        let z = cx.zonk(&t);
+        out.types.push((s, z));
+    }
+    if root {
+        for d in defs {
+            let scheme = d.scheme.map(|s| cx.zonk(&s));
+            let ty = match &scheme {
+                Some(s) => cx.printer(MetaStyle::Wildcard).show(s),
+                None => "real".to_string(),
+            };
+            out.defs.push(TopDef { module: module.map(str::to_string), name: d.name, span: d.span, scheme, ty });
+        }
+    }
+    exports
+}
+
+#[derive(Default)]
+struct Partial {
+    types: Vec<(Span, T)>,
+    defs: Vec<TopDef>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn result(cx: Ctx, p: Partial) -> InferResult {
+    InferResult { types: p.types, defs: p.defs, diagnostics: p.diagnostics, nominal_names: cx.nominal_names, proto_names: cx.proto_names }
+}
+
+/// Infers one top-down module on its own: the built-in types and constraints and the typed
+/// core signatures ([`CORE_SIGNATURES`]) are in scope, nothing else.
+pub fn check_module(module: &ast::Module) -> InferResult {
+    let mut cx = Ctx::default();
+    let mut top = Names::builtins();
+    let sigs = core_signatures(&mut cx, &top);
+    top.merge(&sigs);
+    let mut p = Partial::default();
+    let mut ck = Checker::new(&mut cx, top, 0);
+    ck.module(&module.items, true);
+    finish_module(ck, None, true, &mut p);
+    result(cx, p)
+}
+
+/// Infers every package of `graph` (each after the packages it uses); definitions are listed
+/// for the root package. `.spir` modules are not inferred: their functions are untyped names
+/// usable only inside `real`, their `nominal`/`union`/`type` declarations are checked and usable.
+///
+/// Scoping follows the prepass: a package sees the exports of the packages it uses; a named
+/// module is visible to the later modules of its package as a module, an included (`-`) one
+/// by its names; a top-level `open` is exported. The bundled `core` package additionally
+/// exports the typed [`CORE_SIGNATURES`].
+pub fn check_graph(graph: &ProjectGraph) -> InferResult {
+    let mut cx = Ctx::default();
+    let mut p = Partial::default();
+    let mut exports_of: Vec<Names> = Vec::new();
+    for (pi, pkg) in graph.packages.iter().enumerate() {
+        let mut visible = Names::builtins();
+        for dep in &pkg.dependencies {
+            if let Some(e) = exports_of.get(dep.package) {
+                visible.merge(e);
+            }
+        }
+        let mut exports = Names::default();
+        let root = pi == graph.root;
+        for m in &pkg.modules {
+            let top_down = m.segment == Segment::TopDown;
+            let mut ck = Checker::new(&mut cx, visible.clone(), pi);
+            ck.module(&m.parsed.module.items, top_down);
+            let own = finish_module(ck, m.name.as_deref(), root, &mut p);
+            match &m.name {
+                Some(n) => {
+                    let own = Rc::new(own);
+                    visible.add_module(n, own.clone());
+                    exports.add_module(n, own);
+                }
+                None => {
+                    visible.merge(&own);
+                    exports.merge(&own);
+                }
+            }
+        }
+        if matches!(&pkg.source, PackageSource::Bundled(n) if n == "core") {
+            let sigs = core_signatures(&mut cx, &visible);
+            exports.merge(&sigs);
+        }
+        exports.order.clear();
+        exports_of.push(exports);
+    }
+    result(cx, p)
+}
+
+/// Infers a loaded package and the packages it uses; the same as [`check_graph`].
+pub fn check_package(graph: &ProjectGraph) -> InferResult {
+    check_graph(graph)
+}
