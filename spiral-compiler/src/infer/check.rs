@@ -98,6 +98,22 @@ fn plural(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
+/// `m.sub` as written, for messages.
+fn module_path_name(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Var { name, .. } => name.clone(),
+        ExprKind::Apply(a, b) => match &b.kind {
+            ExprKind::Symbol(k) => format!("{}.{k}", module_path_name(a)),
+            _ => module_path_name(a),
+        },
+        _ => "?".into(),
+    }
+}
+
+fn were(n: usize) -> String {
+    if n == 1 { "1 was".into() } else { format!("{n} were") }
+}
+
 fn kind_arity(k: &Kind) -> usize {
     match k {
         Kind::Star => 0,
@@ -565,7 +581,7 @@ impl<'a> Checker<'a> {
             self.level = outer;
             let schemes: Vec<T> = sigs
                 .iter()
-                .map(|(_, _, s)| s.clone().unwrap_or_else(|| self.cx.fresh(outer)))
+                .map(|(_, _, s)| s.clone().unwrap_or_else(|| self.cx.fresh(outer + 1)))
                 .collect();
             let mark = self.locals.len();
             for ((n, _), s) in bindings.iter().zip(&schemes) {
@@ -920,7 +936,10 @@ impl<'a> Checker<'a> {
                             format!("`{k}` is a bottom-up (`.spir`) function without a type; it can only be used inside `real` in the top-down segment"),
                         ),
                         Some(TermBind::Module(_)) => self.error(span, format!("the module `{k}` must be indexed with a member name")),
-                        None => self.error(b.span, format!("the module has no member `{k}`")),
+                        None => {
+                            let mname = module_path_name(a);
+                            self.error(b.span, format!("the module `{mname}` has no member `{k}`"))
+                        }
                     }
                 }
                 _ => {
@@ -1628,26 +1647,33 @@ impl<'a> Checker<'a> {
 
     /// Elaborates a type expression of kind `*`. `wild` allows `_`.
     pub fn ty(&mut self, te: &TypeExpr, wild: bool) -> T {
-        let (t, name) = self.ty_any(te, wild);
+        let (t, head) = self.ty_any(te, wild);
         let k = self.cx.kind_of(&t);
         if k != Kind::Star {
-            let n = kind_arity(&k);
-            let what = name.map(|n| format!("`{n}`")).unwrap_or_else(|| "this type".into());
-            self.error(te.span, format!("wrong number of type arguments: {what} needs {} more", plural(n, "type argument")));
+            let msg = match head {
+                Some((name, total, given)) => format!(
+                    "wrong number of type arguments: `{name}` takes {}, but {} given",
+                    plural(total, "type argument"),
+                    were(given)
+                ),
+                None => format!("kind mismatch: expected a type of kind `*`, found one of kind `{k}`"),
+            };
+            self.error(te.span, msg);
             return self.cx.fresh(self.level);
         }
         t
     }
 
-    /// Elaborates a type expression of any kind; also returns the head's name when it is one.
-    fn ty_any(&mut self, te: &TypeExpr, wild: bool) -> (T, Option<String>) {
+    /// Elaborates a type expression of any kind; when it is a named type (possibly applied),
+    /// also returns the name, how many arguments it takes and how many it was given.
+    fn ty_any(&mut self, te: &TypeExpr, wild: bool) -> (T, Option<(String, usize, usize)>) {
         match &te.kind {
             TypeKind::Var(_) | TypeKind::Apply(..) => self.ty_spine(te, wild),
             _ => (self.ty_leaf(te, wild), None),
         }
     }
 
-    fn ty_spine(&mut self, te: &TypeExpr, wild: bool) -> (T, Option<String>) {
+    fn ty_spine(&mut self, te: &TypeExpr, wild: bool) -> (T, Option<(String, usize, usize)>) {
         let mut args: Vec<&TypeExpr> = Vec::new();
         let mut head = te;
         while let TypeKind::Apply(f, a) = &head.kind {
@@ -1689,7 +1715,7 @@ impl<'a> Checker<'a> {
             }
             Some(TypeBind::Builtin(b)) => {
                 if rest.len() != 1 {
-                    self.error(te.span, format!("wrong number of type arguments: `{name}` takes 1 type argument, but {} given", if rest.len() == 1 { "1 was".to_string() } else { format!("{} were", rest.len()) }));
+                    self.error(te.span, format!("wrong number of type arguments: `{name}` takes 1 type argument, but {} given", were(rest.len())));
                     for a in rest {
                         self.ty_any(a, wild);
                     }
@@ -1718,7 +1744,7 @@ impl<'a> Checker<'a> {
                         format!(
                             "wrong number of type arguments: the type alias `{name}` takes {}, but {} given",
                             plural(params.len(), "type argument"),
-                            if rest.len() == 1 { "1 was".to_string() } else { format!("{} were", rest.len()) }
+                            were(rest.len())
                         ),
                     );
                     for a in rest {
@@ -1737,9 +1763,13 @@ impl<'a> Checker<'a> {
                 }
                 let t = subst(body, &sub);
                 let more = &rest[params.len()..];
-                (self.ty_apply_args(te.span, t, Some(&name), more, wild), Some(name))
+                let total = params.len() + kind_arity(&self.cx.kind_of(&t));
+                (self.ty_apply_args(te.span, t, Some(&name), more, wild), Some((name, total, rest.len())))
             }
-            Some(TypeBind::Ty(t)) => (self.ty_apply_args(te.span, t, Some(&name), rest, wild), Some(name)),
+            Some(TypeBind::Ty(t)) => {
+                let total = kind_arity(&self.cx.kind_of(&t));
+                (self.ty_apply_args(te.span, t, Some(&name), rest, wild), Some((name, total, rest.len())))
+            }
         }
     }
 
@@ -1762,7 +1792,7 @@ impl<'a> Checker<'a> {
                         format!(
                             "wrong number of type arguments: {what} takes {}, but {} given",
                             plural(total, "type argument"),
-                            if args.len() == 1 { "1 was".to_string() } else { format!("{} were", args.len()) }
+                            were(args.len())
                         ),
                     );
                     for a in args {

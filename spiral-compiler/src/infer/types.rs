@@ -290,7 +290,7 @@ pub enum Ty {
     Fun(T, T, FunFlavor),
     /// `{a : t; b : u}`: an exact record, keys sorted.
     Record(Rc<BTreeMap<String, T>>),
-    /// `array_base t` (also written `array t`).
+    /// `array t` (also written `array_base t`).
     Array(T),
     /// A nominal or union, unapplied.
     Nominal(NominalId),
@@ -561,7 +561,7 @@ impl<'a> Printer<'a> {
                 self.go(out, a, 31);
             }),
             Ty::Array(a) => paren(out, 30, &|out| {
-                out.push_str("array_base ");
+                out.push_str("array ");
                 self.go(out, a, 31);
             }),
             Ty::Layout(a, l) => paren(out, 30, &|out| {

@@ -318,16 +318,23 @@ impl Ctx {
     fn bind(&mut self, m: MetaId, t: &T) -> Result<(), UnifyError> {
         let level = self.metas[m.0 as usize].level;
         let mut bound = Vec::new();
-        self.adjust(m, level, t, &mut bound)?;
+        if let Err(e) = self.adjust(m, level, t, &mut bound) {
+            return Err(match e {
+                UnifyError::Occurs(m, _) => UnifyError::Occurs(m, t.clone()),
+                e => e,
+            });
+        }
         let km = self.metas[m.0 as usize].kind.clone();
         let kt = self.kind_of(t);
         if km != kt {
             return Err(UnifyError::Kind(kt, km));
         }
         let cons = self.metas[m.0 as usize].cons.clone();
-        self.constrain(&cons, t)?;
+        let r = self.constrain(&cons, t);
+        // Linked even when a constraint fails, so the one error is not reported again at
+        // every later use of the metavariable.
         self.metas[m.0 as usize].link = Some(t.clone());
-        Ok(())
+        r
     }
 
     fn adjust(&mut self, m: MetaId, level: u32, t: &T, bound: &mut Vec<u32>) -> Result<(), UnifyError> {
@@ -453,8 +460,6 @@ impl Ctx {
     /// New variables are named `'a`, `'b`, ... from `counter`.
     pub fn generalize(&mut self, t: &T, level: u32, explicit: &[Rc<TyVar>], counter: &mut u32) -> T {
         let t = self.zonk(t);
-        let mut metas: Vec<MetaId> = Vec::new();
-        let mut vars: Vec<Rc<TyVar>> = Vec::new();
         let mut seen = FxHashSet::default();
         let explicit_ids: Vec<u32> = explicit.iter().map(|v| v.id).collect();
         let mut bound = Vec::new();
@@ -505,13 +510,9 @@ impl Ctx {
                     *counter += 1;
                     let v = self.new_var(name, slot.kind, slot.cons, level + 1);
                     self.metas[m.0 as usize].link = Some(mk::var(&v));
-                    metas.push(m);
                     all.push(v);
                 }
-                Found::Var(v) => {
-                    vars.push(v.clone());
-                    all.push(v);
-                }
+                Found::Var(v) => all.push(v),
             }
         }
         let body = self.zonk(&t);
