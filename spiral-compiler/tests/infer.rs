@@ -291,6 +291,31 @@ fn operators_are_typed_like_v2_core() {
 }
 
 #[test]
+fn prototypes_and_instances() {
+    check(
+        "union option a = Some : a | None\n\
+         union rec list a = Nil | Cons : a * list a\n\
+         nominal point = {x : i32; y : i32}\n\
+         prototype show a : a -> string\n\
+         instance show point = fun p => \"point\"\n\
+         instance show option a {show} = function Some x => show x | None => \"none\"\n\
+         prototype fmap f a : forall b. (a -> b) -> f a -> f b\n\
+         instance fmap option = fun f x => match x with Some x => Some (f x) | None => None\n\
+         instance fmap list = fun f x =>\n    inl rec loop x = match x with Cons (x, xs) => Cons (f x, loop xs) | Nil => Nil\n    loop x\n\
+         inl show_twice x = show x, show x\n\
+         inl shows () = show (point {x = 1; y = 2}), show (Some (point {x = 1; y = 2}))\n\
+         inl maps () = fmap (fun x => x + 1i32) (Some 2), fmap (fun x => x, x) (Cons (true, Nil))\n\
+         inl gen f x = fmap f x\n",
+        "show : forall a {show}. a -> string
+         fmap : forall (f : * -> *) {fmap} a b. (a -> b) -> f a -> f b
+         show_twice : forall 'a {show}. 'a -> string * string
+         shows : () -> string * string
+         maps : () -> option i32 * list (bool * bool)
+         gen : forall 'a 'b ('c : * -> *) {fmap}. ('a -> 'b) -> 'c 'a -> 'c 'b",
+    );
+}
+
+#[test]
 fn main_programs_type_check() {
     check(
         "inl main () =\n    inl x = 1i32 + 2\n    dump x\n    write_line \"done\"\n    0i32\n",
@@ -332,8 +357,8 @@ fn check_module_uses_only_builtins_and_core_signatures() {
 
 #[test]
 fn unsupported_constructs_say_so() {
-    let e = errors("prototype foo a : a -> a\n");
-    assert!(e.contains(&format!("{}: prototypes (`prototype`)", infer::UNSUPPORTED)), "{e}");
+    let e = errors("inl f () = exists 1i32\n");
+    assert!(e.contains(&format!("{}: existential terms (`exists`)", infer::UNSUPPORTED)), "{e}");
 }
 
 #[test]

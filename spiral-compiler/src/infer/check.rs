@@ -349,8 +349,14 @@ impl<'a> Checker<'a> {
                     self.exports.merge(&m);
                 }
             }
-            TopKind::Prototype { .. } => self.unsupported(first.span, "prototypes (`prototype`)"),
-            TopKind::Instance { .. } => self.unsupported(first.span, "instances (`instance`)"),
+            TopKind::Prototype { name, self_var, params, ty } => self.prototype(name, self_var, params, ty),
+            TopKind::Instance { prototype, nominal, params, body } => {
+                if top_down {
+                    self.instance(prototype, nominal, params, body)
+                } else {
+                    self.unsupported(first.span, "instances in bottom-up (`.spir`) modules")
+                }
+            }
             TopKind::And(_) => {}
         }
         if self.diags.len() == errors_before {
@@ -467,6 +473,146 @@ impl<'a> Checker<'a> {
             }
             self.cx.nominals[d.id.0 as usize].body = body;
         }
+    }
+
+    /// `prototype name self v1 ... : t`
+    fn prototype(&mut self, name: &ast::Ident, self_var: &ast::Ident, params: &[ast::TypeVar], ty: &TypeExpr) {
+        let id = ProtoId(self.cx.protos.len() as u32);
+        let vars: Vec<Rc<TyVar>> = params.iter().map(|p| self.type_var(p, 0)).collect();
+        let self_kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Rc::new(v.kind.clone()), Rc::new(k)));
+        self.cx.protos.push(ProtoDef { name: name.name.clone(), self_kind: self_kind.clone(), package: self.package });
+        self.cx.proto_names.push(name.name.clone());
+        let sv = self.cx.new_var(self_var.name.clone(), self_kind, [Constraint::Proto(id)].into_iter().collect(), 0);
+        let mark = self.tlocals.len();
+        self.tlocals.push((sv.name.clone(), TypeBind::Ty(mk::var(&sv))));
+        for v in &vars {
+            self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(v))));
+        }
+        let body = self.ty(ty, false);
+        self.tlocals.truncate(mark);
+        let zb = self.cx.zonk(&body);
+        let unused: Vec<String> = std::iter::once(&sv).chain(vars.iter()).filter(|v| !mentions_var(&zb, v.id)).map(|v| v.name.clone()).collect();
+        if !unused.is_empty() {
+            self.error(name.span, format!("the prototype's type does not use the type variables: {}", unused.join(", ")));
+        }
+        let mut all = vec![sv];
+        all.extend(vars);
+        let scheme = mk::forall(&all, body);
+        self.note(name.span, &scheme);
+        self.define_top_term(&name.name, TermBind::Val { ty: scheme.clone(), ctor: None });
+        self.top.cons.insert(name.name.clone(), Constraint::Proto(id));
+        self.exports.cons.insert(name.name.clone(), Constraint::Proto(id));
+        self.defs.push(RawDef { name: name.name.clone(), span: name.span, scheme: Some(scheme) });
+    }
+
+    /// `instance proto nominal v1 ... = body`
+    fn instance(&mut self, proto: &ast::Ident, nominal: &ast::Ident, params: &[ast::TypeVar], body: &Expr) {
+        let pid = match self.top.cons.get(&proto.name) {
+            Some(Constraint::Proto(p)) => *p,
+            Some(_) => {
+                self.error(proto.span, format!("`{}` is a built-in constraint, not a prototype", proto.name));
+                return;
+            }
+            None => {
+                self.error(proto.span, format!("unbound prototype `{}`", proto.name));
+                return;
+            }
+        };
+        let nid = match self.top.types.get(&nominal.name) {
+            Some(TypeBind::Ty(t)) => match &**t {
+                Ty::Nominal(n) => *n,
+                _ => {
+                    let ts = self.show(&t.clone());
+                    self.error(nominal.span, format!("an instance needs a nominal or union type, found `{ts}`"));
+                    return;
+                }
+            },
+            Some(_) => {
+                self.error(nominal.span, format!("an instance needs a nominal or union type; `{}` is not one", nominal.name));
+                return;
+            }
+            None => {
+                self.error(nominal.span, format!("unbound type `{}`", nominal.name));
+                return;
+            }
+        };
+        let pdef = self.cx.protos[pid.0 as usize].clone();
+        let ndef = self.cx.nominals[nid.0 as usize].clone();
+        let (prot_arity, ins_arity) = (kind_arity(&pdef.self_kind) + 1, kind_arity(&ndef.kind) + 1);
+        if ins_arity < prot_arity {
+            self.error(nominal.span, format!(
+                "the nominal `{}` takes {} but the prototype `{}` needs one that takes at least {}",
+                ndef.name, plural(ins_arity - 1, "type argument"), pdef.name, plural(prot_arity - 1, "type argument")
+            ));
+            return;
+        }
+        let k = ins_arity - prot_arity;
+        let mut rest = ndef.kind.clone();
+        for _ in 0..k {
+            if let Kind::Fun(_, b) = rest {
+                rest = (*b).clone();
+            }
+        }
+        if rest != pdef.self_kind {
+            self.error(nominal.span, format!("kind mismatch: the prototype needs a type of kind `{}`, `{}` leaves `{rest}`", pdef.self_kind, ndef.name));
+            return;
+        }
+        if params.len() != k {
+            self.error(nominal.span, format!("the instance must name {} of `{}` (its arity minus the prototype's), found {}", plural(k, "type variable"), ndef.name, params.len()));
+            return;
+        }
+        if params.iter().any(|p| p.var.kind != ast::Kind::Wildcard) {
+            self.error(nominal.span, "the type variables of an instance take their kinds from the nominal; do not write them");
+            return;
+        }
+        if self.cx.instances.contains_key(&(pid, nid)) {
+            self.error(proto.span, format!("`{}` already has an instance of `{}`", ndef.name, pdef.name));
+            return;
+        }
+        if pdef.package != self.package && ndef.package != self.package {
+            self.error(proto.span, "an instance must be in the package of its prototype or of its nominal");
+            return;
+        }
+        // The instance variables, then the prototype's signature with `self` := nominal v1 ... vk.
+        let mut ivars = Vec::new();
+        for (p, np) in params.iter().zip(&ndef.params) {
+            let v = self.type_var(p, 1);
+            let v = self.cx.new_var(v.name.clone(), np.kind.clone(), v.cons.clone(), 1);
+            ivars.push(v);
+        }
+        let mut this: T = Rc::new(Ty::Nominal(nid));
+        for v in &ivars {
+            let kk = match self.cx.kind_of(&this) {
+                Kind::Fun(_, b) => (*b).clone(),
+                Kind::Star => Kind::Star,
+            };
+            this = mk::apply(this, mk::var(v), kk);
+        }
+        let scheme = self.top.terms.get(&pdef.name).cloned();
+        let Some(TermBind::Val { ty: sig, .. }) = scheme else {
+            self.error(proto.span, format!("the prototype `{}` is not in scope", pdef.name));
+            return;
+        };
+        let Ty::Forall(sv, sig_body) = &*sig else { return };
+        let mut expected = subst(sig_body, &[(sv.id, this)]);
+        let mut pvars = Vec::new();
+        while let Ty::Forall(v, b) = &*expected.clone() {
+            pvars.push(v.clone());
+            expected = b.clone();
+        }
+        if let Some(v) = ivars.iter().find(|v| pvars.iter().any(|p| p.name == v.name)) {
+            self.error(nominal.span, format!("the instance variable `{}` has the name of one of the prototype's type variables", v.name));
+            return;
+        }
+        self.cx.instances.insert((pid, nid), ivars.iter().map(|v| v.cons.clone()).collect());
+        let mark = self.tlocals.len();
+        for v in ivars.iter().chain(pvars.iter()) {
+            self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(v))));
+        }
+        self.level = 1;
+        self.term(body, &expected);
+        self.level = 0;
+        self.tlocals.truncate(mark);
     }
 
     fn resolve_open(&mut self, module: &ast::Ident, path: &[ast::Ident]) -> Option<Rc<Names>> {

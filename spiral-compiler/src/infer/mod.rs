@@ -22,12 +22,14 @@
 //! recursive) and nominals with their constructors, type aliases, records (literals, `.x`
 //! access, `with`/`without` updates), layouts and `<-`, symbols, macros (typed by their
 //! context), `!!!!` ops and `real` (bound-checked only, typed by their context), join points,
-//! `open` and module members across the modules and packages of a graph. Unresolved
-//! metavariables at v2's "filled" sites are reported as in v2's value restriction.
+//! `open` and module members across the modules and packages of a graph, prototypes (type
+//! classes, also over higher-kinded selectors) and their instances with v2's arity, kind,
+//! duplicate and orphan rules. Unresolved metavariables at v2's "filled" sites are reported as
+//! in v2's value restriction.
 //!
 //! Not covered yet (each reported as "not supported by inference yet: ..." at its span):
-//! prototypes and instances, existential types, terms and patterns, GADT-style union cases,
-//! and bottom-up-only syntax (`typecase`, type terms) outside `real`.
+//! existential types, terms and patterns, GADT-style union cases, instances in `.spir`
+//! modules, and bottom-up-only syntax (`typecase`, type terms) outside `real`.
 //!
 //! The bundled `core` library is bottom-up, so its functions have no types; `core_sigs.spi`
 //! gives the common ones (operators, conversions, layouts, arrays, strings, printing) top-down
