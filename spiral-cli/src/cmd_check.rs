@@ -95,3 +95,23 @@ fn load(path: &Path, sources: &mut SourceMap) -> Result<(project::ProjectGraph, 
     }
     Ok((graph, qualify))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_of_a_lone_file() {
+        let dir = std::env::temp_dir().join(format!("spiral-check-types-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("t.spi");
+        std::fs::write(&file, "inl id x = x\ninl main () = id 1i32 + 2\n").unwrap();
+        let mut sources = SourceMap::new();
+        let (graph, qualify) = load(&file, &mut sources).unwrap();
+        assert!(!qualify);
+        let r = infer::check_graph(&graph);
+        assert!(r.is_ok(), "{}", render(&sources, &r.diagnostics));
+        assert_eq!(r.def_lines(qualify), vec!["id : forall 'a. 'a -> 'a", "main : () -> i32"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

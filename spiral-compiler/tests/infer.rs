@@ -460,3 +460,14 @@ fn a_large_program_type_checks_fast() {
     eprintln!("inference of {} lines: {took:?}", src.lines().count());
     assert!(took.as_secs_f64() < 1.0, "took {took:?}");
 }
+
+/// The typed core signatures check cleanly against the real `core` (bound checks inside their
+/// `real` bodies included) and give the operators v2's types.
+#[test]
+fn core_signatures_type_check_against_core() {
+    let (t, e) = run(infer::CORE_SIGNATURES);
+    assert!(e.is_empty(), "{e}");
+    assert!(t.lines().any(|l| l == "+ : forall t {number}. t -> t -> t"), "{t}");
+    assert!(t.lines().any(|l| l == "= : forall t. t -> t -> bool"), "{t}");
+    assert!(t.lines().any(|l| l == "failwith : forall t. string -> t"), "{t}");
+}

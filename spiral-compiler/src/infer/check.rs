@@ -733,7 +733,7 @@ impl<'a> Checker<'a> {
             for ((n, _), s) in bindings.iter().zip(&schemes) {
                 self.locals.push((n.name.clone(), TermBind::Val { ty: s.clone(), ctor: None }));
             }
-            for ((vars, e, scheme), (_, b)) in sigs.iter().zip(bindings) {
+            for (((vars, e, scheme), (_, b)), sc) in sigs.iter().zip(bindings).zip(&schemes) {
                 self.level = outer + 1;
                 let tmark = self.tlocals.len();
                 for v in vars {
@@ -752,7 +752,7 @@ impl<'a> Checker<'a> {
                 };
                 self.term(e, &body_t);
                 self.tlocals.truncate(tmark);
-                self.note(b.span, &schemes[0]);
+                self.note(b.span, sc);
             }
             self.locals.truncate(mark);
             self.level = outer;

@@ -35,6 +35,8 @@
 //! gives the common ones (operators, conversions, layouts, arrays, strings, printing) top-down
 //! signatures. Any other core function used directly in top-down code is an error, as in v2.
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod env;
 pub mod types;
