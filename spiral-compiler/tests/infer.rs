@@ -471,3 +471,15 @@ fn core_signatures_type_check_against_core() {
     assert!(t.lines().any(|l| l == "= : forall t. t -> t -> bool"), "{t}");
     assert!(t.lines().any(|l| l == "failwith : forall t. string -> t"), "{t}");
 }
+
+/// The deepest statement the parser accepts (a block of ~5,000 statements nests that deep)
+/// does not overflow the stack: inference runs on a big stack of its own.
+#[test]
+fn a_deep_block_does_not_overflow_the_stack() {
+    let mut src = String::from("inl main () =\n    inl x0 = 1i32\n");
+    for i in 1..4900 {
+        src.push_str(&format!("    inl x{i} = x{}\n", i - 1));
+    }
+    src.push_str("    x4899\n");
+    assert_eq!(types(&src), "main : () -> i32");
+}

@@ -13,7 +13,7 @@ use crate::syntax::ast::{
     TypeExpr, TypeKind, UnionLayout,
 };
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The prefix of every diagnostic about a construct inference does not handle yet.
 pub const UNSUPPORTED: &str = "not supported by inference yet";
@@ -196,7 +196,7 @@ impl<'a> Checker<'a> {
             UnifyError::Occurs(m, t) => {
                 let z = self.cx.zonk(&t);
                 let p = self.cx.printer(MetaStyle::Named);
-                let mv = p.show(&Rc::new(Ty::Meta(m)));
+                let mv = p.show(&Arc::new(Ty::Meta(m)));
                 let ts = p.show(&z);
                 format!("infinite type: `{mv}` would have to equal `{ts}`, which contains it")
             }
@@ -333,14 +333,14 @@ impl<'a> Checker<'a> {
             }
             TopKind::Nominal { .. } => self.nominal_group(group),
             TopKind::Type { name, params, body } => {
-                let vars: Vec<Rc<TyVar>> = params.iter().map(|p| self.param_var(p)).collect();
+                let vars: Vec<Arc<TyVar>> = params.iter().map(|p| self.param_var(p)).collect();
                 let mark = self.tlocals.len();
                 for v in &vars {
                     self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(v))));
                 }
                 let t = self.ty(body, false);
                 self.tlocals.truncate(mark);
-                self.define_top_type(&name.name, TypeBind::Alias(Rc::new((vars, t))));
+                self.define_top_type(&name.name, TypeBind::Alias(Arc::new((vars, t))));
             }
             TopKind::Open { module, path } => {
                 if let Some(m) = self.resolve_open(module, path) {
@@ -377,7 +377,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn param_var(&mut self, p: &ast::HoVar) -> Rc<TyVar> {
+    fn param_var(&mut self, p: &ast::HoVar) -> Arc<TyVar> {
         let kind = self.kind(&p.kind);
         self.cx.new_var(p.name.name.clone(), kind, CSet::new(), 0)
     }
@@ -385,7 +385,7 @@ impl<'a> Checker<'a> {
     fn kind(&self, k: &ast::Kind) -> Kind {
         match k {
             ast::Kind::Wildcard | ast::Kind::Star => Kind::Star,
-            ast::Kind::Fun(a, b) => Kind::Fun(Rc::new(self.kind(a)), Rc::new(self.kind(b))),
+            ast::Kind::Fun(a, b) => Kind::Fun(Arc::new(self.kind(a)), Arc::new(self.kind(b))),
         }
     }
 
@@ -393,7 +393,7 @@ impl<'a> Checker<'a> {
         struct Decl<'b> {
             id: NominalId,
             name: &'b ast::Ident,
-            vars: Vec<Rc<TyVar>>,
+            vars: Vec<Arc<TyVar>>,
             body: &'b TypeExpr,
             rec: bool,
         }
@@ -403,12 +403,12 @@ impl<'a> Checker<'a> {
                 self.error(it.span, "an `and` group must be all functions or all types");
                 continue;
             };
-            let vars: Vec<Rc<TyVar>> = params.iter().map(|p| self.param_var(p)).collect();
-            let kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Rc::new(v.kind.clone()), Rc::new(k)));
+            let vars: Vec<Arc<TyVar>> = params.iter().map(|p| self.param_var(p)).collect();
+            let kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Arc::new(v.kind.clone()), Arc::new(k)));
             let id = NominalId(self.cx.nominals.len() as u32);
             self.cx.nominals.push(NominalDef { name: name.name.clone(), params: vars.clone(), kind, body: NominalBody::Pending, package: self.package });
             self.cx.nominal_names.push(name.name.clone());
-            self.define_top_type(&name.name, TypeBind::Ty(Rc::new(Ty::Nominal(id))));
+            self.define_top_type(&name.name, TypeBind::Ty(Arc::new(Ty::Nominal(id))));
             decls.push(Decl { id, name, vars, body, rec: *rec || group.len() > 1 });
         }
         let group_ids: Vec<NominalId> = decls.iter().map(|d| d.id).collect();
@@ -418,7 +418,7 @@ impl<'a> Checker<'a> {
             for v in &d.vars {
                 self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(v))));
             }
-            let this = d.vars.iter().fold(Rc::new(Ty::Nominal(d.id)), |f, v| {
+            let this = d.vars.iter().fold(Arc::new(Ty::Nominal(d.id)), |f, v| {
                 let k = match self.cx.kind_of(&f) {
                     Kind::Fun(_, k) => (*k).clone(),
                     Kind::Star => Kind::Star,
@@ -478,8 +478,8 @@ impl<'a> Checker<'a> {
     /// `prototype name self v1 ... : t`
     fn prototype(&mut self, name: &ast::Ident, self_var: &ast::Ident, params: &[ast::TypeVar], ty: &TypeExpr) {
         let id = ProtoId(self.cx.protos.len() as u32);
-        let vars: Vec<Rc<TyVar>> = params.iter().map(|p| self.type_var(p, 0)).collect();
-        let self_kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Rc::new(v.kind.clone()), Rc::new(k)));
+        let vars: Vec<Arc<TyVar>> = params.iter().map(|p| self.type_var(p, 0)).collect();
+        let self_kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Arc::new(v.kind.clone()), Arc::new(k)));
         self.cx.protos.push(ProtoDef { name: name.name.clone(), self_kind: self_kind.clone(), package: self.package });
         self.cx.proto_names.push(name.name.clone());
         let sv = self.cx.new_var(self_var.name.clone(), self_kind, [Constraint::Proto(id)].into_iter().collect(), 0);
@@ -580,7 +580,7 @@ impl<'a> Checker<'a> {
             let v = self.cx.new_var(v.name.clone(), np.kind.clone(), v.cons.clone(), 1);
             ivars.push(v);
         }
-        let mut this: T = Rc::new(Ty::Nominal(nid));
+        let mut this: T = Arc::new(Ty::Nominal(nid));
         for v in &ivars {
             let kk = match self.cx.kind_of(&this) {
                 Kind::Fun(_, b) => (*b).clone(),
@@ -615,7 +615,7 @@ impl<'a> Checker<'a> {
         self.tlocals.truncate(mark);
     }
 
-    fn resolve_open(&mut self, module: &ast::Ident, path: &[ast::Ident]) -> Option<Rc<Names>> {
+    fn resolve_open(&mut self, module: &ast::Ident, path: &[ast::Ident]) -> Option<Arc<Names>> {
         let mut cur = match self.lookup_term(&module.name) {
             Some(TermBind::Module(m)) => m,
             _ => match self.lookup_type(&module.name) {
@@ -668,7 +668,7 @@ impl<'a> Checker<'a> {
                 self.error(*span, format!("the type variable `{}` is not used in the function's type", v.name));
             }
         }
-        let ex: Vec<Rc<TyVar>> = explicit.into_iter().map(|(v, _)| v).collect();
+        let ex: Vec<Arc<TyVar>> = explicit.into_iter().map(|(v, _)| v).collect();
         let scheme = self.cx.generalize(&t, outer, &ex, &mut self.counter);
         self.note(body.span, &scheme);
         scheme
@@ -799,7 +799,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn type_var(&mut self, tv: &ast::TypeVar, level: u32) -> Rc<TyVar> {
+    fn type_var(&mut self, tv: &ast::TypeVar, level: u32) -> Arc<TyVar> {
         let mut cons = CSet::new();
         let mut proto_kind = None;
         for c in &tv.constraints {
@@ -996,7 +996,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Array(items) => {
                 let el = self.cx.fresh(self.level);
-                self.unify(span, s, &Rc::new(Ty::Array(el.clone())));
+                self.unify(span, s, &Arc::new(Ty::Array(el.clone())));
                 self.vr.push((span, s.clone()));
                 for x in items {
                     self.term(x, &el);
@@ -1039,7 +1039,7 @@ impl<'a> Checker<'a> {
     }
 
     /// If `e` denotes a module (`m`, `m.sub`), the module.
-    fn module_of(&self, e: &Expr) -> Option<Rc<Names>> {
+    fn module_of(&self, e: &Expr) -> Option<Arc<Names>> {
         match &e.kind {
             ExprKind::Var { name, .. } => match self.lookup_term(name) {
                 Some(TermBind::Module(m)) => Some(m),
@@ -1232,7 +1232,7 @@ impl<'a> Checker<'a> {
                     fields.insert(k, t);
                 }
             }
-            self.unify(span, s, &Rc::new(Ty::Record(Rc::new(fields))));
+            self.unify(span, s, &Arc::new(Ty::Record(Arc::new(fields))));
             return;
         }
         let errors = self.diags.len();
@@ -1330,7 +1330,7 @@ impl<'a> Checker<'a> {
                             fields.insert(key, new);
                         }
                         None => {
-                            let r = self.show(&Rc::new(Ty::Record(Rc::new(fields.clone()))));
+                            let r = self.show(&Arc::new(Ty::Record(Arc::new(fields.clone()))));
                             self.error(k.span, format!("the record `{r}` has no field `{key}`"));
                             self.infer(e);
                         }
@@ -1347,10 +1347,10 @@ impl<'a> Checker<'a> {
                 fields.remove(&k);
             }
         }
-        let mut result = Rc::new(Ty::Record(Rc::new(fields)));
+        let mut result = Arc::new(Ty::Record(Arc::new(fields)));
         for (mut m, k) in chain.into_iter().rev() {
             m.insert(k, result);
-            result = Rc::new(Ty::Record(Rc::new(m)));
+            result = Arc::new(Ty::Record(Arc::new(m)));
         }
         if self.diags.len() == errors {
             self.unify(span, s, &result);
@@ -1567,7 +1567,7 @@ impl<'a> Checker<'a> {
 
     fn fresh_nominal(&mut self, id: NominalId) -> (T, Vec<(u32, T)>) {
         let params = self.cx.nominals[id.0 as usize].params.clone();
-        let mut t = Rc::new(Ty::Nominal(id));
+        let mut t = Arc::new(Ty::Nominal(id));
         let mut sub = Vec::new();
         for p in params {
             let m = self.cx.fresh_with(self.level, CSet::new(), p.kind.clone());
@@ -1698,7 +1698,7 @@ impl<'a> Checker<'a> {
                             }
                             typed.push((p, t));
                         }
-                        self.unify(span, s, &Rc::new(Ty::Record(Rc::new(fields))));
+                        self.unify(span, s, &Arc::new(Ty::Record(Arc::new(fields))));
                         for (p, t) in typed {
                             self.pattern(p, &t, bound);
                         }
@@ -1781,7 +1781,7 @@ impl<'a> Checker<'a> {
             }
             PatternKind::Array(ps) => {
                 let el = self.cx.fresh(self.level);
-                self.unify(span, s, &Rc::new(Ty::Array(el.clone())));
+                self.unify(span, s, &Arc::new(Ty::Array(el.clone())));
                 for p in ps {
                     self.pattern(p, &el, bound);
                 }
@@ -1869,10 +1869,10 @@ impl<'a> Checker<'a> {
                 }
                 let a = self.ty(rest[0], wild);
                 let t = match b {
-                    Builtin::Array => Rc::new(Ty::Array(a)),
-                    Builtin::Layout(l) => Rc::new(Ty::Layout(a, l)),
+                    Builtin::Array => Arc::new(Ty::Array(a)),
+                    Builtin::Layout(l) => Arc::new(Ty::Layout(a, l)),
                     Builtin::Flavor(fl) => match &*self.cx.shallow(&a) {
-                        Ty::Fun(x, y, _) => Rc::new(Ty::Fun(x.clone(), y.clone(), fl)),
+                        Ty::Fun(x, y, _) => Arc::new(Ty::Fun(x.clone(), y.clone(), fl)),
                         _ => {
                             let ts = self.show(&a);
                             self.error(rest[0].span, format!("`{name}` takes a function type, found `{ts}`"));
@@ -1964,10 +1964,10 @@ impl<'a> Checker<'a> {
                 self.error(te.span, format!("`~{n}` is only allowed in `typecase` patterns"));
                 self.cx.fresh(self.level)
             }
-            TypeKind::Lit(l) => Rc::new(Ty::Lit(lit_text(l).into())),
+            TypeKind::Lit(l) => Arc::new(Ty::Lit(lit_text(l).into())),
             TypeKind::DefaultLit(x) => {
                 let suffix = if x.contains(['.', 'e', 'E']) && !x.starts_with("0x") { "f64" } else { "i32" };
-                Rc::new(Ty::Lit(format!("{x}{suffix}").into()))
+                Arc::new(Ty::Lit(format!("{x}{suffix}").into()))
             }
             TypeKind::Pair(a, b) => {
                 let (x, y) = (self.ty(a, wild), self.ty(b, wild));
@@ -1985,7 +1985,7 @@ impl<'a> Checker<'a> {
                         self.error(k.span, format!("the field `{}` is written twice", k.name));
                     }
                 }
-                Rc::new(Ty::Record(Rc::new(m)))
+                Arc::new(Ty::Record(Arc::new(m)))
             }
             TypeKind::Symbol(x) => mk::symbol(x),
             TypeKind::Forall(tv, body) => {
@@ -2000,7 +2000,7 @@ impl<'a> Checker<'a> {
                 if !mentions_var(&self.cx.zonk(&b), v.id) {
                     self.error(tv.var.name.span, format!("the type variable `{}` is not used in the type", v.name));
                 }
-                Rc::new(Ty::Forall(v, b))
+                Arc::new(Ty::Forall(v, b))
             }
             TypeKind::Exists(..) => {
                 self.unsupported(te.span, "existential types (`exists`)");
@@ -2008,7 +2008,7 @@ impl<'a> Checker<'a> {
             }
             TypeKind::Term(e) => {
                 self.bound_check(e);
-                Rc::new(Ty::Term)
+                Arc::new(Ty::Term)
             }
             TypeKind::Macro(parts) => {
                 let mut out = Vec::new();
@@ -2028,7 +2028,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                Rc::new(Ty::Macro(out.into()))
+                Arc::new(Ty::Macro(out.into()))
             }
             TypeKind::Union { .. } => {
                 self.error(te.span, "a union type is only allowed as the body of a `union` declaration");

@@ -3,7 +3,7 @@
 
 use super::types::*;
 use rustc_hash::FxHashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// What a term name stands for.
 #[derive(Clone, Debug)]
@@ -14,12 +14,12 @@ pub enum TermBind {
         ty: T,
         /// For union-case and nominal constructors: the nominal and the case name (`None` for
         /// a plain nominal's constructor).
-        ctor: Option<(NominalId, Option<Rc<str>>)>,
+        ctor: Option<(NominalId, Option<Arc<str>>)>,
     },
     /// A bottom-up (`.spir`) definition: it has no type and may only be used inside `real`.
     Real,
     /// A module.
-    Module(Rc<Names>),
+    Module(Arc<Names>),
 }
 
 /// A built-in type constructor taking one argument.
@@ -39,11 +39,11 @@ pub enum TypeBind {
     /// A type: a primitive, a nominal (unapplied), a type variable.
     Ty(T),
     /// `type n a b = body`: its parameters and body.
-    Alias(Rc<(Vec<Rc<TyVar>>, T)>),
+    Alias(Arc<(Vec<Arc<TyVar>>, T)>),
     /// A built-in type constructor.
     Builtin(Builtin),
     /// A module (for `m.t`).
-    Module(Rc<Names>),
+    Module(Arc<Names>),
 }
 
 /// A namespace: what a module exports, or what is visible at the top of a module.
@@ -75,7 +75,7 @@ impl Names {
     }
 
     /// Binds a module name in the term and type namespaces.
-    pub fn add_module(&mut self, name: &str, m: Rc<Names>) {
+    pub fn add_module(&mut self, name: &str, m: Arc<Names>) {
         self.terms.insert(name.to_string(), TermBind::Module(m.clone()));
         self.types.insert(name.to_string(), TypeBind::Module(m));
     }

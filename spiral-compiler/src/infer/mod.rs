@@ -47,7 +47,7 @@ use crate::project::{PackageSource, ProjectGraph};
 use crate::syntax::{self, ast, Segment};
 use check::Checker;
 use env::Names;
-use std::rc::Rc;
+use std::sync::Arc;
 use types::{MetaStyle, Printer, T};
 use unify::Ctx;
 
@@ -158,6 +158,10 @@ fn result(cx: Ctx, p: Partial) -> InferResult {
 /// Infers one top-down module on its own: the built-in types and constraints and the typed
 /// core signatures ([`CORE_SIGNATURES`]) are in scope, nothing else.
 pub fn check_module(module: &ast::Module) -> InferResult {
+    on_big_stack(|| check_module_here(module))
+}
+
+fn check_module_here(module: &ast::Module) -> InferResult {
     let mut cx = Ctx::default();
     let mut top = Names::builtins();
     let sigs = core_signatures(&mut cx, &top);
@@ -178,6 +182,29 @@ pub fn check_module(module: &ast::Module) -> InferResult {
 /// by its names; a top-level `open` is exported. The bundled `core` package additionally
 /// exports the typed [`CORE_SIGNATURES`].
 pub fn check_graph(graph: &ProjectGraph) -> InferResult {
+    on_big_stack(|| check_graph_here(graph))
+}
+
+/// The stack inference runs with: the checker recurses once per level of the syntax tree, and
+/// trees may be [`crate::syntax::parser::MAX_TREE_DEPTH`] deep.
+pub const INFER_STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `f` with [`INFER_STACK`] of stack (see [`crate::stack::with_stack`]); a crash becomes
+/// an internal-error diagnostic.
+fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
+    match crate::stack::with_stack(INFER_STACK, "spiral-infer", f) {
+        Some(r) => r,
+        None => InferResult {
+            types: Vec::new(),
+            defs: Vec::new(),
+            diagnostics: vec![Diagnostic::error(Span::default(), "internal error: type inference crashed")],
+            nominal_names: Vec::new(),
+            proto_names: Vec::new(),
+        },
+    }
+}
+
+fn check_graph_here(graph: &ProjectGraph) -> InferResult {
     let mut cx = Ctx::default();
     let mut p = Partial::default();
     let mut exports_of: Vec<Names> = Vec::new();
@@ -197,7 +224,7 @@ pub fn check_graph(graph: &ProjectGraph) -> InferResult {
             let own = finish_module(ck, m.name.as_deref(), root, &mut p);
             match &m.name {
                 Some(n) => {
-                    let own = Rc::new(own);
+                    let own = Arc::new(own);
                     visible.add_module(n, own.clone());
                     exports.add_module(n, own);
                 }

@@ -2,16 +2,16 @@
 //! metavariables (by id, solved in [`super::unify::Ctx`]), types and type schemes, and the
 //! printer that shows them in Spiral syntax.
 //!
-//! Types are immutable trees shared through [`Rc`]; a metavariable is a leaf [`Ty::Meta`] whose
+//! Types are immutable trees shared through [`Arc`] (so results can cross threads); a metavariable is a leaf [`Ty::Meta`] whose
 //! solution lives in the unifier's table, so solving one never rebuilds a tree. A type scheme
 //! is an ordinary type that starts with [`Ty::Forall`] binders.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A shared type.
-pub type T = Rc<Ty>;
+pub type T = Arc<Ty>;
 
 /// The kind of a type: `*` or a type function `k1 -> k2`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -19,13 +19,13 @@ pub enum Kind {
     /// `*`, the kind of the types of values.
     Star,
     /// `k1 -> k2`, e.g. `* -> *` for `list`.
-    Fun(Rc<Kind>, Rc<Kind>),
+    Fun(Arc<Kind>, Arc<Kind>),
 }
 
 impl Kind {
     /// The kind `* -> * -> ... -> *` with `n` arrows.
     pub fn arity(n: usize) -> Kind {
-        (0..n).fold(Kind::Star, |k, _| Kind::Fun(Rc::new(Kind::Star), Rc::new(k)))
+        (0..n).fold(Kind::Star, |k, _| Kind::Fun(Arc::new(Kind::Star), Arc::new(k)))
     }
 }
 
@@ -281,15 +281,15 @@ pub enum Ty {
     /// A primitive.
     Prim(Prim),
     /// A type literal such as `1i32` or `"text"`, kept as its Spiral text.
-    Lit(Rc<str>),
+    Lit(Arc<str>),
     /// `.name`: the type of the symbol `.name`.
-    Symbol(Rc<str>),
+    Symbol(Arc<str>),
     /// `a * b` (tuples are right-nested pairs).
     Pair(T, T),
     /// `a -> b`
     Fun(T, T, FunFlavor),
     /// `{a : t; b : u}`: an exact record, keys sorted.
-    Record(Rc<BTreeMap<String, T>>),
+    Record(Arc<BTreeMap<String, T>>),
     /// `array t` (also written `array_base t`).
     Array(T),
     /// A nominal or union, unapplied.
@@ -297,15 +297,15 @@ pub enum Ty {
     /// A type application `f a`; the kind is the kind of the result.
     Apply(T, T, Kind),
     /// A rigid type variable.
-    Var(Rc<TyVar>),
+    Var(Arc<TyVar>),
     /// A metavariable (possibly solved).
     Meta(MetaId),
     /// `forall v. body`
-    Forall(Rc<TyVar>, T),
+    Forall(Arc<TyVar>, T),
     /// `heap t`, `mut t`, `stack_mut t`
     Layout(T, Layout),
     /// A type macro.
-    Macro(Rc<[MacroTy]>),
+    Macro(Arc<[MacroTy]>),
     /// The opaque type of a bottom-up term type `` `e `` (v2's `.<term>`).
     Term,
 }
@@ -315,35 +315,35 @@ pub mod mk {
     use super::*;
     /// `()`
     pub fn unit() -> T {
-        Rc::new(Ty::Unit)
+        Arc::new(Ty::Unit)
     }
     /// A primitive.
     pub fn prim(p: Prim) -> T {
-        Rc::new(Ty::Prim(p))
+        Arc::new(Ty::Prim(p))
     }
     /// `a -> b`
     pub fn fun(a: T, b: T) -> T {
-        Rc::new(Ty::Fun(a, b, FunFlavor::Vanilla))
+        Arc::new(Ty::Fun(a, b, FunFlavor::Vanilla))
     }
     /// `a * b`
     pub fn pair(a: T, b: T) -> T {
-        Rc::new(Ty::Pair(a, b))
+        Arc::new(Ty::Pair(a, b))
     }
     /// `.s`
     pub fn symbol(s: &str) -> T {
-        Rc::new(Ty::Symbol(s.into()))
+        Arc::new(Ty::Symbol(s.into()))
     }
     /// A rigid variable.
-    pub fn var(v: &Rc<TyVar>) -> T {
-        Rc::new(Ty::Var(v.clone()))
+    pub fn var(v: &Arc<TyVar>) -> T {
+        Arc::new(Ty::Var(v.clone()))
     }
     /// `f a` of result kind `k`.
     pub fn apply(f: T, a: T, k: Kind) -> T {
-        Rc::new(Ty::Apply(f, a, k))
+        Arc::new(Ty::Apply(f, a, k))
     }
     /// `forall vs. body`
-    pub fn forall(vs: &[Rc<TyVar>], body: T) -> T {
-        vs.iter().rev().fold(body, |b, v| Rc::new(Ty::Forall(v.clone(), b)))
+    pub fn forall(vs: &[Arc<TyVar>], body: T) -> T {
+        vs.iter().rev().fold(body, |b, v| Arc::new(Ty::Forall(v.clone(), b)))
     }
 }
 
@@ -375,21 +375,21 @@ pub fn subst(t: &T, sub: &[(u32, T)]) -> T {
                 if x.is_none() && y.is_none() {
                     return None;
                 }
-                Rc::new(Ty::Pair(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone())))
+                Arc::new(Ty::Pair(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone())))
             }
             Ty::Fun(a, b, fl) => {
                 let (x, y) = (go(a, sub), go(b, sub));
                 if x.is_none() && y.is_none() {
                     return None;
                 }
-                Rc::new(Ty::Fun(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone()), *fl))
+                Arc::new(Ty::Fun(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone()), *fl))
             }
             Ty::Apply(a, b, k) => {
                 let (x, y) = (go(a, sub), go(b, sub));
                 if x.is_none() && y.is_none() {
                     return None;
                 }
-                Rc::new(Ty::Apply(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone()), k.clone()))
+                Arc::new(Ty::Apply(x.unwrap_or_else(|| a.clone()), y.unwrap_or_else(|| b.clone()), k.clone()))
             }
             Ty::Record(m) => {
                 let mut changed = false;
@@ -404,11 +404,11 @@ pub fn subst(t: &T, sub: &[(u32, T)]) -> T {
                 if !changed {
                     return None;
                 }
-                Rc::new(Ty::Record(Rc::new(n)))
+                Arc::new(Ty::Record(Arc::new(n)))
             }
-            Ty::Array(a) => Rc::new(Ty::Array(go(a, sub)?)),
-            Ty::Layout(a, l) => Rc::new(Ty::Layout(go(a, sub)?, *l)),
-            Ty::Forall(v, b) => Rc::new(Ty::Forall(v.clone(), go(b, sub)?)),
+            Ty::Array(a) => Arc::new(Ty::Array(go(a, sub)?)),
+            Ty::Layout(a, l) => Arc::new(Ty::Layout(go(a, sub)?, *l)),
+            Ty::Forall(v, b) => Arc::new(Ty::Forall(v.clone(), go(b, sub)?)),
             Ty::Macro(parts) => {
                 let mut changed = false;
                 let n: Vec<MacroTy> = parts
@@ -430,7 +430,7 @@ pub fn subst(t: &T, sub: &[(u32, T)]) -> T {
                 if !changed {
                     return None;
                 }
-                Rc::new(Ty::Macro(n.into()))
+                Arc::new(Ty::Macro(n.into()))
             }
         })
     }

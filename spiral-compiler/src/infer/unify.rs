@@ -12,7 +12,7 @@ use super::types::*;
 use crate::syntax::ast::UnionLayout;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One metavariable.
 #[derive(Clone, Debug)]
@@ -50,7 +50,7 @@ pub struct NominalDef {
     /// Its name.
     pub name: String,
     /// Its parameters (rigid variables, substituted when it is used).
-    pub params: Vec<Rc<TyVar>>,
+    pub params: Vec<Arc<TyVar>>,
     /// Its kind, `* -> ... -> *` with one arrow per parameter (or the written kinds).
     pub kind: Kind,
     /// Its body.
@@ -78,13 +78,13 @@ pub enum UnifyError {
     /// Solving the metavariable would create an infinite type.
     Occurs(MetaId, T),
     /// A rigid type variable would escape into a metavariable of an outer level.
-    Escape(Rc<TyVar>),
+    Escape(Arc<TyVar>),
     /// Kinds differ.
     Kind(Kind, Kind),
     /// The type does not satisfy a constraint.
     Constraint(Constraint, T),
     /// A rigid variable lacks constraints the metavariable requires.
-    VarConstraint(Rc<TyVar>, CSet),
+    VarConstraint(Arc<TyVar>, CSet),
     /// No instance of the prototype for the nominal.
     InstanceNotFound(ProtoId, NominalId),
     /// A prototype constraint cannot be attached to an applied metavariable or variable.
@@ -119,13 +119,13 @@ impl Ctx {
     pub fn fresh_with(&mut self, level: u32, cons: CSet, kind: Kind) -> T {
         let id = MetaId(self.metas.len() as u32);
         self.metas.push(MetaSlot { link: None, level, cons, kind });
-        Rc::new(Ty::Meta(id))
+        Arc::new(Ty::Meta(id))
     }
 
     /// A fresh rigid variable.
-    pub fn new_var(&mut self, name: String, kind: Kind, cons: CSet, level: u32) -> Rc<TyVar> {
+    pub fn new_var(&mut self, name: String, kind: Kind, cons: CSet, level: u32) -> Arc<TyVar> {
         self.next_var += 1;
-        Rc::new(TyVar { id: self.next_var, name, kind, cons, level })
+        Arc::new(TyVar { id: self.next_var, name, kind, cons, level })
     }
 
     /// Follows solved metavariables at the top of `t`.
@@ -158,15 +158,15 @@ impl Ctx {
             Ty::Unit | Ty::Prim(_) | Ty::Lit(_) | Ty::Symbol(_) | Ty::Nominal(_) | Ty::Meta(_) | Ty::Var(_) | Ty::Term => t,
             Ty::Pair(a, b) => {
                 let (x, y) = (self.zonk(a), self.zonk(b));
-                if Rc::ptr_eq(&x, a) && Rc::ptr_eq(&y, b) { t.clone() } else { Rc::new(Ty::Pair(x, y)) }
+                if Arc::ptr_eq(&x, a) && Arc::ptr_eq(&y, b) { t.clone() } else { Arc::new(Ty::Pair(x, y)) }
             }
             Ty::Fun(a, b, f) => {
                 let (x, y) = (self.zonk(a), self.zonk(b));
-                if Rc::ptr_eq(&x, a) && Rc::ptr_eq(&y, b) { t.clone() } else { Rc::new(Ty::Fun(x, y, *f)) }
+                if Arc::ptr_eq(&x, a) && Arc::ptr_eq(&y, b) { t.clone() } else { Arc::new(Ty::Fun(x, y, *f)) }
             }
             Ty::Apply(a, b, k) => {
                 let (x, y) = (self.zonk(a), self.zonk(b));
-                if Rc::ptr_eq(&x, a) && Rc::ptr_eq(&y, b) { t.clone() } else { Rc::new(Ty::Apply(x, y, k.clone())) }
+                if Arc::ptr_eq(&x, a) && Arc::ptr_eq(&y, b) { t.clone() } else { Arc::new(Ty::Apply(x, y, k.clone())) }
             }
             Ty::Record(m) => {
                 let mut changed = false;
@@ -174,23 +174,23 @@ impl Ctx {
                     .iter()
                     .map(|(k, v)| {
                         let z = self.zonk(v);
-                        changed |= !Rc::ptr_eq(&z, v);
+                        changed |= !Arc::ptr_eq(&z, v);
                         (k.clone(), z)
                     })
                     .collect();
-                if changed { Rc::new(Ty::Record(Rc::new(n))) } else { t.clone() }
+                if changed { Arc::new(Ty::Record(Arc::new(n))) } else { t.clone() }
             }
             Ty::Array(a) => {
                 let x = self.zonk(a);
-                if Rc::ptr_eq(&x, a) { t.clone() } else { Rc::new(Ty::Array(x)) }
+                if Arc::ptr_eq(&x, a) { t.clone() } else { Arc::new(Ty::Array(x)) }
             }
             Ty::Layout(a, l) => {
                 let x = self.zonk(a);
-                if Rc::ptr_eq(&x, a) { t.clone() } else { Rc::new(Ty::Layout(x, *l)) }
+                if Arc::ptr_eq(&x, a) { t.clone() } else { Arc::new(Ty::Layout(x, *l)) }
             }
             Ty::Forall(v, b) => {
                 let x = self.zonk(b);
-                if Rc::ptr_eq(&x, b) { t.clone() } else { Rc::new(Ty::Forall(v.clone(), x)) }
+                if Arc::ptr_eq(&x, b) { t.clone() } else { Arc::new(Ty::Forall(v.clone(), x)) }
             }
             Ty::Macro(parts) => {
                 let n: Vec<MacroTy> = parts
@@ -201,7 +201,7 @@ impl Ctx {
                         MacroTy::TypeLit(t) => MacroTy::TypeLit(self.zonk(t)),
                     })
                     .collect();
-                Rc::new(Ty::Macro(n.into()))
+                Arc::new(Ty::Macro(n.into()))
             }
         }
     }
@@ -241,7 +241,7 @@ impl Ctx {
     pub fn unify(&mut self, expected: &T, actual: &T) -> Result<(), UnifyError> {
         let a = self.shallow(expected);
         let b = self.shallow(actual);
-        if Rc::ptr_eq(&a, &b) {
+        if Arc::ptr_eq(&a, &b) {
             return Ok(());
         }
         match (&*a, &*b) {
@@ -458,7 +458,7 @@ impl Ctx {
     /// Generalises `t` over the metavariables above `level` and the rigid variables above
     /// `level` that are not in `explicit` (the function's written `forall`s, which come first).
     /// New variables are named `'a`, `'b`, ... from `counter`.
-    pub fn generalize(&mut self, t: &T, level: u32, explicit: &[Rc<TyVar>], counter: &mut u32) -> T {
+    pub fn generalize(&mut self, t: &T, level: u32, explicit: &[Arc<TyVar>], counter: &mut u32) -> T {
         let t = self.zonk(t);
         let mut seen = FxHashSet::default();
         let explicit_ids: Vec<u32> = explicit.iter().map(|v| v.id).collect();
@@ -466,7 +466,7 @@ impl Ctx {
         // Collects in traversal order.
         enum Found {
             Meta(MetaId),
-            Var(Rc<TyVar>),
+            Var(Arc<TyVar>),
         }
         let mut order: Vec<Found> = Vec::new();
         fn walk(cx: &Ctx, t: &T, level: u32, ex: &[u32], bound: &mut Vec<u32>, seen: &mut FxHashSet<(bool, u32)>, out: &mut Vec<Found>) {
@@ -501,7 +501,7 @@ impl Ctx {
             }
         }
         walk(self, &t, level, &explicit_ids, &mut bound, &mut seen, &mut order);
-        let mut all: Vec<Rc<TyVar>> = explicit.to_vec();
+        let mut all: Vec<Arc<TyVar>> = explicit.to_vec();
         for f in order {
             match f {
                 Found::Meta(m) => {
