@@ -50,6 +50,10 @@ pub struct Checker<'a> {
     /// "filled" sites: literals, lambdas, join points, macros, arrays, instantiations).
     vr: Vec<(Span, T)>,
     counter: u32,
+    /// Type variables bound by `exists` patterns in the clauses being checked, innermost last.
+    clause_exists: Vec<(String, T)>,
+    /// Where the innermost clause's entries in `clause_exists` start.
+    clause_exists_mark: usize,
     /// The module's top-level definitions in order.
     pub defs: Vec<RawDef>,
     /// The package being checked (for the orphan rule).
@@ -126,7 +130,7 @@ fn mentions_nominal(t: &T, ids: &[NominalId]) -> bool {
         Ty::Nominal(i) => ids.contains(i),
         Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => mentions_nominal(a, ids) || mentions_nominal(b, ids),
         Ty::Record(m) => m.values().any(|v| mentions_nominal(v, ids)),
-        Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) => mentions_nominal(a, ids),
+        Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => mentions_nominal(a, ids),
         Ty::Macro(p) => p.iter().any(|x| matches!(x, MacroTy::Type(t) | MacroTy::TypeLit(t) if mentions_nominal(t, ids))),
         _ => false,
     }
@@ -137,7 +141,7 @@ fn mentions_var(t: &T, id: u32) -> bool {
         Ty::Var(v) => v.id == id,
         Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => mentions_var(a, id) || mentions_var(b, id),
         Ty::Record(m) => m.values().any(|v| mentions_var(v, id)),
-        Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) => mentions_var(a, id),
+        Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => mentions_var(a, id),
         Ty::Macro(p) => p.iter().any(|x| matches!(x, MacroTy::Type(t) | MacroTy::TypeLit(t) if mentions_var(t, id))),
         _ => false,
     }
@@ -157,6 +161,8 @@ impl<'a> Checker<'a> {
             expr_types: Vec::new(),
             vr: Vec::new(),
             counter: 0,
+            clause_exists: Vec::new(),
+            clause_exists_mark: 0,
             defs: Vec::new(),
             package,
             bound_check: true,
@@ -888,7 +894,7 @@ impl<'a> Checker<'a> {
                 self.term(body, s);
                 self.tlocals.truncate(mark);
             }
-            ExprKind::Exists { .. } => self.unsupported(span, "existential terms (`exists`)"),
+            ExprKind::Exists { types, body } => self.exists_term(span, types.as_deref(), body, s),
             ExprKind::RecBlock { bindings, body } => {
                 let bs: Vec<(&ast::Ident, &Expr)> = bindings.iter().map(|(n, b)| (n, b)).collect();
                 let schemes = self.rec_group(&bs);
@@ -1007,11 +1013,106 @@ impl<'a> Checker<'a> {
     }
 
     fn clause(&mut self, p: &Pattern, t: &T, body: &Expr, s: &T) {
-        let mark = self.locals.len();
+        // An `exists` pattern raises the level and binds type names for the rest of the
+        // clause; both are undone here.
+        let (mark, tmark, level) = (self.locals.len(), self.tlocals.len(), self.level);
+        let (emark, outer_emark) = (self.clause_exists.len(), self.clause_exists_mark);
+        self.clause_exists_mark = emark;
         let mut bound = Vec::new();
         self.pattern(p, t, &mut bound);
         self.term(body, s);
         self.locals.truncate(mark);
+        self.tlocals.truncate(tmark);
+        self.clause_exists.truncate(emark);
+        self.clause_exists_mark = outer_emark;
+        self.level = level;
+    }
+
+    /// `exists e` / `exists [t1; t2] e`: the expected type must already be an existential.
+    fn exists_term(&mut self, span: Span, types: Option<&[TypeExpr]>, body: &Expr, s: &T) {
+        let z = self.cx.shallow(s);
+        let Ty::Exists(vs, b) = &*z else {
+            let ts = self.show(&z);
+            self.error(span, format!("the type of an `exists` term must be known to be existential here; annotate it (found `{ts}`)"));
+            self.infer(body);
+            return;
+        };
+        if let Some(ts) = types {
+            if ts.len() != vs.len() {
+                self.error(span, format!("the existential type hides {}, but {} given", plural(vs.len(), "type"), were(ts.len())));
+                self.infer(body);
+                return;
+            }
+        }
+        let mut sub = Vec::new();
+        let mut witnesses = Vec::new();
+        for (i, v) in vs.iter().enumerate() {
+            let m = self.cx.fresh_with(self.level, v.cons.clone(), v.kind.clone());
+            if let Some(ts) = types {
+                let t = self.ty(&ts[i], true);
+                self.unify(ts[i].span, &m, &t);
+            }
+            sub.push((v.id, m.clone()));
+            witnesses.push(m);
+        }
+        let inner = subst(b, &sub);
+        self.term(body, &inner);
+        let mut open = Vec::new();
+        for w in &witnesses {
+            if self.cx.has_metas(w) {
+                open.push(self.show(w));
+            }
+        }
+        if !open.is_empty() {
+            self.error(span, format!("the hidden types of this `exists` are not fully known: [{}]; annotate them (`exists [t] e`)", open.join(", ")));
+        }
+    }
+
+    /// `exists a b. p`: the scrutinee must be known to be existential; the names become rigid
+    /// variables for the rest of the clause, one level deeper, so they cannot escape.
+    fn exists_pattern(&mut self, span: Span, names: &[ast::Ident], p: &Pattern, s: &T, bound: &mut Vec<(String, T)>) {
+        let z = self.cx.shallow(s);
+        let Ty::Exists(vs, b) = &*z else {
+            let ts = self.show(&z);
+            self.error(span, format!("the value matched by an `exists` pattern must be known to be existential; annotate it (found `{ts}`)"));
+            let f = self.cx.fresh(self.level);
+            self.pattern(p, &f, bound);
+            return;
+        };
+        if names.len() != vs.len() {
+            self.error(span, format!("the existential type hides {}, but the pattern names {}", plural(vs.len(), "type"), names.len()));
+            let f = self.cx.fresh(self.level);
+            self.pattern(p, &f, bound);
+            return;
+        }
+        // Memoised by name within the clause, so both sides of `|` get the same variables.
+        let memo = |this: &Self, n: &str| this.clause_exists[this.clause_exists_mark..].iter().find(|(k, _)| k == n).map(|(_, t)| t.clone());
+        if names.iter().any(|n| memo(self, &n.name).is_none()) {
+            self.level += 1;
+        }
+        let mut sub = Vec::new();
+        for (n, v) in names.iter().zip(vs.iter()) {
+            if let Some(t) = memo(self, &n.name) {
+                sub.push((v.id, t));
+                continue;
+            }
+            let var = match self.tlocals.iter().find(|(k, _)| *k == n.name) {
+                Some(_) => {
+                    self.error(n.span, format!("the existential variable `{}` shadows another type variable; shadowing is not allowed in the top-down segment", n.name));
+                    continue;
+                }
+                None => {
+                    let nv = self.cx.new_var(n.name.clone(), v.kind.clone(), v.cons.clone(), self.level);
+                    let t = mk::var(&nv);
+                    self.tlocals.push((n.name.clone(), TypeBind::Ty(t.clone())));
+                    self.clause_exists.push((n.name.clone(), t.clone()));
+                    t
+                }
+            };
+            sub.push((v.id, var));
+        }
+        let inner = subst(b, &sub);
+        self.pattern(p, &inner, bound);
     }
 
     fn var(&mut self, span: Span, name: &str, tvar_applied: bool, s: &T) {
@@ -1639,7 +1740,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            PatternKind::Exists(..) => self.unsupported(span, "existential patterns (`exists`)"),
+            PatternKind::Exists(names, a) => self.exists_pattern(span, names, a, s, bound),
             PatternKind::Annot(a, t) => {
                 let tt = self.ty(t, true);
                 self.unify(t.span, s, &tt);
@@ -2002,9 +2103,26 @@ impl<'a> Checker<'a> {
                 }
                 Arc::new(Ty::Forall(v, b))
             }
-            TypeKind::Exists(..) => {
-                self.unsupported(te.span, "existential types (`exists`)");
-                self.cx.fresh(self.level)
+            TypeKind::Exists(tvs, body) => {
+                let mark = self.tlocals.len();
+                let mut vs = Vec::new();
+                for tv in tvs {
+                    if self.tlocals[..mark].iter().any(|(n, _)| *n == tv.var.name.name) {
+                        self.error(tv.var.name.span, format!("the existential variable `{}` shadows another type variable; shadowing is not allowed in the top-down segment", tv.var.name.name));
+                    }
+                    let v = self.type_var(tv, self.level + 1);
+                    self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(&v))));
+                    vs.push((v, tv.var.name.span));
+                }
+                let b = self.ty(body, wild);
+                self.tlocals.truncate(mark);
+                let zb = self.cx.zonk(&b);
+                for (v, span) in &vs {
+                    if !mentions_var(&zb, v.id) {
+                        self.error(*span, format!("the type variable `{}` is not used in the type", v.name));
+                    }
+                }
+                Arc::new(Ty::Exists(vs.into_iter().map(|(v, _)| v).collect(), b))
             }
             TypeKind::Term(e) => {
                 self.bound_check(e);

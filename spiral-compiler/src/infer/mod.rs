@@ -24,12 +24,13 @@
 //! context), `!!!!` ops and `real` (bound-checked only, typed by their context), join points,
 //! `open` and module members across the modules and packages of a graph, prototypes (type
 //! classes, also over higher-kinded selectors) and their instances with v2's arity, kind,
-//! duplicate and orphan rules. Unresolved metavariables at v2's "filled" sites are reported as
-//! in v2's value restriction.
+//! duplicate and orphan rules, existential types, terms (`exists e`, `exists [t] e`) and
+//! patterns (`exists a. p`, whose variables are rigid and cannot escape the clause).
+//! Unresolved metavariables at v2's "filled" sites are reported as in v2's value restriction.
 //!
 //! Not covered yet (each reported as "not supported by inference yet: ..." at its span):
-//! existential types, terms and patterns, GADT-style union cases, instances in `.spir`
-//! modules, and bottom-up-only syntax (`typecase`, type terms) outside `real`.
+//! GADT-style union cases, instances in `.spir` modules, and bottom-up-only syntax
+//! (`typecase`, type terms) outside `real`.
 //!
 //! The bundled `core` library is bottom-up, so its functions have no types; `core_sigs.spi`
 //! gives the common ones (operators, conversions, layouts, arrays, strings, printing) top-down

@@ -302,6 +302,8 @@ pub enum Ty {
     Meta(MetaId),
     /// `forall v. body`
     Forall(Arc<TyVar>, T),
+    /// `exists v1 v2. body`: a value packed with hidden types.
+    Exists(Arc<[Arc<TyVar>]>, T),
     /// `heap t`, `mut t`, `stack_mut t`
     Layout(T, Layout),
     /// A type macro.
@@ -409,6 +411,7 @@ pub fn subst(t: &T, sub: &[(u32, T)]) -> T {
             Ty::Array(a) => Arc::new(Ty::Array(go(a, sub)?)),
             Ty::Layout(a, l) => Arc::new(Ty::Layout(go(a, sub)?, *l)),
             Ty::Forall(v, b) => Arc::new(Ty::Forall(v.clone(), go(b, sub)?)),
+            Ty::Exists(vs, b) => Arc::new(Ty::Exists(vs.clone(), go(b, sub)?)),
             Ty::Macro(parts) => {
                 let mut changed = false;
                 let n: Vec<MacroTy> = parts
@@ -591,6 +594,15 @@ impl<'a> Printer<'a> {
                 }
                 out.push_str(". ");
                 self.go(out, cur, 0);
+            }),
+            Ty::Exists(vs, b) => paren(out, 0, &|out| {
+                out.push_str("exists");
+                for v in vs.iter() {
+                    out.push(' ');
+                    out.push_str(&self.binder(v));
+                }
+                out.push_str(". ");
+                self.go(out, b, 0);
             }),
             Ty::Macro(parts) => {
                 out.push_str("$\"");

@@ -192,6 +192,10 @@ impl Ctx {
                 let x = self.zonk(b);
                 if Arc::ptr_eq(&x, b) { t.clone() } else { Arc::new(Ty::Forall(v.clone(), x)) }
             }
+            Ty::Exists(vs, b) => {
+                let x = self.zonk(b);
+                if Arc::ptr_eq(&x, b) { t.clone() } else { Arc::new(Ty::Exists(vs.clone(), x)) }
+            }
             Ty::Macro(parts) => {
                 let n: Vec<MacroTy> = parts
                     .iter()
@@ -214,7 +218,7 @@ impl Ctx {
                 Ty::Meta(_) => true,
                 Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => go(a) || go(b),
                 Ty::Record(m) => m.values().any(go),
-                Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) => go(a),
+                Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => go(a),
                 Ty::Macro(p) => p.iter().any(|p| match p {
                     MacroTy::Type(t) | MacroTy::TypeLit(t) => go(t),
                     MacroTy::Text(_) => false,
@@ -299,6 +303,23 @@ impl Ctx {
                 let b2 = subst(b2, &[(w.id, mk::var(v))]);
                 self.unify(b1, &b2)
             }
+            (Ty::Exists(vs, b1), Ty::Exists(ws, b2)) => {
+                if vs.len() != ws.len() {
+                    return Err(UnifyError::Mismatch);
+                }
+                let mut sub = Vec::new();
+                for (v, w) in vs.iter().zip(ws.iter()) {
+                    if v.kind != w.kind {
+                        return Err(UnifyError::Kind(v.kind.clone(), w.kind.clone()));
+                    }
+                    if v.cons != w.cons {
+                        return Err(UnifyError::Mismatch);
+                    }
+                    sub.push((w.id, mk::var(v)));
+                }
+                let b2 = subst(b2, &sub);
+                self.unify(b1, &b2)
+            }
             (Ty::Macro(p), Ty::Macro(q)) if p.len() == q.len() => {
                 for (x, y) in p.iter().zip(q.iter()) {
                     match (x, y) {
@@ -369,6 +390,13 @@ impl Ctx {
                 bound.push(v.id);
                 let r = self.adjust(m, level, b, bound);
                 bound.pop();
+                r
+            }
+            Ty::Exists(vs, b) => {
+                let n = bound.len();
+                bound.extend(vs.iter().map(|v| v.id));
+                let r = self.adjust(m, level, b, bound);
+                bound.truncate(n);
                 r
             }
             Ty::Macro(p) => {
@@ -491,6 +519,12 @@ impl Ctx {
                     bound.push(v.id);
                     walk(cx, b, level, ex, bound, seen, out);
                     bound.pop();
+                }
+                Ty::Exists(vs, b) => {
+                    let n = bound.len();
+                    bound.extend(vs.iter().map(|v| v.id));
+                    walk(cx, b, level, ex, bound, seen, out);
+                    bound.truncate(n);
                 }
                 Ty::Macro(p) => p.iter().for_each(|x| {
                     if let MacroTy::Type(t) | MacroTy::TypeLit(t) = x {
