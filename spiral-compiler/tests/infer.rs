@@ -335,6 +335,30 @@ fn existentials() {
 }
 
 #[test]
+fn gadts_refine_the_scrutinee_type_per_clause() {
+    check(
+        "union rec expr t =\n\
+         \x20   | Int :: i32 -> expr i32\n\
+         \x20   | Bool :: bool -> expr bool\n\
+         \x20   | Add :: expr i32 * expr i32 -> expr i32\n\
+         \x20   | If :: forall t. expr bool * expr t * expr t -> expr t\n\
+         \x20   | Pair :: forall a b. expr a * expr b -> expr (a * b)\n\
+         inl rec eval forall t. (e : expr t) : t =\n\
+         \x20   match e with\n\
+         \x20   | Int x => x\n\
+         \x20   | Bool x => x\n\
+         \x20   | Add (a, b) => eval a + eval b\n\
+         \x20   | If (c, a, b) => if eval c then eval a else eval b\n\
+         \x20   | Pair (a, b) => eval a, eval b\n\
+         inl test () = eval (Add (Int 1, Int 2)), eval (If (Bool true, Pair (Int 1, Bool false), Pair (Int 3, Bool true)))\n\
+         inl ctor () = If\n",
+        "eval : forall t. expr t -> t
+         test : () -> i32 * i32 * bool
+         ctor : forall 'a. () -> expr bool * expr 'a * expr 'a -> expr 'a",
+    );
+}
+
+#[test]
 fn main_programs_type_check() {
     check(
         "inl main () =\n    inl x = 1i32 + 2\n    dump x\n    write_line \"done\"\n    0i32\n",
@@ -376,8 +400,13 @@ fn check_module_uses_only_builtins_and_core_signatures() {
 
 #[test]
 fn unsupported_constructs_say_so() {
-    let e = errors("union t a = A :: t i32\n");
-    assert!(e.contains(&format!("{}: GADT-style union cases (`Case :: ...`)", infer::UNSUPPORTED)), "{e}");
+    // An instance in a bottom-up module.
+    let mut sm = SourceMap::new();
+    let src = "prototype show a : a -> string\nnominal n = i32\ninstance show n = fun _ => \"n\"\n";
+    let g = load_inline("m.spir", src, Segment::BottomUp, &mut sm).expect("parses");
+    let r = infer::check_graph(&g);
+    assert_eq!(r.diagnostics.len(), 1);
+    assert_eq!(r.diagnostics[0].message, format!("{}: instances in bottom-up (`.spir`) modules", infer::UNSUPPORTED));
 }
 
 #[test]

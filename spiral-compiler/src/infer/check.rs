@@ -50,6 +50,8 @@ pub struct Checker<'a> {
     /// "filled" sites: literals, lambdas, join points, macros, arrays, instantiations).
     vr: Vec<(Span, T)>,
     counter: u32,
+    /// Counter for the names of GADT case variables (`'ta`, `'tb`, ...), per statement.
+    tcounter: u32,
     /// Type variables bound by `exists` patterns in the clauses being checked, innermost last.
     clause_exists: Vec<(String, T)>,
     /// Where the innermost clause's entries in `clause_exists` start.
@@ -161,6 +163,7 @@ impl<'a> Checker<'a> {
             expr_types: Vec::new(),
             vr: Vec::new(),
             counter: 0,
+            tcounter: 0,
             clause_exists: Vec::new(),
             clause_exists_mark: 0,
             defs: Vec::new(),
@@ -205,6 +208,10 @@ impl<'a> Checker<'a> {
                 let mv = p.show(&Arc::new(Ty::Meta(m)));
                 let ts = p.show(&z);
                 format!("infinite type: `{mv}` would have to equal `{ts}`, which contains it")
+            }
+            UnifyError::VarOccurs(v, t) => {
+                let ts = self.show(&t);
+                format!("infinite type: the type variable `{}` would have to equal `{ts}`, which contains it", v.name)
             }
             UnifyError::Escape(v) => format!(
                 "the type variable `{}` would escape its scope (it cannot be unified with a type from outside the function that binds it)",
@@ -301,6 +308,7 @@ impl<'a> Checker<'a> {
 
     fn bundle(&mut self, group: &[&TopItem], top_down: bool) {
         self.counter = 0;
+        self.tcounter = 0;
         self.vr.clear();
         self.level = 0;
         let errors_before = self.diags.len();
@@ -435,20 +443,28 @@ impl<'a> Checker<'a> {
                 TypeKind::Union { cases, layout, .. } => {
                     let mut out = Vec::new();
                     for c in cases {
-                        if c.gadt {
-                            self.unsupported(c.name.span, "GADT-style union cases (`Case :: ...`)");
-                            continue;
-                        }
                         if seen_cases.contains(&c.name.name) {
                             self.error(c.name.span, format!("the case `{}` is defined twice in this union group", c.name.name));
                             continue;
                         }
                         seen_cases.push(c.name.name.clone());
-                        let t = self.ty(&c.ty, false);
-                        if *layout == UnionLayout::Stack && !d.rec && mentions_nominal(&t, &group_ids) {
-                            self.error(c.ty.span, format!("the non-recursive union `{}` refers to itself; write `union rec`", d.name.name));
-                        }
-                        out.push((c.name.name.clone(), t));
+                        let stack = *layout == UnionLayout::Stack && !d.rec;
+                        let t = if c.gadt {
+                            // A GADT case binds its own type variables: the union's parameters
+                            // are not in scope.
+                            let saved = std::mem::take(&mut self.tlocals);
+                            let t = self.ty(&c.ty, false);
+                            self.tlocals = saved;
+                            self.validate_gadt_case(c, &t, d.id, stack, &group_ids);
+                            t
+                        } else {
+                            let t = self.ty(&c.ty, false);
+                            if stack && mentions_nominal(&t, &group_ids) {
+                                self.error(c.ty.span, format!("the non-recursive union `{}` refers to itself; write `union rec`", d.name.name));
+                            }
+                            t
+                        };
+                        out.push(CaseDef { name: c.name.name.clone(), ty: t, gadt: c.gadt });
                     }
                     NominalBody::Union { cases: out, layout: *layout }
                 }
@@ -464,10 +480,14 @@ impl<'a> Checker<'a> {
             // Constructors.
             match &body {
                 NominalBody::Union { cases, .. } => {
-                    for (c, payload) in cases {
-                        let t = if matches!(**payload, Ty::Unit) { this.clone() } else { mk::fun(payload.clone(), this.clone()) };
-                        let scheme = mk::forall(&d.vars, t);
-                        self.define_top_term(c, TermBind::Val { ty: scheme, ctor: Some((d.id, Some(c.as_str().into()))) });
+                    for c in cases {
+                        let scheme = if c.gadt {
+                            c.ty.clone()
+                        } else {
+                            let t = if matches!(*c.ty, Ty::Unit) { this.clone() } else { mk::fun(c.ty.clone(), this.clone()) };
+                            mk::forall(&d.vars, t)
+                        };
+                        self.define_top_term(&c.name, TermBind::Val { ty: scheme, ctor: Some((d.id, Some(c.name.as_str().into()))) });
                     }
                 }
                 NominalBody::Plain(b) => {
@@ -619,6 +639,36 @@ impl<'a> Checker<'a> {
         self.term(body, &expected);
         self.level = 0;
         self.tlocals.truncate(mark);
+    }
+
+    /// A GADT case's type must be `forall vs. dom -> n args` (or `n args`) for its own union
+    /// `n`, with every `v` in the result.
+    fn validate_gadt_case(&mut self, c: &ast::UnionCase, t: &T, id: NominalId, stack: bool, group: &[NominalId]) {
+        let mut vars = Vec::new();
+        let mut cur = t.clone();
+        while let Ty::Forall(v, b) = &*cur.clone() {
+            vars.push(v.clone());
+            cur = b.clone();
+        }
+        let (dom, range) = match &*cur {
+            Ty::Fun(a, b, _) => (Some(a.clone()), b.clone()),
+            _ => (None, cur.clone()),
+        };
+        let (head, args) = split_apply(&range);
+        if !matches!(&*head, Ty::Nominal(h) if *h == id) {
+            let n = self.cx.nominal_names[id.0 as usize].clone();
+            self.error(c.ty.span, format!("a GADT case of `{n}` must result in `{n}` applied to its arguments"));
+            return;
+        }
+        if stack && (dom.as_ref().is_some_and(|d| mentions_nominal(d, group)) || args.iter().any(|a| mentions_nominal(a, group))) {
+            self.error(c.ty.span, "a non-recursive union refers to itself; write `union rec`");
+        }
+        for v in vars {
+            // (A variable used nowhere was already reported by the type's elaboration.)
+            if !mentions_var(&range, v.id) && mentions_var(&cur, v.id) {
+                self.error(c.ty.span, format!("the type variable `{}` must appear in the result type of the GADT case (hide it with `exists` otherwise)", v.name));
+            }
+        }
     }
 
     fn resolve_open(&mut self, module: &ast::Ident, path: &[ast::Ident]) -> Option<Arc<Names>> {
@@ -1017,6 +1067,7 @@ impl<'a> Checker<'a> {
         // clause; both are undone here.
         let (mark, tmark, level) = (self.locals.len(), self.tlocals.len(), self.level);
         let (emark, outer_emark) = (self.clause_exists.len(), self.clause_exists_mark);
+        let lmark = self.cx.var_link_stack.len();
         self.clause_exists_mark = emark;
         let mut bound = Vec::new();
         self.pattern(p, t, &mut bound);
@@ -1025,6 +1076,7 @@ impl<'a> Checker<'a> {
         self.tlocals.truncate(tmark);
         self.clause_exists.truncate(emark);
         self.clause_exists_mark = outer_emark;
+        self.cx.undo_var_links(lmark);
         self.level = level;
     }
 
@@ -1065,6 +1117,34 @@ impl<'a> Checker<'a> {
         }
         if !open.is_empty() {
             self.error(span, format!("the hidden types of this `exists` are not fully known: [{}]; annotate them (`exists [t] e`)", open.join(", ")));
+        }
+    }
+
+    /// A GADT case pattern: the case's type variables become rigid, one level deeper, the
+    /// payload is matched against the domain, and the scrutinee's type is refined by unifying
+    /// it with the case's result type, which may solve rigid variables until the clause ends.
+    fn gadt_case_pattern(&mut self, span: Span, case_ty: &T, a: &Pattern, s: &T, bound: &mut Vec<(String, T)>) {
+        self.level += 1;
+        let mut cur = case_ty.clone();
+        let mut sub = Vec::new();
+        while let Ty::Forall(v, b) = &*cur.clone() {
+            let name = format!("'t{}", letter_name(self.tcounter as usize));
+            self.tcounter += 1;
+            let nv = self.cx.new_var(name, v.kind.clone(), v.cons.clone(), self.level);
+            sub.push((v.id, mk::var(&nv)));
+            cur = b.clone();
+        }
+        let cur = subst(&cur, &sub);
+        let (dom, range) = match &*cur {
+            Ty::Fun(d, r, _) => (d.clone(), r.clone()),
+            _ => (mk::unit(), cur.clone()),
+        };
+        self.pattern(a, &dom, bound);
+        self.cx.gadt_mode = true;
+        let r = self.cx.unify(s, &range);
+        self.cx.gadt_mode = false;
+        if let Err(e) = r {
+            self.report(span, e, s, &range);
         }
     }
 
@@ -1720,14 +1800,15 @@ impl<'a> Checker<'a> {
                     return;
                 }
                 let payload = match &self.cx.nominals[id.0 as usize].body {
-                    NominalBody::Union { cases, .. } => cases.iter().find(|(c, _)| c == case).map(|(_, t)| t.clone()).ok_or(true),
+                    NominalBody::Union { cases, .. } => cases.iter().find(|c| c.name == *case).map(|c| (c.ty.clone(), c.gadt)).ok_or(true),
                     _ => Err(false),
                 };
                 match payload {
-                    Ok(t) => {
+                    Ok((t, false)) => {
                         let t = subst(&t, &sub);
                         self.pattern(a, &t, bound);
                     }
+                    Ok((t, true)) => self.gadt_case_pattern(span, &t, a, s, bound),
                     Err(is_union) => {
                         let n = self.cx.nominal_names[id.0 as usize].clone();
                         if is_union {

@@ -25,12 +25,14 @@
 //! `open` and module members across the modules and packages of a graph, prototypes (type
 //! classes, also over higher-kinded selectors) and their instances with v2's arity, kind,
 //! duplicate and orphan rules, existential types, terms (`exists e`, `exists [t] e`) and
-//! patterns (`exists a. p`, whose variables are rigid and cannot escape the clause).
-//! Unresolved metavariables at v2's "filled" sites are reported as in v2's value restriction.
+//! patterns (`exists a. p`, whose variables are rigid and cannot escape the clause), GADT-style
+//! union cases (`Case :: forall a. dom -> n args`) whose patterns refine the scrutinee's rigid
+//! type variables for the clause. Unresolved metavariables at v2's "filled" sites are reported
+//! as in v2's value restriction.
 //!
 //! Not covered yet (each reported as "not supported by inference yet: ..." at its span):
-//! GADT-style union cases, instances in `.spir` modules, and bottom-up-only syntax
-//! (`typecase`, type terms) outside `real`.
+//! instances in `.spir` modules, and bottom-up-only syntax (`typecase`, type terms) outside
+//! `real` (the parser only produces these under `real`).
 //!
 //! The bundled `core` library is bottom-up, so its functions have no types; `core_sigs.spi`
 //! gives the common ones (operators, conversions, layouts, arrays, strings, printing) top-down

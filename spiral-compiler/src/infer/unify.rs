@@ -32,16 +32,27 @@ pub struct MetaSlot {
 pub enum NominalBody {
     /// `nominal n a = t`
     Plain(T),
-    /// `union n a = A : t | B`: the cases in source order with their payload types (`()` when
-    /// none was written).
+    /// `union n a = A : t | B`: the cases in source order.
     Union {
         /// The cases.
-        cases: Vec<(String, T)>,
+        cases: Vec<CaseDef>,
         /// Stack (`union`) or heap (`union rec`).
         layout: UnionLayout,
     },
     /// Still being declared (its body is being elaborated).
     Pending,
+}
+
+/// One case of a union.
+#[derive(Clone, Debug)]
+pub struct CaseDef {
+    /// Its name.
+    pub name: String,
+    /// For a regular case its payload type over the union's parameters (`()` when none was
+    /// written); for a GADT case its whole declared type, `forall vs. dom -> n args`.
+    pub ty: T,
+    /// Whether it is a GADT case (`Case :: ...`).
+    pub gadt: bool,
 }
 
 /// A declared nominal or union.
@@ -77,6 +88,8 @@ pub enum UnifyError {
     Mismatch,
     /// Solving the metavariable would create an infinite type.
     Occurs(MetaId, T),
+    /// GADT refinement would solve a rigid variable to a type containing it.
+    VarOccurs(Arc<TyVar>, T),
     /// A rigid type variable would escape into a metavariable of an outer level.
     Escape(Arc<TyVar>),
     /// Kinds differ.
@@ -106,6 +119,12 @@ pub struct Ctx {
     pub proto_names: Vec<String>,
     /// Registered instances: the constraints of the instance's leading nominal arguments.
     pub instances: FxHashMap<(ProtoId, NominalId), Vec<CSet>>,
+    /// While set, unification may solve rigid variables (GADT refinement of a case pattern).
+    pub gadt_mode: bool,
+    /// Rigid variables solved by GADT refinement in the clauses being checked.
+    pub var_links: FxHashMap<u32, T>,
+    /// The order the links in `var_links` were made (to undo a clause's links).
+    pub var_link_stack: Vec<u32>,
     next_var: u32,
 }
 
@@ -132,10 +151,23 @@ impl Ctx {
     pub fn shallow(&mut self, t: &T) -> T {
         let mut cur = t.clone();
         let mut hops = 0;
-        while let Ty::Meta(m) = &*cur {
-            match &self.metas[m.0 as usize].link {
-                Some(next) => {
-                    let n = next.clone();
+        // The last type reached through metavariable links only: GADT refinements are
+        // temporary, so path compression must not go past them.
+        let mut last_meta_target = None;
+        loop {
+            let next = match &*cur {
+                Ty::Meta(m) => {
+                    let n = self.metas[m.0 as usize].link.clone();
+                    if n.is_some() {
+                        last_meta_target = n.clone();
+                    }
+                    n
+                }
+                Ty::Var(v) if !self.var_links.is_empty() => self.var_links.get(&v.id).cloned(),
+                _ => None,
+            };
+            match next {
+                Some(n) => {
                     cur = n;
                     hops += 1;
                 }
@@ -143,9 +175,10 @@ impl Ctx {
             }
         }
         if hops > 1 {
-            // Path compression: point the first metavariable straight at the end.
-            if let Ty::Meta(m) = &**t {
-                self.metas[m.0 as usize].link = Some(cur.clone());
+            // Path compression: point the first metavariable straight at the last type its
+            // chain of metavariable links reaches.
+            if let (Ty::Meta(m), Some(target)) = (&**t, last_meta_target) {
+                self.metas[m.0 as usize].link = Some(target);
             }
         }
         cur
@@ -272,6 +305,8 @@ impl Ctx {
             (Ty::Symbol(p), Ty::Symbol(q)) if p == q => Ok(()),
             (Ty::Nominal(p), Ty::Nominal(q)) if p == q => Ok(()),
             (Ty::Var(v), Ty::Var(w)) if v.id == w.id => Ok(()),
+            (Ty::Var(v), _) if self.gadt_mode => self.link_var(v.clone(), &b),
+            (_, Ty::Var(w)) if self.gadt_mode => self.link_var(w.clone(), &a),
             (Ty::Pair(a1, a2), Ty::Pair(b1, b2)) => {
                 self.unify(a1, b1)?;
                 self.unify(a2, b2)
@@ -331,6 +366,40 @@ impl Ctx {
                 Ok(())
             }
             _ => Err(UnifyError::Mismatch),
+        }
+    }
+
+    /// GADT refinement: solves the rigid variable `v` to `t` until the clause ends.
+    fn link_var(&mut self, v: Arc<TyVar>, t: &T) -> Result<(), UnifyError> {
+        fn occurs(cx: &mut Ctx, id: u32, t: &T) -> bool {
+            let t = cx.shallow(t);
+            match &*t {
+                Ty::Var(w) => w.id == id,
+                Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => occurs(cx, id, a) || occurs(cx, id, b),
+                Ty::Record(r) => r.values().any(|x| occurs(cx, id, x)),
+                Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => occurs(cx, id, a),
+                _ => false,
+            }
+        }
+        if occurs(self, v.id, t) {
+            return Err(UnifyError::VarOccurs(v, t.clone()));
+        }
+        let kt = self.kind_of(t);
+        if kt != v.kind {
+            return Err(UnifyError::Kind(kt, v.kind.clone()));
+        }
+        self.constrain(&v.cons, t)?;
+        self.var_links.insert(v.id, t.clone());
+        self.var_link_stack.push(v.id);
+        Ok(())
+    }
+
+    /// Undoes the GADT refinements made since the link stack had length `mark`.
+    pub fn undo_var_links(&mut self, mark: usize) {
+        while self.var_link_stack.len() > mark {
+            if let Some(id) = self.var_link_stack.pop() {
+                self.var_links.remove(&id);
+            }
         }
     }
 
