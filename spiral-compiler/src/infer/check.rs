@@ -270,7 +270,6 @@ impl<'a> Checker<'a> {
     fn define_top_term(&mut self, name: &str, b: TermBind) {
         self.top.terms.insert(name.to_string(), b.clone());
         self.exports.terms.insert(name.to_string(), b);
-        self.exports.order.push(name.to_string());
     }
 
     fn define_top_type(&mut self, name: &str, b: TypeBind) {

@@ -55,8 +55,6 @@ pub struct Names {
     pub types: FxHashMap<String, TypeBind>,
     /// Constraint names (built-in constraints and prototypes).
     pub cons: FxHashMap<String, Constraint>,
-    /// Term names in definition order (for listing a module's definitions).
-    pub order: Vec<String>,
 }
 
 impl Names {
@@ -71,7 +69,6 @@ impl Names {
         for (k, v) in &o.cons {
             self.cons.insert(k.clone(), *v);
         }
-        self.order.extend(o.order.iter().cloned());
     }
 
     /// Binds a module name in the term and type namespaces.

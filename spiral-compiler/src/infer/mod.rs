@@ -241,7 +241,6 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
             let sigs = core_signatures(&mut cx, &visible);
             exports.merge(&sigs);
         }
-        exports.order.clear();
         exports_of.push(exports);
     }
     result(cx, p)

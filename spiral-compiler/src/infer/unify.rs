@@ -568,15 +568,9 @@ impl Ctx {
         let mut order: Vec<Found> = Vec::new();
         fn walk(cx: &Ctx, t: &T, level: u32, ex: &[u32], bound: &mut Vec<u32>, seen: &mut FxHashSet<(bool, u32)>, out: &mut Vec<Found>) {
             match &**t {
-                Ty::Meta(m) => {
-                    if cx.metas[m.0 as usize].level > level && seen.insert((true, m.0)) {
-                        out.push(Found::Meta(*m));
-                    }
-                }
-                Ty::Var(v) => {
-                    if v.level > level && !ex.contains(&v.id) && !bound.contains(&v.id) && seen.insert((false, v.id)) {
-                        out.push(Found::Var(v.clone()));
-                    }
+                Ty::Meta(m) if cx.metas[m.0 as usize].level > level && seen.insert((true, m.0)) => out.push(Found::Meta(*m)),
+                Ty::Var(v) if v.level > level && !ex.contains(&v.id) && !bound.contains(&v.id) && seen.insert((false, v.id)) => {
+                    out.push(Found::Var(v.clone()))
                 }
                 Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => {
                     walk(cx, a, level, ex, bound, seen, out);
