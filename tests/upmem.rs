@@ -11,83 +11,8 @@
 
 use spiral::{spiral, Device, Error, InvArray};
 
-spiral! {
-    targets = [cpu, upmem],
-    // test3: the add kernel at i32, u64 and f32.
-    pub fn test3(dev: &Device, a: i32, b: i32, c: u64, d: u64, e: f32, f: f32) -> Result<(i32, u64, f32), Error>;
-    // test5: scalars in and out of a kernel.
-    pub fn test5(dev: &Device, a: i32, b: i32, c: i32, d: i32) -> Result<(i32, i32, i32, i32), Error>;
-    // test6: a generic scalar map with several functions.
-    pub fn test6(dev: &Device, a: i32, b: i32, c: i32, d: i32) -> Result<(i32, i32, i32, i32), Error>;
-    // test7a: arrays in MRAM, one element set.
-    pub fn test7a(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
-    // test7b: a loop over the MRAM arrays (an element kernel).
-    pub fn test7b(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
-    // test7c: the same through WRAM blocks (`map_inp`: mram_read, compute, mram_write).
-    pub fn test7c(dev: &Device, a: &mut InvArray<i32>, b: &InvArray<i32>, c: &InvArray<i32>) -> Result<(), Error>;
-    // test8a: an inverse array mapped.
-    pub fn test8a(dev: &Device, a: &InvArray<i32>) -> Result<InvArray<i32>, Error>;
-    // test8b: a map over three zipped arrays into an existing output.
-    pub fn test8b(dev: &Device, input: &InvArray<(i32, i32, i32)>, output: &mut InvArray<i32>) -> Result<(), Error>;
-    // test8c: the same into a new array (the quickstart).
-    pub fn test8c(dev: &Device, input: &InvArray<(i32, i32, i32)>) -> Result<InvArray<i32>, Error>;
-    // reduce: tasklet partials, then DPU partials, combined on the host in order.
-    pub fn sum(dev: &Device, input: &InvArray<i64>) -> Result<i64, Error>;
-    pub fn compose(dev: &Device, input: &InvArray<(i64, i64)>) -> Result<(i64, i64), Error>;
-    pub fn minmax(dev: &Device, input: &InvArray<f64>) -> Result<(f64, f64), Error>;
-    // A failing kernel.
-    pub fn divide(dev: &Device, input: &InvArray<i32>, by: i32) -> Result<InvArray<i32>, Error>;
-
-    r#"
-open inv
-open kernel
-
-// A kernel over one element: the result comes back in a one-element array.
-inl scalar_map f x =
-    inl out = inv_create `(`(f x)) 1i32
-    parallel_for 1i32 fun i => inv_set out i (f x)
-    inv_index out 0i32
-
-inl test3 a b c d e f = scalar_map (fun (a, b, c, d, e, f) => a + b, c + d, e + f) (a, b, c, d, e, f)
-
-inl test5 a b c d =
-    scalar_map (fun (a, b, c, d) =>
-        inl q : i32 = a + b - c - d
-        inl w = a * b * c * d
-        d, c, w, q
-        ) (a, b, c, d)
-
-inl test6 a b c d =
-    scalar_map (fun (a, b) => a + b) (a, b),
-    scalar_map (fun (a, b, c) => a + b - c) (a, b, c),
-    scalar_map (fun (a, b, c, d) => (a + b) * d / c) (a, b, c, d),
-    scalar_map (fun (a, b, c) => a - b - c) (a, b, c)
-
-inl test7a a b c = parallel_for (inv_length a) fun i =>
-    if i = 3i32 then inv_set a i (inv_index b i + inv_index c i)
-
-inl test7b a b c = parallel_for (inv_length a) fun i => inv_set a i (inv_index b i + inv_index c i)
-
-inl test7c a b c = map_inp (fun (b, c) => b + c) (inv_zip b c) a
-
-inl test8a a = map (fun x => x * 2i32) a
-
-inl test8b input output = map_inp (fun (a, b, c) => a + b + c + 10i32) input output
-
-inl test8c input = map (fun (a, b, c) => a + b + c + 10i32) input
-
-inl sum input = reduce (fun a b => a + b) 0i64 input
-
-// Composition of affine maps x -> m * x + c (wrapping): associative, not commutative.
-inl compose input = reduce (fun (m1, c1) (m2, c2) => m1 * m2, c1 * m2 + c2) (1i64, 0i64) input
-
-inl minmax input =
-    reduce (fun a b => if a < b then a else b) 1000000000.0 input,
-    reduce (fun a b => if a > b then a else b) -1000000000.0 input
-
-inl divide input by = map (fun x => x / by) input
-    "#
-}
+// The exports of seed 000's programs (one `spiral!` shared with examples/upmem_seed000.rs).
+include!("../examples/spiral/upmem_seed000.rs");
 
 spiral! {
     targets = [upmem],
