@@ -41,88 +41,9 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// A primitive type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Prim {
-    /// `i8`
-    I8,
-    /// `i16`
-    I16,
-    /// `i32`
-    I32,
-    /// `i64`
-    I64,
-    /// `u8`
-    U8,
-    /// `u16`
-    U16,
-    /// `u32`
-    U32,
-    /// `u64`
-    U64,
-    /// `f32`
-    F32,
-    /// `f64`
-    F64,
-    /// `bool`
-    Bool,
-    /// `string`
-    String,
-    /// `char`
-    Char,
-}
-
-impl Prim {
-    /// The primitive named `n` (`i32`, `string`, ...), if any.
-    pub fn from_name(n: &str) -> Option<Prim> {
-        Some(match n {
-            "i8" => Prim::I8,
-            "i16" => Prim::I16,
-            "i32" => Prim::I32,
-            "i64" => Prim::I64,
-            "u8" => Prim::U8,
-            "u16" => Prim::U16,
-            "u32" => Prim::U32,
-            "u64" => Prim::U64,
-            "f32" => Prim::F32,
-            "f64" => Prim::F64,
-            "bool" => Prim::Bool,
-            "string" => Prim::String,
-            "char" => Prim::Char,
-            _ => return None,
-        })
-    }
-    /// Its name in Spiral.
-    pub fn name(self) -> &'static str {
-        match self {
-            Prim::I8 => "i8",
-            Prim::I16 => "i16",
-            Prim::I32 => "i32",
-            Prim::I64 => "i64",
-            Prim::U8 => "u8",
-            Prim::U16 => "u16",
-            Prim::U32 => "u32",
-            Prim::U64 => "u64",
-            Prim::F32 => "f32",
-            Prim::F64 => "f64",
-            Prim::Bool => "bool",
-            Prim::String => "string",
-            Prim::Char => "char",
-        }
-    }
-    /// A signed integer type.
-    pub fn is_sint(self) -> bool {
-        matches!(self, Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64)
-    }
-    /// An unsigned integer type.
-    pub fn is_uint(self) -> bool {
-        matches!(self, Prim::U8 | Prim::U16 | Prim::U32 | Prim::U64)
-    }
-    /// A floating point type.
-    pub fn is_float(self) -> bool {
-        matches!(self, Prim::F32 | Prim::F64)
-    }
-}
+/// A primitive type: the evaluator's one list of primitives (`i8` ... `f64`, `bool`, `string`,
+/// `char`), shared so the two stages cannot disagree on which exist or how they are named.
+pub use crate::peval::ir::PrimTy as Prim;
 
 /// Identifies a prototype (type class) declared with `prototype`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -184,11 +105,11 @@ impl Constraint {
     /// Whether the primitive `p` satisfies this built-in constraint.
     pub fn admits_prim(self, p: Prim) -> bool {
         match self {
-            Constraint::Uint => p.is_uint(),
-            Constraint::Sint => p.is_sint(),
-            Constraint::Int => p.is_uint() || p.is_sint(),
+            Constraint::Uint => p.is_int() && !p.is_signed_int(),
+            Constraint::Sint => p.is_signed_int(),
+            Constraint::Int => p.is_int(),
             Constraint::Float => p.is_float(),
-            Constraint::Number => p.is_uint() || p.is_sint() || p.is_float(),
+            Constraint::Number => p.is_int() || p.is_float(),
             Constraint::Prim => true,
             _ => false,
         }

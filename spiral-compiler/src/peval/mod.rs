@@ -34,6 +34,7 @@
 pub mod eval;
 pub mod ir;
 mod ops;
+pub(crate) use ops::prim_bytes;
 mod races;
 pub mod value;
 

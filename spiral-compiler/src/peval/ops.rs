@@ -1506,7 +1506,7 @@ fn literal_hint(a: &Value, b: &Value) -> String {
 }
 
 /// The bytes of one value of a primitive type in a kernel's memory (C's `sizeof`).
-fn prim_bytes(p: PrimTy) -> usize {
+pub(crate) fn prim_bytes(p: PrimTy) -> usize {
     match p {
         PrimTy::I8 | PrimTy::U8 | PrimTy::Bool => 1,
         PrimTy::I16 | PrimTy::U16 => 2,

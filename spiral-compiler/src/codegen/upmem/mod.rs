@@ -89,12 +89,7 @@ pub fn arg_slots(k: &Kernel) -> usize {
 }
 
 fn prim_bytes(p: PrimTy) -> u64 {
-    match p {
-        PrimTy::I8 | PrimTy::U8 | PrimTy::Bool => 1,
-        PrimTy::I16 | PrimTy::U16 => 2,
-        PrimTy::I64 | PrimTy::U64 | PrimTy::F64 | PrimTy::String => 8,
-        _ => 4,
-    }
+    crate::peval::prim_bytes(p) as u64
 }
 
 /// The WRAM a kernel's program needs with [`MAX_TASKLETS`] tasklets, in bytes, with what it
