@@ -1,5 +1,6 @@
-//! `cargo xtask fuzz [--target parse|eval] --seconds N`: libFuzzer over the tokenizer and
-//! parsers (`parse`) or over the whole pipeline, evaluator and C backend included (`eval`).
+//! `cargo xtask fuzz [--target parse|eval|infer] --seconds N`: libFuzzer over the tokenizer and
+//! parsers (`parse`), over the whole pipeline, evaluator and C backend included (`eval`), or
+//! over top-down parsing and type inference (`infer`).
 //!
 //! cargo-fuzz needs nightly features (`-Zsanitizer`); on stable they are enabled with
 //! `RUSTC_BOOTSTRAP=1`. `cargo install cargo-fuzz` runs first when it is missing. New corpus
@@ -14,9 +15,10 @@ pub struct Options {
     /// How long to fuzz.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Which target of `fuzz/fuzz_targets/`: `parse` (tokenizer, parsers) or `eval` (the
-    /// whole pipeline: loading, prepass, partial evaluator, C backend).
-    #[arg(long, default_value = "parse", value_parser = ["parse", "eval"])]
+    /// Which target of `fuzz/fuzz_targets/`: `parse` (tokenizer, parsers), `eval` (the
+    /// whole pipeline: loading, prepass, partial evaluator, C backend) or `infer` (top-down
+    /// parsing and type inference).
+    #[arg(long, default_value = "parse", value_parser = ["parse", "eval", "infer"])]
     pub target: String,
     /// Parallel fuzzing jobs.
     #[arg(long, default_value_t = 1)]
@@ -55,6 +57,10 @@ pub fn run(o: &Options) -> bool {
         cmd.arg(root.join("tests/conformance"));
         // Kernel programs (inv/kernel library) and the C backend's runtime programs.
         cmd.arg(root.join("tests/kernels")).arg(root.join("spiral-cli/tests/c_programs")).arg(root.join("examples/build-demo/spiral"));
+    }
+    if o.target == "infer" {
+        // Well- and ill-typed top-down programs.
+        cmd.arg(root.join("spiral-compiler/tests/infer_errors")).arg(root.join("spiral-compiler/tests/inputs"));
     }
     cmd.arg("--").arg(format!("-max_total_time={}", o.seconds));
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display())).arg("-timeout=10").arg("-print_final_stats=1");
