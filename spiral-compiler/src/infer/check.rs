@@ -46,6 +46,8 @@ pub struct Checker<'a> {
     pub diags: Vec<Diagnostic>,
     /// The type of every checked expression, by span.
     pub expr_types: Vec<(Span, T)>,
+    /// The type of every unsuffixed numeric literal (terms and patterns), by the literal's span.
+    pub lit_types: Vec<(Span, T)>,
     /// Types that must be free of metavariables once the current bundle is done (v2's
     /// "filled" sites: literals, lambdas, join points, macros, arrays, instantiations).
     vr: Vec<(Span, T)>,
@@ -161,6 +163,7 @@ impl<'a> Checker<'a> {
             level: 0,
             diags: Vec::new(),
             expr_types: Vec::new(),
+            lit_types: Vec::new(),
             vr: Vec::new(),
             counter: 0,
             tcounter: 0,
@@ -897,6 +900,7 @@ impl<'a> Checker<'a> {
             ExprKind::DefaultLit(_) => {
                 let m = self.cx.fresh_with(self.level, [Constraint::Number].into_iter().collect(), Kind::Star);
                 self.unify(span, s, &m);
+                self.lit_types.push((span, m.clone()));
                 self.vr.push((span, m));
             }
             ExprKind::Symbol(x) => {
@@ -1900,6 +1904,7 @@ impl<'a> Checker<'a> {
             PatternKind::DefaultLit(_) => {
                 let m = self.cx.fresh_with(self.level, [Constraint::Number].into_iter().collect(), Kind::Star);
                 self.unify(span, s, &m);
+                self.lit_types.push((span, m.clone()));
                 self.vr.push((span, m));
             }
             PatternKind::When(a, g) => {

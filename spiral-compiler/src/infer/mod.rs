@@ -3,8 +3,14 @@
 //!
 //! The stage reads the AST ([`crate::syntax::ast`]) and produces, per run, an [`InferResult`]:
 //! every diagnostic, the generalised type of every top-level definition of the root package,
-//! and the type of every checked expression (by span). It does not change the AST and is not
-//! wired into evaluation; the partial evaluator still runs the program as before.
+//! the type of every checked expression (by span) and of every unsuffixed literal. It does not
+//! change the AST.
+//!
+//! Evaluation: [`crate::prepass::prepare`] runs [`check_graph`] on every graph with top-down
+//! modules. Errors at top-down modules stop compilation there; otherwise the prepass gives each
+//! unsuffixed literal the primitive type found ([`InferResult::literal_prims`]) instead of the
+//! bottom-up default. Inferred type applications and annotations (v2's `fill`) are not passed
+//! on yet: a literal whose type is a generalised variable keeps the default.
 //!
 //! Entry points:
 //! - [`check_graph`] (also [`check_package`]): every package of a loaded [`ProjectGraph`] in
@@ -82,6 +88,10 @@ pub struct InferResult {
     pub types: Vec<(Span, T)>,
     /// The root package's top-level definitions in source order (modules in order).
     pub defs: Vec<TopDef>,
+    /// The type of every unsuffixed numeric literal of a top-down module (in terms and in
+    /// patterns), by the literal's span, solved as far as inference got. See
+    /// [`InferResult::literal_prims`].
+    pub literals: Vec<(Span, T)>,
     /// Every error found, in the order found.
     pub diagnostics: Vec<Diagnostic>,
     nominal_names: Vec<String>,
@@ -100,6 +110,24 @@ impl InferResult {
     /// The type of the outermost expression written exactly at `span`.
     pub fn type_at(&self, span: Span) -> Option<&T> {
         self.types.iter().find(|(s, _)| *s == span).map(|(_, t)| t)
+    }
+    /// The unsuffixed literals whose type inference solved to a primitive, by span: what the
+    /// prepass gives such a literal instead of the bottom-up default (`i32`, `f64`). A literal
+    /// whose type stayed a type variable (a generalised `inl`) is left out, as is one checked
+    /// twice with different results.
+    pub fn literal_prims(&self) -> rustc_hash::FxHashMap<Span, types::Prim> {
+        let mut m: rustc_hash::FxHashMap<Span, Option<types::Prim>> = rustc_hash::FxHashMap::default();
+        for (s, t) in &self.literals {
+            let p = match &**t {
+                types::Ty::Prim(p) => Some(*p),
+                _ => None,
+            };
+            let e = m.entry(*s).or_insert(p);
+            if *e != p {
+                *e = None;
+            }
+        }
+        m.into_iter().filter_map(|(s, p)| p.map(|p| (s, p))).collect()
     }
     /// The definitions as `name : type` lines (qualified with the module name when
     /// `qualify` is set and the definition is in a named module); bottom-up definitions are
@@ -128,11 +156,15 @@ fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
 
 /// Collects a checker's results into `out`.
 fn finish_module(ck: Checker<'_>, module: Option<&str>, root: bool, out: &mut Partial) -> Names {
-    let Checker { cx, exports, diags, expr_types, defs, .. } = ck;
+    let Checker { cx, exports, diags, expr_types, lit_types, defs, .. } = ck;
     out.diagnostics.extend(diags);
     for (s, t) in expr_types {
         let z = cx.zonk(&t);
         out.types.push((s, z));
+    }
+    for (s, t) in lit_types {
+        let z = cx.zonk(&t);
+        out.literals.push((s, z));
     }
     if root {
         for d in defs {
@@ -150,12 +182,13 @@ fn finish_module(ck: Checker<'_>, module: Option<&str>, root: bool, out: &mut Pa
 #[derive(Default)]
 struct Partial {
     types: Vec<(Span, T)>,
+    literals: Vec<(Span, T)>,
     defs: Vec<TopDef>,
     diagnostics: Vec<Diagnostic>,
 }
 
 fn result(cx: Ctx, p: Partial) -> InferResult {
-    InferResult { types: p.types, defs: p.defs, diagnostics: p.diagnostics, nominal_names: cx.nominal_names, proto_names: cx.proto_names }
+    InferResult { types: p.types, literals: p.literals, defs: p.defs, diagnostics: p.diagnostics, nominal_names: cx.nominal_names, proto_names: cx.proto_names }
 }
 
 /// Infers one top-down module on its own: the built-in types and constraints and the typed
@@ -199,6 +232,7 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
         Some(r) => r,
         None => InferResult {
             types: Vec::new(),
+            literals: Vec::new(),
             defs: Vec::new(),
             diagnostics: vec![Diagnostic::error(Span::default(), "internal error: type inference crashed")],
             nominal_names: Vec::new(),

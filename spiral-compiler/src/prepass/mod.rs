@@ -132,6 +132,9 @@ struct Prepass {
     /// While translating a typecase pattern: its metavariables so far, so that a repeated
     /// one (`~t * ~t`) names the same slot.
     meta_pattern: Option<Vec<(String, u32)>>,
+    /// The primitive type inference found for each unsuffixed literal of a top-down module, by
+    /// span (see [`prepare`]); a literal not in it gets the bottom-up default.
+    lits: Rc<HashMap<Span, PrimTy>>,
 }
 
 fn name(s: &str) -> Name {
@@ -207,6 +210,7 @@ impl Prefix {
                 diags: Vec::new(),
                 next_id: 0,
                 meta_pattern: None,
+                lits: Rc::default(),
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -246,9 +250,10 @@ pub fn prepare_library(graph: &ProjectGraph) -> Prefix {
 }
 
 /// Like [`prepare`], starting from `prefix` (see [`prepare_library`]); a prefix that does not
-/// fit `graph` is ignored, so the result is always that of [`prepare`].
+/// fit `graph` is ignored, so the result is always that of [`prepare`] (as is a graph with
+/// top-down modules, which needs inference).
 pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Program, Vec<Diagnostic>> {
-    if prefix.fits(graph) {
+    if prefix.fits(graph) && !has_top_down(graph) {
         prepare_rest(graph, prefix.clone())
     } else {
         prepare(graph)
@@ -256,8 +261,82 @@ pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Progr
 }
 
 /// Translates a loaded program to the core IR.
+///
+/// When the graph has top-down (`.spi`) modules, type inference ([`crate::infer::check_graph`])
+/// runs first, as in v2 between parsing and the prepass:
+/// - its diagnostics at top-down modules are the program's errors (nothing is evaluated);
+/// - otherwise the prepass uses its results: an unsuffixed literal whose type inference solved
+///   to a primitive becomes a literal of that type (`1` added to an `f64` is `1.0f64`), in terms
+///   and in patterns ([`crate::infer::InferResult::literal_prims`], a span-to-type map; the AST
+///   is not rewritten). A literal whose type stayed a variable (a generalised `inl`, v2's
+///   `{number}` polymorphism) keeps the bottom-up default, and the evaluator specialises its
+///   uses as for bottom-up code.
+///
+/// Graphs of bottom-up modules only (`spiral!`, spiral-build) skip inference.
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
-    prepare_rest(graph, Prefix::empty(graph))
+    let mut st = Prefix::empty(graph);
+    if has_top_down(graph) {
+        st.p.lits = Rc::new(infer_literals(graph)?);
+    }
+    prepare_rest(graph, st)
+}
+
+/// Whether some module of `graph` is top-down.
+fn has_top_down(graph: &ProjectGraph) -> bool {
+    graph.packages.iter().any(|pk| pk.modules.iter().any(|m| m.segment == crate::syntax::Segment::TopDown))
+}
+
+/// Runs inference over `graph`: its errors at top-down modules, or the literal types.
+fn infer_literals(graph: &ProjectGraph) -> Result<HashMap<Span, PrimTy>, Vec<Diagnostic>> {
+    let r = crate::infer::check_graph(graph);
+    let top_down: BTreeSet<crate::diagnostics::FileId> = graph
+        .packages
+        .iter()
+        .flat_map(|pk| pk.modules.iter().filter(|m| m.segment == crate::syntax::Segment::TopDown).map(|m| m.file))
+        .collect();
+    let errors: Vec<Diagnostic> = r.diagnostics.iter().filter(|d| top_down.contains(&d.span.file)).cloned().collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(r.literal_prims().into_iter().collect())
+}
+
+/// An unsuffixed number as a literal of the primitive type `p` (inference's result); `None`
+/// when it does not fit (or `p` is not numeric).
+fn typed_lit(text: &str, p: PrimTy) -> Option<Lit> {
+    let t = text.replace('_', "");
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b.to_string()),
+        None => (false, t.clone()),
+    };
+    let hex = body.starts_with("0x");
+    let is_float = !hex && (body.contains('.') || body.contains('e') || body.contains('E'));
+    match p {
+        PrimTy::F32 => t.parse::<f32>().ok().map(Lit::F32),
+        PrimTy::F64 => t.parse::<f64>().ok().map(Lit::F64),
+        _ if is_float => None,
+        _ => {
+            let mag = if hex { i128::from_str_radix(&body[2..], 16).ok()? } else { body.parse::<i128>().ok()? };
+            let v = if neg { -mag } else { mag };
+            // a hexadecimal literal may give a signed type's bit pattern (`0xFFFFFFFF : i32`)
+            macro_rules! fit {
+                ($s:ty, $u:ty, $c:ident) => {
+                    <$s>::try_from(v).ok().or_else(|| if hex && !neg { <$u>::try_from(v).ok().map(|x| x as $s) } else { None }).map(Lit::$c)
+                };
+            }
+            match p {
+                PrimTy::I8 => fit!(i8, u8, I8),
+                PrimTy::I16 => fit!(i16, u16, I16),
+                PrimTy::I32 => fit!(i32, u32, I32),
+                PrimTy::I64 => fit!(i64, u64, I64),
+                PrimTy::U8 => u8::try_from(v).ok().map(Lit::U8),
+                PrimTy::U16 => u16::try_from(v).ok().map(Lit::U16),
+                PrimTy::U32 => u32::try_from(v).ok().map(Lit::U32),
+                PrimTy::U64 => u64::try_from(v).ok().map(Lit::U64),
+                _ => None,
+            }
+        }
+    }
 }
 
 /// Translates the packages after those already in `st`, then builds the program.
@@ -713,6 +792,16 @@ impl Prepass {
             ExprKind::Unit => Expr::Unit(s),
             ExprKind::Var { name: n, .. } => self.var(n, s),
             ExprKind::Lit(l) => Expr::Lit(lit(l), s),
+            ExprKind::DefaultLit(t) if self.lits.contains_key(&s) => {
+                let p = self.lits[&s];
+                match typed_lit(t, p) {
+                    Some(l) => Expr::Lit(l, s),
+                    None => {
+                        self.error(s, format!("the number `{t}` does not fit its type `{}`", p.name()));
+                        Expr::Unit(s)
+                    }
+                }
+            }
             ExprKind::DefaultLit(t) => match default_lit(t) {
                 Some(l) => Expr::Lit(l, s),
                 None => {
@@ -1027,6 +1116,16 @@ impl Prepass {
                 Pat::And(Box::new(a), Box::new(b))
             }
             PatternKind::Lit(l) => Pat::Lit(lit(l)),
+            PatternKind::DefaultLit(t) if self.lits.contains_key(&s) => {
+                let p = self.lits[&s];
+                match typed_lit(t, p) {
+                    Some(l) => Pat::Lit(l),
+                    None => {
+                        self.error(s, format!("the number `{t}` does not fit its type `{}`", p.name()));
+                        Pat::Wildcard
+                    }
+                }
+            }
             PatternKind::DefaultLit(t) => match default_lit(t) {
                 Some(l) => Pat::Lit(l),
                 None => {
