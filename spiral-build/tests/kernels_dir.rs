@@ -45,3 +45,25 @@ fn every_kernel_is_written_alone_per_backend() {
     assert!(dir.join("k_twice.kernel0.cu").exists());
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A `// targets: cpu, upmem` unit: each UPMEM kernel is written as a whole DPU program, and the
+/// wrappers hold the programs and dispatch to them on an UPMEM device.
+#[test]
+fn upmem_kernels_are_whole_dpu_programs_and_the_wrappers_dispatch_to_them() {
+    let root = std::env::temp_dir().join(format!("spiral-kernels-dir-upmem-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (manifest, out) = (root.join("crate"), root.join("out"));
+    std::fs::create_dir_all(manifest.join("spiral")).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(manifest.join("spiral/k.spir"), UNIT.replace("// targets: cpu, cuda", "// targets: cpu, upmem")).unwrap();
+    let report = build(&manifest, &out);
+    let mut names: Vec<String> = report.kernel_files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["k_total.kernel0.cpu.c", "k_total.kernel0.dpu.c", "k_twice.kernel0.cpu.c", "k_twice.kernel0.dpu.c"]);
+    let dpu = std::fs::read_to_string(manifest.join("kernels/k_total.kernel0.dpu.c")).unwrap();
+    assert!(dpu.contains("int main(void)") && dpu.contains("barrier_wait(&__spi_barrier);") && dpu.contains("__host uint64_t __spi_args["), "the DPU reduce:\n{dpu}");
+    let wrappers = std::fs::read_to_string(out.join("spiral/k.rs")).unwrap();
+    assert!(wrappers.contains("::spiral::DeviceKind::Upmem =>") && wrappers.contains("static __SPIRAL_UPMEM: [&str; 1]"), "{wrappers}");
+    assert!(wrappers.contains(".upmem_launch(&::spiral::UpmemKernel { name: \"spiral_upmem_total_kernel0\""), "{wrappers}");
+    let _ = std::fs::remove_dir_all(&root);
+}
