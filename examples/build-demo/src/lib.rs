@@ -19,6 +19,13 @@ pub mod particles {
     include!(concat!(env!("OUT_DIR"), "/spiral/particles.rs"));
 }
 
+/// Seed 000's test8c and a dot product (`spiral/dpu.spir`, `// targets: cpu, upmem`): C kernels
+/// on the CPU, DPU programs on an UPMEM device (`tests/dpu.rs`).
+pub mod dpu {
+    use spiral::{Device, Error, InvArray};
+    include!(concat!(env!("OUT_DIR"), "/spiral/dpu.rs"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
