@@ -63,3 +63,12 @@ fn bottom_up_programs_are_not_inferred() {
     let ir = compile("main.spir", Segment::BottomUp, "inl main () =\n    dump 1\n    0\n").unwrap();
     assert!(ir.contains("1i32"), "{ir}");
 }
+
+#[test]
+fn core_lists_and_options_are_top_down() {
+    // `base` (option, list, `::`) is included; `listm`, `optionm` and `loop` are modules. `Nil`
+    // gets its inferred type (`list i32`), so a runtime list can be built and folded.
+    let src = "inl main () : i32 =\n    inl q = 1i32 :: 2 :: dyn [3; 4]\n    inl o = dyn (Some 5i32)\n    listm.fold (+) 0 q + optionm.defaultWith 0 o + loop.for {from=0; nearTo=3} (fun i s => s + i) 0\n";
+    let ir = top_down(src).unwrap();
+    assert!(ir.contains("main"), "{ir}");
+}

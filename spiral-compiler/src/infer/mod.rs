@@ -80,6 +80,27 @@ pub struct TopDef {
     pub ty: String,
 }
 
+/// A closed type in a form the prepass can translate: nominals by name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Closed {
+    /// `()`
+    Unit,
+    /// A primitive.
+    Prim(types::Prim),
+    /// `.name`
+    Symbol(String),
+    /// `a * b`
+    Pair(Box<Closed>, Box<Closed>),
+    /// `{a : t; ...}` (keys sorted)
+    Record(Vec<(String, Closed)>),
+    /// `array t`
+    Array(Box<Closed>),
+    /// `a -> b`
+    Fun(Box<Closed>, Box<Closed>),
+    /// A nominal or union (by its name) applied to arguments.
+    Nominal(String, Vec<Closed>),
+}
+
 /// The result of inference.
 pub struct InferResult {
     /// Every checked expression's type (solved as far as inference got), by the expression's
@@ -128,6 +149,43 @@ impl InferResult {
             }
         }
         m.into_iter().filter_map(|(s, p)| p.map(|p| (s, p))).collect()
+    }
+    /// `t` as a [`Closed`] type, if it is one (no variables, metavariables, layouts, macros,
+    /// foralls or existentials).
+    pub fn closed(&self, t: &T) -> Option<Closed> {
+        use types::Ty;
+        Some(match &**t {
+            Ty::Unit => Closed::Unit,
+            Ty::Prim(p) => Closed::Prim(*p),
+            Ty::Symbol(x) => Closed::Symbol(x.to_string()),
+            Ty::Pair(a, b) => Closed::Pair(Box::new(self.closed(a)?), Box::new(self.closed(b)?)),
+            Ty::Record(m) => Closed::Record(m.iter().map(|(k, v)| Some((k.clone(), self.closed(v)?))).collect::<Option<_>>()?),
+            Ty::Array(a) => Closed::Array(Box::new(self.closed(a)?)),
+            Ty::Fun(a, b, _) => Closed::Fun(Box::new(self.closed(a)?), Box::new(self.closed(b)?)),
+            Ty::Nominal(id) => Closed::Nominal(self.nominal_names.get(id.0 as usize)?.clone(), Vec::new()),
+            Ty::Apply(f, a, _) => match self.closed(f)? {
+                Closed::Nominal(n, mut args) => {
+                    args.push(self.closed(a)?);
+                    Closed::Nominal(n, args)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+    /// The expressions whose type is a closed nominal or union type, by span (the outermost
+    /// expression at a span): the prepass annotates the nullary union cases among them.
+    pub fn nominal_types(&self) -> rustc_hash::FxHashMap<Span, Closed> {
+        let mut m = rustc_hash::FxHashMap::default();
+        for (s, t) in &self.types {
+            if m.contains_key(s) {
+                continue;
+            }
+            if let Some(c @ Closed::Nominal(..)) = self.closed(t) {
+                m.insert(*s, c);
+            }
+        }
+        m
     }
     /// The definitions as `name : type` lines (qualified with the module name when
     /// `qualify` is set and the definition is in a named module); bottom-up definitions are
@@ -254,8 +312,14 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
         }
         let mut exports = Names::default();
         let root = pi == graph.root;
+        let is_core = matches!(&pkg.source, PackageSource::Bundled(n) if n == "core");
         for m in &pkg.modules {
             let top_down = m.segment == Segment::TopDown;
+            if is_core && top_down {
+                // core's own top-down modules see the typed signatures over its bottom-up names
+                let sigs = core_signatures(&mut cx, &visible);
+                visible.merge(&sigs);
+            }
             let mut ck = Checker::new(&mut cx, visible.clone(), pi);
             ck.module(&m.parsed.module.items, top_down);
             let own = finish_module(ck, m.name.as_deref(), root, &mut p);
@@ -271,7 +335,7 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
                 }
             }
         }
-        if matches!(&pkg.source, PackageSource::Bundled(n) if n == "core") {
+        if is_core {
             let sigs = core_signatures(&mut cx, &visible);
             exports.merge(&sigs);
         }

@@ -135,6 +135,11 @@ struct Prepass {
     /// The primitive type inference found for each unsuffixed literal of a top-down module, by
     /// span (see [`prepare`]); a literal not in it gets the bottom-up default.
     lits: Rc<HashMap<Span, PrimTy>>,
+    /// The closed nominal type inference found for top-down expressions, by span: a nullary
+    /// union case there (`Nil`, `None`) is annotated with it, as v2's inferred annotations do.
+    ctor_types: Rc<HashMap<Span, crate::infer::Closed>>,
+    /// Whether each of `modules` is top-down (a lone file opens only the bottom-up ones of core).
+    module_top_down: Vec<bool>,
 }
 
 fn name(s: &str) -> Name {
@@ -211,6 +216,8 @@ impl Prefix {
                 next_id: 0,
                 meta_pattern: None,
                 lits: Rc::default(),
+                ctor_types: Rc::default(),
+                module_top_down: Vec::new(),
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -276,18 +283,27 @@ pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Progr
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
     let mut st = Prefix::empty(graph);
     if has_top_down(graph) {
-        st.p.lits = Rc::new(infer_literals(graph)?);
+        let (lits, ctors) = infer_literals(graph)?;
+        st.p.lits = Rc::new(lits);
+        st.p.ctor_types = Rc::new(ctors);
     }
     prepare_rest(graph, st)
 }
 
-/// Whether some module of `graph` is top-down.
+/// Whether some module of `graph` outside the bundled packages is top-down (the bundled `core`
+/// has top-down modules; a bottom-up program uses them uninferred, with the default literals).
 fn has_top_down(graph: &ProjectGraph) -> bool {
-    graph.packages.iter().any(|pk| pk.modules.iter().any(|m| m.segment == crate::syntax::Segment::TopDown))
+    graph
+        .packages
+        .iter()
+        .filter(|pk| !matches!(pk.source, PackageSource::Bundled(_)))
+        .any(|pk| pk.modules.iter().any(|m| m.segment == crate::syntax::Segment::TopDown))
 }
 
-/// Runs inference over `graph`: its errors at top-down modules, or the literal types.
-fn infer_literals(graph: &ProjectGraph) -> Result<HashMap<Span, PrimTy>, Vec<Diagnostic>> {
+/// Runs inference over `graph`: its errors at top-down modules, or the literal types and the
+/// closed nominal types of expressions.
+#[allow(clippy::type_complexity)]
+fn infer_literals(graph: &ProjectGraph) -> Result<(HashMap<Span, PrimTy>, HashMap<Span, crate::infer::Closed>), Vec<Diagnostic>> {
     let r = crate::infer::check_graph(graph);
     let top_down: BTreeSet<crate::diagnostics::FileId> = graph
         .packages
@@ -298,7 +314,7 @@ fn infer_literals(graph: &ProjectGraph) -> Result<HashMap<Span, PrimTy>, Vec<Dia
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(r.literal_prims().into_iter().collect())
+    Ok((r.literal_prims().into_iter().collect(), r.nominal_types().into_iter().collect()))
 }
 
 /// An unsuffixed number as a literal of the primitive type `p` (inference's result); `None`
@@ -402,6 +418,9 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
                         if lone && pi == graph.root && dep.name == "core" {
                             for (_, b) in exp.iter() {
                                 if let Bind::Module(m) = b {
+                                    if st.p.module_top_down[*m] {
+                                        continue;
+                                    }
                                     base.extend(st.p.modules[*m].clone());
                                 }
                             }
@@ -435,6 +454,7 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
             }
             let mid = st.p.modules.len();
             st.p.modules.push(own.clone());
+            st.p.module_top_down.push(m.segment == crate::syntax::Segment::TopDown);
             match &m.name {
                 Some(n) => {
                     part.exports.push((n.clone(), Bind::Module(mid)));
@@ -769,7 +789,17 @@ impl Prepass {
     fn var(&mut self, n: &str, span: Span) -> Expr {
         match self.lookup(n) {
             Some(Bind::Val { depth, local }) => Expr::Var(self.slot_of(depth, local), span),
-            Some(Bind::Ctor(d, c)) => Expr::Constructor(d, c, span),
+            Some(Bind::Ctor(d, c)) => {
+                let nullary = self.nominals.get(d as usize).is_some_and(|nd| nullary_case(nd, &c));
+                let e = Expr::Constructor(d, c, span);
+                match self.ctor_types.get(&span).cloned() {
+                    Some(t @ crate::infer::Closed::Nominal(..)) if nullary => match self.closed_ty(&t) {
+                        Some(ty @ TyExpr::Nominal(id, _)) if id == d => Expr::Annot(Box::new(e), ty, span),
+                        _ => e,
+                    },
+                    _ => e,
+                }
+            }
             Some(Bind::Nominal(d)) => Expr::Nominal(d, span),
             Some(Bind::Module(_)) => Expr::Error(format!("the module `{n}` cannot be used as a value; select a member with `{n}.name`"), span),
             Some(Bind::Alias(_)) | Some(Bind::TyExpr(_)) => {
@@ -784,6 +814,25 @@ impl Prepass {
                 Expr::Error(format!("unbound variable `{n}`"), span)
             }
         }
+    }
+
+    /// An inferred closed type as a type expression, nominals resolved by name in the current
+    /// scope; `None` if one is not in scope.
+    fn closed_ty(&self, t: &crate::infer::Closed) -> Option<TyExpr> {
+        use crate::infer::Closed as C;
+        Some(match t {
+            C::Unit => TyExpr::Unit,
+            C::Prim(p) => TyExpr::Prim(*p),
+            C::Symbol(x) => TyExpr::Symbol(name(x)),
+            C::Pair(a, b) => TyExpr::Pair(Box::new(self.closed_ty(a)?), Box::new(self.closed_ty(b)?)),
+            C::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| Some((name(k), self.closed_ty(v)?))).collect::<Option<_>>()?),
+            C::Array(a) => TyExpr::Array(Box::new(self.closed_ty(a)?)),
+            C::Fun(a, b) => TyExpr::Fun(Box::new(self.closed_ty(a)?), Box::new(self.closed_ty(b)?)),
+            C::Nominal(n, args) => match self.scope.get(n) {
+                Some(Bind::Nominal(id)) => TyExpr::Nominal(*id, args.iter().map(|a| self.closed_ty(a)).collect::<Option<_>>()?),
+                _ => return None,
+            },
+        })
     }
 
     fn expr(&mut self, e: &ast::Expr) -> Expr {
@@ -1277,5 +1326,13 @@ fn clone_simple(e: &Expr, s: Span) -> Expr {
         Expr::Symbol(n, sp) => Expr::Symbol(n.clone(), *sp),
         Expr::Apply(a, b, sp) => Expr::Apply(Box::new(clone_simple(a, s)), Box::new(clone_simple(b, s)), *sp),
         _ => Expr::Error("a record update base must be a variable".into(), s),
+    }
+}
+
+/// Whether `case` is a case of the union `nd` without a payload (`Nil`, `None`).
+fn nullary_case(nd: &NominalDecl, case: &str) -> bool {
+    match &nd.body {
+        NominalBody::Union { cases, .. } => cases.iter().any(|(c, t)| &**c == case && matches!(t, TyExpr::Unit)),
+        NominalBody::Type(_) => false,
     }
 }
