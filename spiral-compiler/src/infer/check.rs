@@ -64,6 +64,9 @@ pub struct Checker<'a> {
     pub package: usize,
     /// Whether bodies inside `real` and `!!!!` are checked for unbound names.
     pub bound_check: bool,
+    /// Whether generalised bindings and their uses are recorded for type passing (off for the
+    /// signature files, whose bindings are never evaluated).
+    pub record_passing: bool,
 }
 
 fn lit_prim(l: &Literal) -> Prim {
@@ -172,6 +175,7 @@ impl<'a> Checker<'a> {
             defs: Vec::new(),
             package,
             bound_check: true,
+            record_passing: true,
         }
     }
 
@@ -248,6 +252,56 @@ impl<'a> Checker<'a> {
         };
         let d = Diagnostic::error(span, msg);
         self.diags.push(d);
+    }
+
+    // ---------------------------------------------------------------- exports
+
+    /// Checks the top-level definition `name` against an export's signature: its parameters
+    /// (each a Rust name and the Spiral type it is seen as; none means `()`) and its result.
+    /// Returns which part disagrees (`Some(k)`: parameter `k`, `None`: the result) and a message
+    /// naming both types; `None` when they agree or `name` has no type here.
+    /// When they agree, the types the definition's variables take are recorded for type
+    /// passing as export number `index`'s ([`super::passing::Recorder::exports`]).
+    pub fn export_mismatch(&mut self, index: usize, name: &str, params: &[(String, T)], result: &T) -> Option<(Option<usize>, String)> {
+        let Some(TermBind::Val { ty, .. }) = self.lookup_term(name) else { return None };
+        let binding = self.cx.passing.of(&ty);
+        let scheme = self.cx.zonk(&ty);
+        let whole = self.cx.printer(MetaStyle::Wildcard).show(&scheme);
+        let (inst, mut cur) = self.cx.instantiate(&scheme, self.level + 1);
+        let unit = [("()".to_string(), mk::unit())];
+        let params = if params.is_empty() { &unit[..] } else { params };
+        for (k, (pname, pt)) in params.iter().enumerate() {
+            let now = self.cx.shallow(&cur);
+            let (dom, cod) = match &*now {
+                Ty::Fun(a, b, _) => (a.clone(), b.clone()),
+                Ty::Meta(_) => {
+                    let (a, b) = (self.cx.fresh(self.level + 1), self.cx.fresh(self.level + 1));
+                    if self.cx.unify(&now, &mk::fun(a.clone(), b.clone())).is_err() {
+                        return Some((Some(k), format!("`{name}` is not a function of {} arguments: its type is `{whole}`", params.len())));
+                    }
+                    (a, b)
+                }
+                _ => {
+                    let n = params.len();
+                    let args = if n == 1 { "argument".to_string() } else { format!("{n} arguments") };
+                    return Some((Some(k), format!("the Rust signature passes {args}, but `{name}` takes {k}: its type is `{whole}`")));
+                }
+            };
+            let (want, have) = (self.show(pt), self.show(&dom));
+            if self.cx.unify(&dom, pt).is_err() {
+                let which = if pname == "()" { "takes `()` (no parameters after the device)".to_string() } else { format!("gives parameter `{pname}` the type `{want}`") };
+                return Some((Some(k), format!("the Rust signature {which}, but `{name}` takes `{have}` there: its type is `{whole}`")));
+            }
+            cur = cod;
+        }
+        let (want, have) = (self.show(result), self.show(&cur));
+        if self.cx.unify(&cur, result).is_err() {
+            return Some((None, format!("the Rust signature returns `{want}`, but `{name}` returns `{have}`: its type is `{whole}`")));
+        }
+        if let Some(b) = binding.filter(|_| !inst.is_empty()) {
+            self.cx.passing.exports.push((index, b, inst));
+        }
+        None
     }
 
     // ---------------------------------------------------------------- lookups
@@ -729,6 +783,9 @@ impl<'a> Checker<'a> {
         let ex: Vec<Arc<TyVar>> = explicit.into_iter().map(|(v, _)| v).collect();
         let scheme = self.cx.generalize(&t, outer, &ex, &mut self.counter);
         self.note(body.span, &scheme);
+        if self.record_passing {
+            self.cx.passing.binding(&scheme, body.span, ex.len());
+        }
         scheme
     }
 
@@ -744,6 +801,11 @@ impl<'a> Checker<'a> {
         if !any_forall {
             self.level += 1;
             let metas: Vec<T> = bindings.iter().map(|_| self.cx.fresh(outer + 1)).collect();
+            let members: Vec<Option<usize>> = if self.record_passing {
+                bindings.iter().zip(&metas).map(|((_, b), m)| Some(self.cx.passing.group_member(m, b.span))).collect()
+            } else {
+                vec![None; bindings.len()]
+            };
             let mark = self.locals.len();
             for ((n, _), m) in bindings.iter().zip(&metas) {
                 self.locals.push((n.name.clone(), TermBind::Val { ty: m.clone(), ctor: None }));
@@ -756,9 +818,13 @@ impl<'a> Checker<'a> {
             metas
                 .iter()
                 .zip(bindings)
-                .map(|(m, (_, b))| {
+                .zip(members)
+                .map(|((m, (_, b)), member)| {
                     let s = self.cx.generalize(m, outer, &[], &mut self.counter);
                     self.note(b.span, &s);
+                    if let Some(i) = member {
+                        self.cx.passing.generalised(i, &s);
+                    }
                     s
                 })
                 .collect()
@@ -787,6 +853,13 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|(_, _, s)| s.clone().unwrap_or_else(|| self.cx.fresh(outer + 1)))
                 .collect();
+            if self.record_passing {
+                for ((_, b), (vars, _, scheme)) in bindings.iter().zip(&sigs) {
+                    if let Some(sc) = scheme {
+                        self.cx.passing.binding(sc, b.span, vars.len());
+                    }
+                }
+            }
             let mark = self.locals.len();
             for ((n, _), s) in bindings.iter().zip(&schemes) {
                 self.locals.push((n.name.clone(), TermBind::Val { ty: s.clone(), ctor: None }));
@@ -1212,7 +1285,15 @@ impl<'a> Checker<'a> {
 
     fn use_value(&mut self, span: Span, ty: &T, tvar_applied: bool, s: &T) {
         if tvar_applied {
+            let binding = self.cx.passing.of(ty);
+            if let Some(b) = binding.filter(|_| self.cx.passing.is_group_meta(ty)) {
+                // a recursive use inside the member's own group: its variables are itself
+                self.cx.passing.uses.push(super::passing::Use { span, binding: b, inst: None });
+            }
             let (metas, t) = self.cx.instantiate(ty, self.level);
+            if let Some(b) = binding.filter(|_| !metas.is_empty()) {
+                self.cx.passing.uses.push(super::passing::Use { span, binding: b, inst: Some(metas.clone()) });
+            }
             for m in metas {
                 self.vr.push((span, m));
             }

@@ -48,6 +48,7 @@
 
 pub mod check;
 pub mod env;
+pub mod passing;
 pub mod types;
 pub mod unify;
 
@@ -64,6 +65,10 @@ pub use check::UNSUPPORTED;
 
 /// The typed signatures of the bundled core library's common functions (a top-down module).
 pub const CORE_SIGNATURES: &str = include_str!("core_sigs.spi");
+
+/// The typed signatures of the bundled library modules `inv` and `kernel` (the inverse-array
+/// type `inv_array el` and the kernels), one `//== module` section each.
+pub const LIBRARY_SIGNATURES: &str = include_str!("library_sigs.spi");
 
 /// A top-level definition and its generalised type.
 #[derive(Clone, Debug)]
@@ -99,6 +104,24 @@ pub enum Closed {
     Fun(Box<Closed>, Box<Closed>),
     /// A nominal or union (by its name) applied to arguments.
     Nominal(String, Vec<Closed>),
+    /// A passed type variable (by id, see [`InferResult::type_params`]): the prepass refers to
+    /// the type parameter that holds it.
+    Var(u32),
+    /// `heap t`, `mut t`, `stack_mut t`
+    Layout(Box<Closed>, types::Layout),
+}
+
+impl Closed {
+    /// The leaves that need no session: `()`, primitives and symbols.
+    fn from_simple(t: &T) -> Option<Closed> {
+        use types::Ty;
+        Some(match &**t {
+            Ty::Unit => Closed::Unit,
+            Ty::Prim(p) => Closed::Prim(*p),
+            Ty::Symbol(x) => Closed::Symbol(x.to_string()),
+            _ => return None,
+        })
+    }
 }
 
 /// The result of inference.
@@ -117,6 +140,16 @@ pub struct InferResult {
     pub diagnostics: Vec<Diagnostic>,
     nominal_names: Vec<String>,
     proto_names: Vec<String>,
+    /// Type passing (see [`passing`]): the passed type parameters of each generalised binding,
+    /// by the span of its bound expression, in order, each with its written name for a `forall`.
+    pub type_params: rustc_hash::FxHashMap<Span, Vec<(u32, Option<String>)>>,
+    /// The types a use of such a binding passes, by the span of the use, in parameter order.
+    pub type_args: rustc_hash::FxHashMap<Span, Vec<Closed>>,
+    /// Unsuffixed literals whose type is a passed type parameter (by id), by span.
+    pub literal_vars: rustc_hash::FxHashMap<Span, u32>,
+    /// For each export checked by [`check_graph_exports`] (by index) whose definition has
+    /// passed type parameters: the types its Rust signature gives them, in order.
+    pub export_type_args: rustc_hash::FxHashMap<usize, Vec<Closed>>,
 }
 
 impl InferResult {
@@ -163,6 +196,8 @@ impl InferResult {
             Ty::Array(a) => Closed::Array(Box::new(self.closed(a)?)),
             Ty::Fun(a, b, _) => Closed::Fun(Box::new(self.closed(a)?), Box::new(self.closed(b)?)),
             Ty::Nominal(id) => Closed::Nominal(self.nominal_names.get(id.0 as usize)?.clone(), Vec::new()),
+            Ty::Var(v) => Closed::Var(v.id),
+            Ty::Layout(a, l) => Closed::Layout(Box::new(self.closed(a)?), *l),
             Ty::Apply(f, a, _) => match self.closed(f)? {
                 Closed::Nominal(n, mut args) => {
                     args.push(self.closed(a)?);
@@ -207,8 +242,33 @@ fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
     let parsed = syntax::parse_module(FileId(u32::MAX), CORE_SIGNATURES, Segment::TopDown);
     let mut ck = Checker::new(cx, base.clone(), usize::MAX);
     ck.bound_check = false;
+    ck.record_passing = false;
     ck.module(&parsed.module.items, true);
     debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "core signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
+    ck.exports
+}
+
+/// The section of [`LIBRARY_SIGNATURES`] for the bundled library module at `path`
+/// (`core/inv.spir`, `core/kernel.spir`), if it is one.
+fn library_section(path: &std::path::Path) -> Option<&'static str> {
+    let stem = crate::driver::LIBRARY.iter().find(|(p, _)| path == std::path::Path::new(p))?.0;
+    let stem = std::path::Path::new(stem).file_stem()?.to_str()?;
+    let header = format!("//== {stem}\n");
+    let start = LIBRARY_SIGNATURES.find(&header)?;
+    let body = &LIBRARY_SIGNATURES[start..];
+    let end = body[header.len()..].find("//== ").map(|e| e + header.len()).unwrap_or(body.len());
+    Some(&body[..end])
+}
+
+/// Checks a section of the library signatures in the scope `base`; returns the names it
+/// defines.
+fn library_signatures(cx: &mut Ctx, base: &Names, section: &'static str) -> Names {
+    let parsed = syntax::parse_module(FileId(u32::MAX - 1), section, Segment::TopDown);
+    let mut ck = Checker::new(cx, base.clone(), usize::MAX);
+    ck.bound_check = false;
+    ck.record_passing = false;
+    ck.module(&parsed.module.items, true);
+    debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "library signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
     ck.exports
 }
 
@@ -245,8 +305,137 @@ struct Partial {
     diagnostics: Vec<Diagnostic>,
 }
 
-fn result(cx: Ctx, p: Partial) -> InferResult {
-    InferResult { types: p.types, literals: p.literals, defs: p.defs, diagnostics: p.diagnostics, nominal_names: cx.nominal_names, proto_names: cx.proto_names }
+fn result(mut cx: Ctx, p: Partial) -> InferResult {
+    let rec = std::mem::take(&mut cx.passing);
+    let zonked: Vec<Option<Vec<T>>> = rec.uses.iter().map(|u| u.inst.as_ref().map(|ts| ts.iter().map(|t| cx.zonk(t)).collect())).collect();
+    let passed = passing::passed(&rec, &zonked);
+    let mut type_params = rustc_hash::FxHashMap::default();
+    let mut passed_ids = rustc_hash::FxHashSet::default();
+    for (b, flags) in rec.bindings.iter().zip(&passed) {
+        let ps: Vec<(u32, Option<String>)> = b
+            .vars
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| flags[*k])
+            .map(|(k, v)| (v.id, (k < b.explicit).then(|| v.name.clone())))
+            .collect();
+        if !ps.is_empty() {
+            passed_ids.extend(ps.iter().map(|(id, _)| *id));
+            type_params.insert(b.key, ps);
+        }
+    }
+    let mut type_args = rustc_hash::FxHashMap::default();
+    for (u, inst) in rec.uses.iter().zip(&zonked) {
+        let b = &rec.bindings[u.binding];
+        let flags = &passed[u.binding];
+        if !flags.iter().any(|x| *x) {
+            continue;
+        }
+        let args: Vec<Closed> = match inst {
+            Some(ts) => ts.iter().zip(flags).filter(|(_, f)| **f).map(|(t, _)| closed_arg(&cx, t)).collect(),
+            None => b.vars.iter().zip(flags).filter(|(_, f)| **f).map(|(v, _)| Closed::Var(v.id)).collect(),
+        };
+        type_args.insert(u.span, args);
+    }
+    let mut export_type_args = rustc_hash::FxHashMap::default();
+    for (i, b, inst) in &rec.exports {
+        let flags = &passed[*b];
+        if flags.iter().any(|x| *x) {
+            let args: Vec<Closed> = inst.iter().zip(flags).filter(|(_, f)| **f).map(|(t, _)| {
+                let z = cx.zonk(t);
+                closed_arg(&cx, &z)
+            }).collect();
+            export_type_args.insert(*i, args);
+        }
+    }
+    let mut literal_vars = rustc_hash::FxHashMap::default();
+    for (s, t) in &p.literals {
+        if let types::Ty::Var(v) = &**t {
+            if passed_ids.contains(&v.id) {
+                literal_vars.insert(*s, v.id);
+            }
+        }
+    }
+    InferResult {
+        types: p.types,
+        literals: p.literals,
+        defs: p.defs,
+        diagnostics: p.diagnostics,
+        nominal_names: cx.nominal_names,
+        proto_names: cx.proto_names,
+        type_params,
+        type_args,
+        literal_vars,
+        export_type_args,
+    }
+}
+
+impl Closed {
+    /// The type in bottom-up syntax (`()` for a variable, which has no meaning there).
+    pub fn bottom_up_text(&self) -> String {
+        match self {
+            Closed::Unit | Closed::Var(_) => "()".into(),
+            Closed::Prim(p) => p.name().into(),
+            Closed::Symbol(x) => format!(".{x}"),
+            Closed::Pair(a, b) => format!("({} * {})", a.bottom_up_text(), b.bottom_up_text()),
+            Closed::Record(fs) => {
+                let parts: Vec<String> = fs.iter().map(|(k, v)| format!("{k} : {}", v.bottom_up_text())).collect();
+                format!("{{{}}}", parts.join("; "))
+            }
+            Closed::Array(a) => format!("(array {})", a.bottom_up_text()),
+            Closed::Fun(a, b) => format!("({} -> {})", a.bottom_up_text(), b.bottom_up_text()),
+            Closed::Layout(a, l) => format!("({} {})", l.name(), a.bottom_up_text()),
+            Closed::Nominal(n, args) => {
+                let mut s = format!("({n}");
+                for a in args {
+                    s.push(' ');
+                    s.push_str(&a.bottom_up_text());
+                }
+                s.push(')');
+                s
+            }
+        }
+    }
+}
+
+/// A type passed to a binding's type parameter, closed: an unsolved metavariable becomes the
+/// type an unsuffixed literal of its constraints defaults to (`f64` for `{float}`, `i32` for
+/// the other numbers, `()` otherwise), a nominal whose name is out of reach `()`.
+fn closed_arg(cx: &Ctx, t: &T) -> Closed {
+    use types::{Constraint, Ty};
+    match &**t {
+        Ty::Meta(m) => {
+            let cons = &cx.metas[m.0 as usize].cons;
+            if cons.contains(&Constraint::Float) {
+                Closed::Prim(types::Prim::F64)
+            } else if passing::numeric(cons) {
+                Closed::Prim(types::Prim::I32)
+            } else {
+                Closed::Unit
+            }
+        }
+        Ty::Var(v) => Closed::Var(v.id),
+        Ty::Pair(a, b) => Closed::Pair(Box::new(closed_arg(cx, a)), Box::new(closed_arg(cx, b))),
+        Ty::Fun(a, b, _) => Closed::Fun(Box::new(closed_arg(cx, a)), Box::new(closed_arg(cx, b))),
+        Ty::Record(m) => Closed::Record(m.iter().map(|(k, v)| (k.clone(), closed_arg(cx, v))).collect()),
+        Ty::Array(a) => Closed::Array(Box::new(closed_arg(cx, a))),
+        Ty::Layout(a, l) => Closed::Layout(Box::new(closed_arg(cx, a)), *l),
+        Ty::Nominal(id) => Closed::Nominal(cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(), Vec::new()),
+        Ty::Apply(..) => {
+            let (head, args) = types::split_apply(t);
+            match &*head {
+                Ty::Nominal(id) => Closed::Nominal(
+                    cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(),
+                    args.iter().map(|a| closed_arg(cx, a)).collect(),
+                ),
+                _ => Closed::Unit,
+            }
+        }
+        _ => match Closed::from_simple(t) {
+            Some(c) => c,
+            None => Closed::Unit,
+        },
+    }
 }
 
 /// Infers one top-down module on its own: the built-in types and constraints and the typed
@@ -276,7 +465,75 @@ fn check_module_here(module: &ast::Module) -> InferResult {
 /// by its names; a top-level `open` is exported. The bundled `core` package additionally
 /// exports the typed [`CORE_SIGNATURES`].
 pub fn check_graph(graph: &ProjectGraph) -> InferResult {
-    on_big_stack(|| check_graph_here(graph))
+    on_big_stack(|| check_graph_here(graph, &[]))
+}
+
+/// An export's Rust signature as the Spiral types it is seen as (see
+/// [`spiral_abi::HostType::spiral_type`]), to check against the inferred type of the
+/// top-level definition of the same name in the root package.
+#[derive(Clone, Debug)]
+pub struct ExportSig {
+    /// The exported (and Spiral) name.
+    pub name: String,
+    /// Each parameter after the device: its Rust name and Spiral type (text).
+    pub params: Vec<(String, String)>,
+    /// The Spiral type of the `T` in `Result<T, Error>` (text).
+    pub result: String,
+}
+
+/// [`check_graph`], then each export's signature against the inferred type of its
+/// definition: a disagreement is a diagnostic at the definition, marked
+/// ([`Diagnostic::about_host`]) with the part of export number `i`'s Rust signature it is
+/// about, and naming both types.
+pub fn check_graph_exports(graph: &ProjectGraph, exports: &[ExportSig]) -> InferResult {
+    on_big_stack(|| check_graph_here(graph, exports))
+}
+
+/// The type a Spiral type text stands for in the scope of `ck` (`None` if it does not parse).
+fn type_of_text(ck: &mut Checker<'_>, text: &str) -> Option<T> {
+    let src = format!("type __export = {text}\n");
+    let parsed = syntax::parse_module(FileId(u32::MAX - 2), &src, Segment::TopDown);
+    if !parsed.diagnostics.is_empty() {
+        return None;
+    }
+    parsed.module.items.iter().find_map(|it| match &it.kind {
+        ast::TopKind::Type { body, .. } => Some(ck.ty(body, false)),
+        _ => None,
+    })
+}
+
+/// Checks `exports` in the scope `scope` (the root package's names); diagnostics go to `p`.
+fn check_exports(cx: &mut Ctx, scope: Names, package: usize, exports: &[ExportSig], p: &mut Partial) {
+    use crate::diagnostics::HostPart;
+    if !p.diagnostics.is_empty() {
+        // a definition with a type error has no reliable type to compare
+        return;
+    }
+    let mut ck = Checker::new(cx, scope, package);
+    for (i, e) in exports.iter().enumerate() {
+        let Some(def) = p.defs.iter().rev().find(|d| d.name == e.name && d.scheme.is_some()) else { continue };
+        let span = def.span;
+        let mut params = Vec::new();
+        for (n, t) in &e.params {
+            match type_of_text(&mut ck, t) {
+                Some(ty) => params.push((n.clone(), ty)),
+                None => return,
+            }
+        }
+        let Some(result) = type_of_text(&mut ck, &e.result) else { return };
+        if let Some((part, msg)) = ck.export_mismatch(i, &e.name, &params, &result) {
+            let host = match part {
+                Some(k) if !e.params.is_empty() => HostPart::Param(i, k),
+                Some(_) => HostPart::Params(i),
+                None => HostPart::Result(i),
+            };
+            p.diagnostics.push(Diagnostic::error(span, msg).about_host(host));
+        }
+    }
+    p.diagnostics.extend(ck.diags.drain(..).map(|mut d| {
+        d.message = format!("in an export's signature: {}", d.message);
+        d
+    }));
 }
 
 /// The stack inference runs with: the checker recurses once per level of the syntax tree, and
@@ -295,11 +552,15 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
             diagnostics: vec![Diagnostic::error(Span::default(), "internal error: type inference crashed")],
             nominal_names: Vec::new(),
             proto_names: Vec::new(),
+            type_params: Default::default(),
+            type_args: Default::default(),
+            literal_vars: Default::default(),
+            export_type_args: Default::default(),
         },
     }
 }
 
-fn check_graph_here(graph: &ProjectGraph) -> InferResult {
+fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferResult {
     let mut cx = Ctx::default();
     let mut p = Partial::default();
     let mut exports_of: Vec<Names> = Vec::new();
@@ -311,6 +572,7 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
             }
         }
         let mut exports = Names::default();
+        let mut root_defs = Names::default();
         let root = pi == graph.root;
         let is_core = matches!(&pkg.source, PackageSource::Bundled(n) if n == "core");
         for m in &pkg.modules {
@@ -322,7 +584,15 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
             }
             let mut ck = Checker::new(&mut cx, visible.clone(), pi);
             ck.module(&m.parsed.module.items, top_down);
-            let own = finish_module(ck, m.name.as_deref(), root, &mut p);
+            let mut own = finish_module(ck, m.name.as_deref(), root, &mut p);
+            if root && top_down {
+                root_defs.merge(&own);
+            }
+            if let Some(section) = library_section(&m.path).filter(|_| !top_down) {
+                // the bundled library modules: typed signatures over their bottom-up names
+                let sigs = library_signatures(&mut cx, &visible, section);
+                own.merge(&sigs);
+            }
             match &m.name {
                 Some(n) => {
                     let own = Arc::new(own);
@@ -338,6 +608,12 @@ fn check_graph_here(graph: &ProjectGraph) -> InferResult {
         if is_core {
             let sigs = core_signatures(&mut cx, &visible);
             exports.merge(&sigs);
+        }
+        if root && !export_sigs.is_empty() {
+            // the root package's definitions are in scope (a named module's by its names too)
+            let mut scope = visible.clone();
+            scope.merge(&root_defs);
+            check_exports(&mut cx, scope, pi, export_sigs, &mut p);
         }
         exports_of.push(exports);
     }

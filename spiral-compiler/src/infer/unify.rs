@@ -125,6 +125,8 @@ pub struct Ctx {
     pub var_links: FxHashMap<u32, T>,
     /// The order the links in `var_links` were made (to undo a clause's links).
     pub var_link_stack: Vec<u32>,
+    /// The generalised bindings and their uses, for type passing.
+    pub passing: super::passing::Recorder,
     next_var: u32,
 }
 

@@ -561,6 +561,26 @@ impl PE<'_> {
                     _ => self.err(s, "`nan_is` expects a float"),
                 }
             }
+            "TypedLit" => {
+                // An unsuffixed literal whose type inference left as a passed type parameter
+                // (the prepass's type passing): the number text at the type given.
+                let v = self.args(args, 2, name, s, f)?;
+                let to = match self.type_arg(&v[0], s)? {
+                    Ty::Prim(p) => p,
+                    t => {
+                        let shown = self.out.types.show(&t);
+                        return self.err(s, format!("a number literal cannot have the type {shown}"));
+                    }
+                };
+                let text = match &v[1] {
+                    Value::Lit(Lit::String(t)) => t.clone(),
+                    _ => return self.err(s, "internal error: TypedLit expects the number's text"),
+                };
+                match crate::prepass::typed_lit(&text, to) {
+                    Some(l) => Ok(Value::Lit(l)),
+                    None => self.err(s, format!("the number `{text}` does not fit its type `{}`", to.name())),
+                }
+            }
             "Conv" => {
                 let v = self.args(args, 2, name, s, f)?;
                 let to = match self.type_arg(&v[0], s)? {

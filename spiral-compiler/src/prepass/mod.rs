@@ -140,6 +140,26 @@ struct Prepass {
     ctor_types: Rc<HashMap<Span, crate::infer::Closed>>,
     /// Whether each of `modules` is top-down (a lone file opens only the bottom-up ones of core).
     module_top_down: Vec<bool>,
+    /// Type passing from inference (see [`crate::infer::passing`]).
+    passing: Rc<Passing>,
+    /// The scope name of each passed type variable in scope (its written `forall` name, or a
+    /// name no program can write for an implicit one), by id.
+    tvar_names: HashMap<u32, String>,
+    /// Implicit type parameters to bind as functions around the expression at a span (the
+    /// inside of a binding's `forall`s).
+    pending_params: HashMap<Span, Vec<u32>>,
+    /// Bindings whose type parameters were set up (a binding's `forall` and its body may
+    /// share a span).
+    params_done: std::collections::HashSet<Span>,
+}
+
+/// What inference tells the prepass for type passing: [`crate::infer::InferResult`]'s
+/// `type_params`, `type_args` and `literal_vars`.
+#[derive(Default)]
+struct Passing {
+    params: HashMap<Span, Vec<(u32, Option<String>)>>,
+    args: HashMap<Span, Vec<crate::infer::Closed>>,
+    literals: HashMap<Span, u32>,
 }
 
 fn name(s: &str) -> Name {
@@ -218,6 +238,10 @@ impl Prefix {
                 lits: Rc::default(),
                 ctor_types: Rc::default(),
                 module_top_down: Vec::new(),
+                passing: Rc::default(),
+                tvar_names: HashMap::default(),
+                pending_params: HashMap::default(),
+                params_done: Default::default(),
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -283,9 +307,11 @@ pub fn prepare_from(graph: &ProjectGraph, prefix: &Prefix) -> Result<core::Progr
 pub fn prepare(graph: &ProjectGraph) -> Result<core::Program, Vec<Diagnostic>> {
     let mut st = Prefix::empty(graph);
     if has_top_down(graph) {
-        let (lits, ctors) = infer_literals(graph)?;
+        let r = crate::infer::check_graph(graph);
+        let (lits, ctors) = inferred_literals(graph, &r)?;
         st.p.lits = Rc::new(lits);
         st.p.ctor_types = Rc::new(ctors);
+        st.p.passing = Rc::new(passing_of(&r));
     }
     prepare_rest(graph, st)
 }
@@ -300,11 +326,31 @@ fn has_top_down(graph: &ProjectGraph) -> bool {
         .any(|pk| pk.modules.iter().any(|m| m.segment == crate::syntax::Segment::TopDown))
 }
 
-/// Runs inference over `graph`: its errors at top-down modules, or the literal types and the
-/// closed nominal types of expressions.
+/// [`prepare`] with inference already run (`inferred` is [`crate::infer::check_graph`] of
+/// `graph`, or of a graph it extends with bottom-up modules only, such as an export's entry
+/// point): its errors at top-down modules, or the program.
+pub fn prepare_inferred(graph: &ProjectGraph, inferred: &crate::infer::InferResult) -> Result<core::Program, Vec<Diagnostic>> {
+    let mut st = Prefix::empty(graph);
+    let (lits, ctors) = inferred_literals(graph, inferred)?;
+    st.p.lits = Rc::new(lits);
+    st.p.ctor_types = Rc::new(ctors);
+    st.p.passing = Rc::new(passing_of(inferred));
+    prepare_rest(graph, st)
+}
+
+/// The type passing part of an inference result.
+fn passing_of(r: &crate::infer::InferResult) -> Passing {
+    Passing {
+        params: r.type_params.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        args: r.type_args.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        literals: r.literal_vars.iter().map(|(k, v)| (*k, *v)).collect(),
+    }
+}
+
+/// The errors of `r` at top-down modules of `graph`, or its literal types and closed nominal
+/// types of expressions.
 #[allow(clippy::type_complexity)]
-fn infer_literals(graph: &ProjectGraph) -> Result<(HashMap<Span, PrimTy>, HashMap<Span, crate::infer::Closed>), Vec<Diagnostic>> {
-    let r = crate::infer::check_graph(graph);
+fn inferred_literals(graph: &ProjectGraph, r: &crate::infer::InferResult) -> Result<(HashMap<Span, PrimTy>, HashMap<Span, crate::infer::Closed>), Vec<Diagnostic>> {
     let top_down: BTreeSet<crate::diagnostics::FileId> = graph
         .packages
         .iter()
@@ -319,7 +365,7 @@ fn infer_literals(graph: &ProjectGraph) -> Result<(HashMap<Span, PrimTy>, HashMa
 
 /// An unsuffixed number as a literal of the primitive type `p` (inference's result); `None`
 /// when it does not fit (or `p` is not numeric).
-fn typed_lit(text: &str, p: PrimTy) -> Option<Lit> {
+pub(crate) fn typed_lit(text: &str, p: PrimTy) -> Option<Lit> {
     let t = text.replace('_', "");
     let (neg, body) = match t.strip_prefix('-') {
         Some(b) => (true, b.to_string()),
@@ -690,6 +736,32 @@ impl Prepass {
     // ------------------------------------------------------------------ expressions
 
     fn expr_named(&mut self, e: &ast::Expr, n: &str) -> Expr {
+        // a generalised binding with passed type parameters (inference's type passing)
+        if let Some(params) = self.passing.params.get(&e.span).cloned() {
+            if self.params_done.insert(e.span) {
+                let mut inner = e;
+                while let ExprKind::Forall(_, b) = &inner.kind {
+                    inner = b;
+                }
+                let mut implicit = Vec::new();
+                for (id, written) in params {
+                    match written {
+                        Some(w) => {
+                            self.tvar_names.insert(id, w);
+                        }
+                        None => implicit.push(id),
+                    }
+                }
+                if !implicit.is_empty() {
+                    self.pending_params.insert(inner.span, implicit);
+                }
+            }
+        }
+        if !matches!(e.kind, ExprKind::Forall(..)) {
+            if let Some(ids) = self.pending_params.remove(&e.span) {
+                return Expr::Lambda(self.type_params(&ids, e, n));
+            }
+        }
         match &e.kind {
             ExprKind::Fun(clauses) => Expr::Lambda(self.lambda(clauses, e.span, n)),
             ExprKind::Forall(tv, body) => Expr::Lambda(self.forall(tv, body, e.span, n)),
@@ -740,6 +812,53 @@ impl Prepass {
         Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span })
     }
 
+    /// A binding's implicit passed type parameters `ids` as functions of types around `body`.
+    fn type_params(&mut self, ids: &[u32], body: &ast::Expr, n: &str) -> Rc<Lambda> {
+        self.fns.push(FnCtx::default());
+        let mark = self.scope.len();
+        let arg = self.new_local();
+        let depth = self.depth();
+        let tname = format!("'{}#", ids[0]);
+        self.scope.push((tname.clone(), Bind::Val { depth, local: arg }));
+        self.tvar_names.insert(ids[0], tname);
+        let b = if ids.len() > 1 { Expr::Lambda(self.type_params(&ids[1..], body, n)) } else { self.expr_named(body, n) };
+        self.scope.truncate(mark);
+        let f = self.fns.pop().expect("fn");
+        let id = self.id();
+        Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span: body.span })
+    }
+
+    /// A type inference passes to a type parameter (see [`crate::infer::passing`]): a passed
+    /// variable is the parameter in scope; `()` where one is out of reach.
+    fn passed_ty(&mut self, t: &crate::infer::Closed) -> TyExpr {
+        use crate::infer::Closed as C;
+        match t {
+            C::Var(id) => {
+                let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
+                match found {
+                    Some(Bind::Val { depth, local }) => TyExpr::Var(self.slot_of(depth, local), false),
+                    _ => TyExpr::Unit,
+                }
+            }
+            C::Pair(a, b) => TyExpr::Pair(Box::new(self.passed_ty(a)), Box::new(self.passed_ty(b))),
+            C::Fun(a, b) => TyExpr::Fun(Box::new(self.passed_ty(a)), Box::new(self.passed_ty(b))),
+            C::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| (name(k), self.passed_ty(v))).collect()),
+            C::Array(a) => TyExpr::Array(Box::new(self.passed_ty(a))),
+            C::Layout(a, l) => match layout_kind(*l) {
+                Some(k) => TyExpr::Layout(k, Box::new(self.passed_ty(a))),
+                None => TyExpr::Unit,
+            },
+            C::Nominal(n, args) => match self.scope.get(n) {
+                Some(Bind::Nominal(id)) => {
+                    let id = *id;
+                    TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty(a)).collect())
+                }
+                _ => TyExpr::Unit,
+            },
+            other => self.closed_ty(other).unwrap_or(TyExpr::Unit),
+        }
+    }
+
     fn clauses(&mut self, clauses: &[(ast::Pattern, ast::Expr)], n: &str) -> Vec<Clause> {
         let mut out = Vec::new();
         for (p, b) in clauses {
@@ -766,12 +885,16 @@ impl Prepass {
             (_, Some(t)) => {
                 let t = self.ty(t);
                 let e = self.expr(body);
-                (e, Some(t))
+                (e, Some(t).filter(|t| !has_wildcard(t)))
             }
             (ExprKind::Annot(inner, t), None) => {
                 let t = self.ty(t);
                 let e = self.expr(inner);
-                (Expr::Annot(Box::new(e), t.clone(), body.span), Some(t))
+                if has_wildcard(&t) {
+                    (e, None)
+                } else {
+                    (Expr::Annot(Box::new(e), t.clone(), body.span), Some(t))
+                }
             }
             _ => (self.expr(body), None),
         };
@@ -788,7 +911,17 @@ impl Prepass {
 
     fn var(&mut self, n: &str, span: Span) -> Expr {
         match self.lookup(n) {
-            Some(Bind::Val { depth, local }) => Expr::Var(self.slot_of(depth, local), span),
+            Some(Bind::Val { depth, local }) => {
+                let mut e = Expr::Var(self.slot_of(depth, local), span);
+                // a use of a binding with passed type parameters: apply it to their types
+                if let Some(args) = self.passing.args.get(&span).cloned() {
+                    for a in &args {
+                        let t = self.passed_ty(a);
+                        e = Expr::Apply(Box::new(e), Box::new(Expr::Type(t, span)), span);
+                    }
+                }
+                e
+            }
             Some(Bind::Ctor(d, c)) => {
                 let nullary = self.nominals.get(d as usize).is_some_and(|nd| nullary_case(nd, &c));
                 let e = Expr::Constructor(d, c, span);
@@ -821,6 +954,13 @@ impl Prepass {
     fn closed_ty(&self, t: &crate::infer::Closed) -> Option<TyExpr> {
         use crate::infer::Closed as C;
         Some(match t {
+            C::Var(id) => match self.tvar_names.get(id).and_then(|n| self.scope.get(n)) {
+                // a passed type parameter of an enclosing binding (read without a capture, so
+                // only in the function that binds it)
+                Some(Bind::Val { depth, local }) if *depth == self.depth() => TyExpr::Var(Slot::Local(*local), false),
+                _ => return None,
+            },
+            C::Layout(a, l) => TyExpr::Layout(layout_kind(*l)?, Box::new(self.closed_ty(a)?)),
             C::Unit => TyExpr::Unit,
             C::Prim(p) => TyExpr::Prim(*p),
             C::Symbol(x) => TyExpr::Symbol(name(x)),
@@ -841,6 +981,12 @@ impl Prepass {
             ExprKind::Unit => Expr::Unit(s),
             ExprKind::Var { name: n, .. } => self.var(n, s),
             ExprKind::Lit(l) => Expr::Lit(lit(l), s),
+            ExprKind::DefaultLit(t) if self.passing.literals.contains_key(&s) => {
+                // a literal whose type is a passed type parameter: made at that type
+                let id = self.passing.literals[&s];
+                let ty = self.passed_ty(&crate::infer::Closed::Var(id));
+                Expr::Op(name("TypedLit"), vec![Expr::Type(ty, s), Expr::Lit(Lit::String(name(t)), s)], s)
+            }
             ExprKind::DefaultLit(t) if self.lits.contains_key(&s) => {
                 let p = self.lits[&s];
                 match typed_lit(t, p) {
@@ -911,10 +1057,17 @@ impl Prepass {
                 if let ExprKind::JoinPoint { backend: None, body, name: jn } = &x.kind {
                     let j = self.join_annot(body, Some(t), x.span, jn.as_deref().unwrap_or("join"));
                     let t2 = self.ty(t);
+                    if has_wildcard(&t2) {
+                        return j;
+                    }
                     return Expr::Annot(Box::new(j), t2, s);
                 }
                 let x = self.expr(x);
                 let t = self.ty(t);
+                if has_wildcard(&t) {
+                    // `_` (top-down's "fill") or an opaque library type: inference checked it
+                    return x;
+                }
                 Expr::Annot(Box::new(x), t, s)
             }
             ExprKind::Typecase { scrutinee, clauses } => {
@@ -1129,6 +1282,9 @@ impl Prepass {
             PatternKind::Annot(x, t) => {
                 let px = self.pat(x, binds);
                 let t = self.ty(t);
+                if has_wildcard(&t) {
+                    return px;
+                }
                 Pat::Annot(Box::new(px), t)
             }
             PatternKind::Pair(a, b) => {
@@ -1311,11 +1467,38 @@ impl Prepass {
             "array" => TyExpr::Array(Box::new(one(self, n, targs))),
             "heap" => TyExpr::Layout(LayoutKind::Heap, Box::new(one(self, n, targs))),
             "mut" => TyExpr::Layout(LayoutKind::Mut, Box::new(one(self, n, targs))),
+            // The library's inverse arrays, typed only by inference (see `infer/library_sigs.spi`):
+            // an annotation that mentions one is checked there and erased here.
+            "inv_array" => TyExpr::Wildcard,
             _ => {
                 self.error(s, format!("unbound type `{n}`"));
                 TyExpr::Unit
             }
         }
+    }
+}
+
+/// The evaluator's layout for an inferred one (`stack_mut` has none).
+fn layout_kind(l: crate::infer::types::Layout) -> Option<LayoutKind> {
+    use crate::infer::types::Layout as L;
+    match l {
+        L::Heap => Some(LayoutKind::Heap),
+        L::HeapMutable => Some(LayoutKind::Mut),
+        L::StackMutable => None,
+    }
+}
+
+/// Whether an annotation's type has a `_` in it (written, or an opaque library type): the
+/// evaluator cannot check it, so the annotation is left to inference.
+fn has_wildcard(t: &TyExpr) -> bool {
+    match t {
+        TyExpr::Wildcard => true,
+        TyExpr::Pair(a, b) | TyExpr::Fun(a, b) => has_wildcard(a) || has_wildcard(b),
+        TyExpr::Record(fs) => fs.iter().any(|(_, t)| has_wildcard(t)),
+        TyExpr::Array(a) | TyExpr::Layout(_, a) => has_wildcard(a),
+        TyExpr::Nominal(_, args) => args.iter().any(has_wildcard),
+        TyExpr::Apply(h, args) => has_wildcard(h) || args.iter().any(has_wildcard),
+        _ => false,
     }
 }
 
