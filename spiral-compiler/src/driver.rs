@@ -10,10 +10,11 @@
 //!
 //! Everything runs on one big-stack thread per compilation (see [`crate::stack`]).
 
-use crate::codegen::rust::{c_kernel, export_body, export_body_with, export_entry, KernelMode, Unsupported};
+use crate::codegen::rust::{c_kernel, export_body, export_body_with, KernelMode, Unsupported};
 use crate::diagnostics::{Diagnostic, HostPart, SourceMap, Span};
 use crate::peval::{ir::Program, HostTarget, KernelTarget, Limits};
 use crate::project::ProjectGraph;
+use crate::syntax::Segment;
 pub use spiral_abi::Export;
 
 /// A compilation's settings: the evaluator's limits, the host target and the kernel target.
@@ -156,10 +157,11 @@ pub fn compile_graph_exports_upmem(
     base: &crate::project::ProjectGraph,
     exports: &[Export],
 ) -> Result<Vec<UpmemExport>, CompileError> {
+    let inferred = infer_exports(base, exports)?;
     let mut out = Vec::new();
     for (i, e) in exports.iter().enumerate() {
         check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
-        let graph = with_entry(base, sources, e)?;
+        let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
         let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Upmem).evaluate(&graph)?;
         out.push(upmem_export(&prog, e, i, export_span(&graph, e))?);
     }
@@ -179,25 +181,71 @@ pub fn compile_exports_for(
     exports: &[Export],
     targets: ExportTargets,
 ) -> Result<Vec<CompiledExport>, CompileError> {
+    compile_exports_in(sources, name, text, Segment::BottomUp, exports, targets)
+}
+
+/// [`compile_exports_for`] with the user's text in the given segment. Top-down text
+/// ([`Segment::TopDown`], `.spi`) is type-checked first, and each export's Rust signature is
+/// checked against the inferred type of its definition (a mismatch is a diagnostic about the
+/// signature, see [`crate::infer::check_graph_exports`]); it sees the typed library
+/// (`infer/library_sigs.spi`: `inv_array el`, `map`, `reduce`, ...) after `open kernel`.
+pub fn compile_exports_in(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    segment: Segment,
+    exports: &[Export],
+    targets: ExportTargets,
+) -> Result<Vec<CompiledExport>, CompileError> {
     // One big-stack thread for the whole expansion: the parses and every export's evaluation
     // run on it in place instead of each starting its own thread.
-    on_big_stack(sources, name, |sources| compile_exports_here_for(sources, name, text, exports, targets))
+    on_big_stack(sources, name, |sources| compile_exports_here_for(sources, name, text, segment, exports, targets))
+}
+
+/// The Spiral types an export's Rust signature stands for, for the inference check.
+fn export_sig(e: &Export) -> crate::infer::ExportSig {
+    crate::infer::ExportSig {
+        name: e.name.clone(),
+        params: e.params.iter().map(|p| (p.name.clone(), p.ty.spiral_type())).collect(),
+        result: e.ret.spiral_type(),
+    }
+}
+
+/// For a graph with top-down modules: inference over it with every export's signature
+/// checked against its definition's type. Its errors at top-down modules (and signature
+/// mismatches) are the compile errors; `None` for a bottom-up graph (no inference).
+pub fn infer_exports(base: &crate::project::ProjectGraph, exports: &[Export]) -> Result<Option<crate::infer::InferResult>, Vec<Diagnostic>> {
+    let top_down = base.root_package().modules.iter().any(|m| m.segment == Segment::TopDown);
+    if !top_down {
+        return Ok(None);
+    }
+    let sigs: Vec<_> = exports.iter().map(export_sig).collect();
+    let r = crate::infer::check_graph_exports(base, &sigs);
+    let files: Vec<_> = base.packages.iter().flat_map(|p| p.modules.iter().filter(|m| m.segment == Segment::TopDown).map(|m| m.file)).collect();
+    let errors: Vec<Diagnostic> = r.diagnostics.iter().filter(|d| files.contains(&d.span.file)).cloned().collect();
+    if errors.is_empty() {
+        Ok(Some(r))
+    } else {
+        Err(errors)
+    }
 }
 
 fn compile_exports_here_for(
     sources: &mut SourceMap,
     name: &str,
     text: &str,
+    segment: Segment,
     exports: &[Export],
     targets: ExportTargets,
 ) -> Result<Vec<CompiledExport>, CompileError> {
     // Core, the library and the user's module are loaded and parsed once; each export gets a
     // copy of that graph with its own entry module.
-    let base = load_with_library(sources, name, text)?;
+    let base = load_with_library_in(sources, name, text, segment)?;
     let defined = top_level_names(&base);
     if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
         return Err(CompileError::MissingExport(i));
     }
+    let inferred = infer_exports(&base, exports)?;
     let mut bodies = Vec::new();
     // The exports' graphs differ only in their last module (the entry point): core, the
     // library and the user's module are translated by the prepass once. This runs on a big
@@ -210,9 +258,14 @@ fn compile_exports_here_for(
     for (i, e) in exports.iter().enumerate() {
         let mut one = || -> Result<CompiledExport, Vec<Diagnostic>> {
             check_arity(&base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
-            let graph = with_entry(&base, sources, e)?;
-            let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
-            let core_prog = crate::prepass::prepare_from(&graph, library)?;
+            let graph = with_entry_typed(&base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
+            let core_prog = match &inferred {
+                Some(r) => crate::prepass::prepare_inferred(&graph, r)?,
+                None => {
+                    let library = library.get_or_insert_with(|| crate::prepass::prepare_library(&graph));
+                    crate::prepass::prepare_from(&graph, library)?
+                }
+            };
             let span = export_span(&graph, e);
             let mut out = CompiledExport::default();
             if targets.cpu {
@@ -279,10 +332,11 @@ pub fn compile_graph_exports_cuda(
     base: &crate::project::ProjectGraph,
     exports: &[Export],
 ) -> Result<Vec<CudaExport>, CompileError> {
+    let inferred = infer_exports(base, exports)?;
     let mut out = Vec::new();
     for (i, e) in exports.iter().enumerate() {
         check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
-        let graph = with_entry(base, sources, e)?;
+        let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
         let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
         out.push(cuda_export(&prog, e, i, export_span(&graph, e))?);
     }
@@ -311,11 +365,12 @@ pub fn compile_graph_exports_c(
     if let Some(i) = exports.iter().position(|e| !defined.contains(&e.name)) {
         return Err(CompileError::MissingExport(i));
     }
+    let inferred = infer_exports(base, exports)?;
     let mut bodies = Vec::new();
     let mut c = String::new();
     for (i, e) in exports.iter().enumerate() {
         check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
-        let graph = with_entry(base, sources, e)?;
+        let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
         let prog = Driver::new(HostTarget::Rust).evaluate(&graph)?;
         let span = export_span(&graph, e);
         check_result(&prog, e, span).map_err(|ds| about(ds, HostPart::Result(i)))?;
@@ -345,8 +400,9 @@ pub fn kernel_files(
 ) -> Result<Vec<(String, String)>, CompileError> {
     let cuda = targets.cuda;
     let mut files = Vec::new();
-    for e in exports {
-        let graph = with_entry(base, sources, e)?;
+    let inferred = infer_exports(base, exports)?;
+    for (i, e) in exports.iter().enumerate() {
+        let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
         let span = export_span(&graph, e);
         let at = |(message, s): (String, Span)| vec![Diagnostic::error(if s == Span::default() { span } else { s }, message)];
         let stem = format!("{unit}_{}", e.name);
@@ -485,7 +541,14 @@ pub const USER_MODULE: &str = "spiral_user";
 /// Loads the user's text as a lone file (core opened), with the library modules (`inv`,
 /// `kernel`) before it.
 pub fn load_with_library(sources: &mut SourceMap, name: &str, text: &str) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
-    let mut graph = crate::project::load_inline(name, text, crate::syntax::Segment::BottomUp, sources)?;
+    let top_down = std::path::Path::new(name).extension().is_some_and(|e| e == "spi");
+    load_with_library_in(sources, name, text, if top_down { Segment::TopDown } else { Segment::BottomUp })
+}
+
+/// [`load_with_library`] with the text in the given segment (a `.spi` name is top-down, any
+/// other bottom-up, in [`load_with_library`]).
+pub fn load_with_library_in(sources: &mut SourceMap, name: &str, text: &str, segment: Segment) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    let mut graph = crate::project::load_inline(name, text, segment, sources)?;
     let root = graph.root;
     for m in &mut graph.packages[root].modules {
         m.name = Some(USER_MODULE.to_string());
@@ -545,6 +608,23 @@ pub fn with_entry(
     sources: &mut SourceMap,
     e: &Export,
 ) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
+    with_entry_typed(base, sources, e, &[])
+}
+
+/// The type arguments the entry point of export `i` passes to its top-down definition
+/// (inference's type passing, in bottom-up syntax); none for a bottom-up graph.
+fn entry_type_args(inferred: Option<&crate::infer::InferResult>, i: usize) -> Vec<String> {
+    inferred.and_then(|r| r.export_type_args.get(&i)).map(|ts| ts.iter().map(|t| t.bottom_up_text()).collect()).unwrap_or_default()
+}
+
+/// [`with_entry`] whose entry point applies the definition to `type_args` first (see
+/// [`crate::codegen::rust::export_entry_typed`]).
+pub fn with_entry_typed(
+    base: &crate::project::ProjectGraph,
+    sources: &mut SourceMap,
+    e: &Export,
+    type_args: &[String],
+) -> Result<crate::project::ProjectGraph, Vec<Diagnostic>> {
     use crate::project::{Module, Package, ProjectGraph};
     use crate::syntax::{parse_module, Segment};
     let mut packages: Vec<Package> = base
@@ -565,7 +645,7 @@ pub fn with_entry(
             entry.push_str(&format!("open {n}\n"));
         }
     }
-    entry.push_str(&export_entry(e));
+    entry.push_str(&crate::codegen::rust::export_entry_typed(e, type_args));
     let file = sources.add(format!("<spiral! entry point of `{}`>", e.name), entry.clone());
     let parsed = parse_module(file, &entry, Segment::BottomUp);
     if !parsed.diagnostics.is_empty() {

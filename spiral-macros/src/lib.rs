@@ -10,7 +10,20 @@
 //! }
 //! spiral!(file = "src/kernels/map.spi", fn map_kernel(dev: &Device, ...) -> Result<..., Error>;);
 //! spiral! { fn one(dev: &Device) -> Result<i32, Error>; inl one () = 1i32 }   // plain tokens
+//! spiral! { fn twice(dev: &Device, x: f32) -> Result<f32, Error>; spi = r#"inl twice x = x * 2"# }
+//! spiral!(file = "src/kernels/map.spi", fn ...;);                                // top-down file
 //! ```
+//!
+//! # Top-down code
+//! `spi = r#"..."#` and a `file` ending in `.spi` hold top-down Spiral (v2's `.spi` modules):
+//! it is type-checked by inference before anything is evaluated, and each export's Rust
+//! signature is checked against the inferred type of its definition. A type error is reported
+//! at the Spiral code; a signature that disagrees with the inferred type is reported at the
+//! Rust signature (the parameters or the result type), naming both types. The library's
+//! kernels are typed for top-down code after `open kernel`: an `InvArray<T>` parameter is an
+//! `inv_array t`, and `map`, `map_inp`, `reduce`, `fold`, `scan_inclusive`, `scan_exclusive`,
+//! `filter`, `histogram`, `parallel_for`, `inv_index`, `inv_set`, `inv_length` and `inv_zip`
+//! have their types. The other forms are bottom-up (`.spir`) code.
 //!
 //! # Exports
 //! Each Rust function signature written before the Spiral source (ending in `;`) is an *export*:
@@ -89,6 +102,8 @@ struct Invocation {
     /// The kernel targets (`targets = [cpu, cuda]`; CPU only by default).
     targets: backend::ExportTargets,
     source: SourceText,
+    /// Top-down (`spi = "..."` or a `.spi` file) or bottom-up (every other form).
+    segment: spiral_compiler::syntax::Segment,
     /// The tokens of the `file = "..."` path, to emit an `include_str!` that makes cargo rebuild.
     file_path: Option<(String, Span)>,
 }
@@ -117,7 +132,7 @@ fn expand(input: TokenStream) -> Result<TokenStream2, TokenStream2> {
     }
     let mut sm = SourceMap::new();
     let t = std::time::Instant::now();
-    let compiled = backend::compile_exports_for(&mut sm, &inv.source.name, &inv.source.text, &exports, inv.targets);
+    let compiled = backend::compile_exports_in(&mut sm, &inv.source.name, &inv.source.text, inv.segment, &exports, inv.targets);
     if std::env::var_os("SPIRAL_MACRO_TIMING").is_some() {
         eprintln!("spiral!: compiler {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
     }
@@ -244,6 +259,11 @@ fn diagnostics_to_errors(sm: &SourceMap, inv: &Invocation, diags: &[Diagnostic])
             use syn::spanned::Spanned;
             match h {
                 HostPart::Params(i) => inv.sigs.get(i).map(|s| if s.inputs.is_empty() { s.ident.span() } else { s.inputs.span() }),
+                HostPart::Param(i, k) => inv.sigs.get(i).map(|s| match s.inputs.iter().nth(k + 1) {
+                    Some(syn::FnArg::Typed(pt)) => pt.ty.span(),
+                    Some(a) => a.span(),
+                    None => s.inputs.span(),
+                }),
                 HostPart::Result(i) => inv.sigs.get(i).map(|s| match &s.output {
                     syn::ReturnType::Type(_, t) => t.span(),
                     syn::ReturnType::Default => s.ident.span(),
@@ -284,6 +304,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     let mut file_path = None;
     let mut structs = Vec::new();
     let mut targets = backend::ExportTargets::default();
+    let mut spi: Option<proc_macro::Literal> = None;
     loop {
         // Skip separators between header items.
         while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ',' || p.as_char() == ';') {
@@ -299,6 +320,14 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
                     None => return Err(error_at(lit.span(), "spiral!: expected a string literal after `file =`")),
                 };
                 file_path = Some((path, lit.span()));
+                i += 3;
+            }
+            Some(TokenTree::Ident(id)) if id.to_string() == "spi" && is_punct(tokens.get(i + 1), '=') => {
+                // `spi = r#"..."#`: top-down Spiral source in a string literal.
+                match tokens.get(i + 2) {
+                    Some(TokenTree::Literal(lit)) if string_content(&lit.to_string()).is_some() => spi = Some(lit.clone()),
+                    _ => return Err(error_at(id.span(), "spiral!: expected a string literal after `spi =` (top-down Spiral source)")),
+                }
                 i += 3;
             }
             Some(TokenTree::Ident(id)) if id.to_string() == "targets" && is_punct(tokens.get(i + 1), '=') => {
@@ -365,7 +394,24 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
         }
     }
     let rest = &tokens[i..];
-    let source = if let Some((path, span)) = &file_path {
+    use spiral_compiler::syntax::Segment;
+    let mut segment = Segment::BottomUp;
+    if spi.is_some() {
+        if let Some(first) = rest.first() {
+            return Err(error_at(first.span(), "spiral!: with `spi = \"...\"` the Spiral source is that literal; remove this"));
+        }
+        if let Some((_, span)) = &file_path {
+            return Err(error_at(*span, "spiral!: give the Spiral source once: `spi = \"...\"` or `file = \"...\"`, not both"));
+        }
+        segment = Segment::TopDown;
+    }
+    let source = if let Some(lit) = &spi {
+        let (content, prefix) = string_content(&lit.to_string()).unwrap_or_default();
+        SourceText::from_literal(&content, lit.span(), prefix)
+    } else if let Some((path, span)) = &file_path {
+        if path.ends_with(".spi") {
+            segment = Segment::TopDown;
+        }
         if !rest.is_empty() {
             return Err(error_at(rest[0].span(), "spiral!: with `file = ...` the Spiral source comes from the file; remove this"));
         }
@@ -392,7 +438,7 @@ fn parse_invocation(input: TokenStream) -> Result<Invocation, TokenStream2> {
     };
     // The include that makes cargo rebuild when the file changes needs its full path.
     let file_path = file_path.map(|(p, s)| (resolve_file(&p, s).to_string_lossy().into_owned(), s));
-    Ok(Invocation { sigs, vis, attrs, structs, targets, source, file_path })
+    Ok(Invocation { sigs, vis, attrs, structs, targets, source, segment, file_path })
 }
 
 /// The device parameter of an export signature (its first parameter's name).

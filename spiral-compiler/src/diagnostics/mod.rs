@@ -122,6 +122,8 @@ pub enum HostPart {
     Params(usize),
     /// The result type of export number `0`.
     Result(usize),
+    /// Parameter number `1` (after the device) of export number `0`.
+    Param(usize, usize),
 }
 
 impl Diagnostic {

@@ -72,6 +72,12 @@ pub use spiral_abi::{Export, HostType, Param, Passing, ScalarKind, StructDef};
 /// naming the Rust variables the prelude defines), applies the export and returns the leaves
 /// the wrapper rebuilds its result from.
 pub fn export_entry(e: &Export) -> String {
+    export_entry_typed(e, &[])
+}
+
+/// [`export_entry`] calling a top-down definition with passed type parameters: the types
+/// (bottom-up syntax) are applied first.
+pub fn export_entry_typed(e: &Export, type_args: &[String]) -> String {
     let mut s = String::from("inl main () =\n");
     let mut args = Vec::new();
     for (i, p) in e.params.iter().enumerate() {
@@ -83,7 +89,8 @@ pub fn export_entry(e: &Export) -> String {
         s.push_str(&format!("    inl __spiral_p{i} = {v}\n"));
         args.push(format!("__spiral_p{i}"));
     }
-    let call = if args.is_empty() { format!("{} ()", e.name) } else { format!("{} {}", e.name, args.join(" ")) };
+    let head: String = std::iter::once(e.name.clone()).chain(type_args.iter().map(|t| format!("`({t})"))).collect::<Vec<_>>().join(" ");
+    let call = if args.is_empty() { format!("{head} ()") } else { format!("{head} {}", args.join(" ")) };
     s.push_str(&format!("    inl __spiral_r = {call}\n"));
     match &e.ret {
         HostType::InvArray(_) => s.push_str("    __spiral_r.arrays\n"),
