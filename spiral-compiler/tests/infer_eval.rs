@@ -34,13 +34,32 @@ fn literals_in_patterns_take_the_scrutinee_type() {
 }
 
 #[test]
-fn a_polymorphic_literal_keeps_the_bottom_up_default() {
-    // `1` in `inc` stays `{number}` (`inc` generalises): it is evaluated as the default `i32`
-    // (v2 would pass `inc`'s type argument; this front end does not yet, so `inc` used at
-    // `i64` is an evaluation error)
-    let src = "inl inc x = x + 1\ninl main () : i32 = inc (dyn 2i32)\n";
+fn a_polymorphic_literal_takes_the_type_of_each_use() {
+    // `inc` generalises to `forall 'a {number}. 'a -> 'a`: type passing gives it `'a` at each
+    // use, and its `1` is made at that type
+    let src = "inl inc x = x + 1\ninl main () : i64 =\n    inl a = inc (dyn 2i32)\n    inl b = inc (dyn 2.5f32)\n    to_i64 a + to_i64 b + inc (dyn 7i64)\n";
     let ir = top_down(src).unwrap();
-    assert!(ir.contains("1i32"), "{ir}");
+    assert!(ir.contains("1i32") && ir.contains("1.0f32") && ir.contains("1i64"), "{ir}");
+}
+
+#[test]
+fn type_parameters_flow_through_helpers_and_foralls() {
+    // `poly` passes its parameter on to `square`; `twice` has a written `forall`
+    let src = "inl square x = x * x + 0\ninl poly x = square x + 3 * x\ninl twice forall t {number}. (x : t) : t = x + x + 0\ninl main () : f64 =\n    poly (dyn 2.5f64) + twice (dyn 1.5f64)\n";
+    let ir = top_down(src).unwrap();
+    assert!(ir.contains("3.0f64") && ir.contains("0.0f64") && !ir.contains("i32"), "{ir}");
+}
+
+#[test]
+fn a_recursive_let_gets_its_inferred_return_type() {
+    // `let rec` is a recursive join point: the evaluator needs its return type, which
+    // inference gives (here a type parameter of `sum_to`, passed by `main`)
+    let src = "inl sum_to n =\n    let rec go i s = if i <= n then go (i + 1) (s + i) else s\n    go 0 0\ninl main () : u64 = sum_to (dyn 10u64)\n";
+    let ir = top_down(src).unwrap();
+    assert!(ir.contains("u64") && !ir.contains("i32"), "{ir}");
+    // mutually recursive top-level `let`s share their type parameters
+    let src = "let rec f s x = if x = 0 then s else g s (x - 1)\nand let g s x = if x = 0 then s else f s (x - 1)\ninl main () : i32 = f 123i32 (dyn 10u64)\n";
+    top_down(src).unwrap();
 }
 
 #[test]

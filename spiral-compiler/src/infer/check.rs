@@ -1040,6 +1040,9 @@ impl<'a> Checker<'a> {
             }
             ExprKind::JoinPoint { backend: None, body, .. } => {
                 self.vr.push((span, s.clone()));
+                if self.record_passing {
+                    self.cx.passing.joins.push((span, s.clone()));
+                }
                 self.term(body, s);
             }
             ExprKind::JoinPoint { backend: Some(_), body, .. } => {

@@ -150,6 +150,9 @@ pub struct InferResult {
     /// For each export checked by [`check_graph_exports`] (by index) whose definition has
     /// passed type parameters: the types its Rust signature gives them, in order.
     pub export_type_args: rustc_hash::FxHashMap<usize, Vec<Closed>>,
+    /// The inferred return type of each join point whose type is closed up to passed type
+    /// parameters and has no function types, by the join point's span.
+    pub join_types: rustc_hash::FxHashMap<Span, Closed>,
 }
 
 impl InferResult {
@@ -308,7 +311,17 @@ struct Partial {
 fn result(mut cx: Ctx, p: Partial) -> InferResult {
     let rec = std::mem::take(&mut cx.passing);
     let zonked: Vec<Option<Vec<T>>> = rec.uses.iter().map(|u| u.inst.as_ref().map(|ts| ts.iter().map(|t| cx.zonk(t)).collect())).collect();
-    let passed = passing::passed(&rec, &zonked);
+    // join points whose return type can be given: no metavariables, no function types
+    let mut joins: Vec<(Span, T)> = Vec::new();
+    for (s, t) in &rec.joins {
+        let z = cx.zonk(t);
+        if !cx.has_metas(&z) && !has_fun(&z) {
+            joins.push((*s, z));
+        }
+    }
+    let join_tys: Vec<T> = joins.iter().map(|(_, t)| t.clone()).collect();
+    let passed = passing::passed(&rec, &zonked, &join_tys);
+    let join_types: rustc_hash::FxHashMap<Span, Closed> = joins.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
     let mut type_params = rustc_hash::FxHashMap::default();
     let mut passed_ids = rustc_hash::FxHashSet::default();
     for (b, flags) in rec.bindings.iter().zip(&passed) {
@@ -367,6 +380,20 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
         type_args,
         literal_vars,
         export_type_args,
+        join_types,
+    }
+}
+
+/// Whether a type has a function, `forall`, `exists`, macro or term type in it (a join
+/// point's inferred return type is only given when it has none).
+fn has_fun(t: &T) -> bool {
+    use types::Ty;
+    match &**t {
+        Ty::Fun(..) | Ty::Forall(..) | Ty::Exists(..) | Ty::Macro(_) | Ty::Term => true,
+        Ty::Pair(a, b) | Ty::Apply(a, b, _) => has_fun(a) || has_fun(b),
+        Ty::Record(r) => r.values().any(has_fun),
+        Ty::Array(a) | Ty::Layout(a, _) => has_fun(a),
+        _ => false,
     }
 }
 
@@ -556,6 +583,7 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
             type_args: Default::default(),
             literal_vars: Default::default(),
             export_type_args: Default::default(),
+            join_types: Default::default(),
         },
     }
 }

@@ -50,6 +50,10 @@ pub struct Recorder {
     pub bindings: Vec<Binding>,
     /// Every recorded use.
     pub uses: Vec<Use>,
+    /// The type of every join point (`join`, the body of a `let`), by its span: the prepass
+    /// gives an unannotated one its inferred return type (a recursive join point needs one),
+    /// so the variables in it are passed.
+    pub joins: Vec<(Span, T)>,
     /// Exports checked against their definitions: the export's index, the binding and the
     /// types its variables take at the Rust signature (the entry point's use of it).
     pub exports: Vec<(usize, usize, Vec<T>)>,
@@ -113,16 +117,36 @@ impl Recorder {
 }
 
 /// Which variables of each binding are passed (see the module documentation), by binding.
-pub fn passed(rec: &Recorder, zonked: &[Option<Vec<T>>]) -> Vec<Vec<bool>> {
+/// `joins` are the join points' types, zonked.
+pub fn passed(rec: &Recorder, zonked: &[Option<Vec<T>>], joins: &[T]) -> Vec<Vec<bool>> {
     let mut passed: Vec<Vec<bool>> = rec
         .bindings
         .iter()
         .map(|b| b.vars.iter().enumerate().map(|(k, v)| k < b.explicit || numeric(&v.cons)).collect())
         .collect();
-    let mut owner: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
+    // a variable may belong to several bindings (the members of a recursive group are
+    // generalised over their shared variables)
+    let mut owner: FxHashMap<u32, Vec<(usize, usize)>> = FxHashMap::default();
     for (bi, b) in rec.bindings.iter().enumerate() {
         for (k, v) in b.vars.iter().enumerate() {
-            owner.insert(v.id, (bi, k));
+            owner.entry(v.id).or_default().push((bi, k));
+        }
+    }
+    for t in joins {
+        let mut ids = Vec::new();
+        var_ids(t, &mut ids);
+        for id in ids {
+            for &(b, k) in owner.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+                passed[b][k] = true;
+            }
+        }
+    }
+    // shared variables are passed by all their bindings or none
+    for own in owner.values() {
+        if own.iter().any(|&(b, k)| passed[b][k]) {
+            for &(b, k) in own {
+                passed[b][k] = true;
+            }
         }
     }
     loop {
@@ -136,7 +160,7 @@ pub fn passed(rec: &Recorder, zonked: &[Option<Vec<T>>]) -> Vec<Vec<bool>> {
                 let mut ids = Vec::new();
                 var_ids(t, &mut ids);
                 for id in ids {
-                    if let Some(&(b2, k2)) = owner.get(&id) {
+                    for &(b2, k2) in owner.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
                         if !passed[b2][k2] {
                             passed[b2][k2] = true;
                             changed = true;

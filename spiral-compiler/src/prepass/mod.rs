@@ -160,6 +160,7 @@ struct Passing {
     params: HashMap<Span, Vec<(u32, Option<String>)>>,
     args: HashMap<Span, Vec<crate::infer::Closed>>,
     literals: HashMap<Span, u32>,
+    joins: HashMap<Span, crate::infer::Closed>,
 }
 
 fn name(s: &str) -> Name {
@@ -344,6 +345,7 @@ fn passing_of(r: &crate::infer::InferResult) -> Passing {
         params: r.type_params.iter().map(|(k, v)| (*k, v.clone())).collect(),
         args: r.type_args.iter().map(|(k, v)| (*k, v.clone())).collect(),
         literals: r.literal_vars.iter().map(|(k, v)| (*k, *v)).collect(),
+        joins: r.join_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
     }
 }
 
@@ -828,6 +830,33 @@ impl Prepass {
         Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span: body.span })
     }
 
+    /// [`Prepass::passed_ty`], `None` where a variable or nominal is out of reach.
+    fn passed_ty_opt(&mut self, t: &crate::infer::Closed) -> Option<TyExpr> {
+        use crate::infer::Closed as C;
+        Some(match t {
+            C::Var(id) => {
+                let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
+                match found {
+                    Some(Bind::Val { depth, local }) => TyExpr::Var(self.slot_of(depth, local), false),
+                    _ => return None,
+                }
+            }
+            C::Pair(a, b) => TyExpr::Pair(Box::new(self.passed_ty_opt(a)?), Box::new(self.passed_ty_opt(b)?)),
+            C::Fun(a, b) => TyExpr::Fun(Box::new(self.passed_ty_opt(a)?), Box::new(self.passed_ty_opt(b)?)),
+            C::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| Some((name(k), self.passed_ty_opt(v)?))).collect::<Option<_>>()?),
+            C::Array(a) => TyExpr::Array(Box::new(self.passed_ty_opt(a)?)),
+            C::Layout(a, l) => TyExpr::Layout(layout_kind(*l)?, Box::new(self.passed_ty_opt(a)?)),
+            C::Nominal(n, args) => match self.scope.get(n) {
+                Some(Bind::Nominal(id)) => {
+                    let id = *id;
+                    TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?)
+                }
+                _ => return None,
+            },
+            other => self.closed_ty(other)?,
+        })
+    }
+
     /// A type inference passes to a type parameter (see [`crate::infer::passing`]): a passed
     /// variable is the parameter in scope; `()` where one is out of reach.
     fn passed_ty(&mut self, t: &crate::infer::Closed) -> TyExpr {
@@ -879,6 +908,11 @@ impl Prepass {
     /// A join point; `outer` is an annotation written around it (`(join e) : t`), which gives
     /// its return type like an annotation on the body does (`let f x : t = ...`).
     fn join_annot(&mut self, body: &ast::Expr, outer: Option<&ast::TypeExpr>, span: Span, n: &str) -> Expr {
+        // an unannotated join point of a top-down module: its inferred return type
+        let inferred = match (outer, &body.kind) {
+            (None, k) if !matches!(k, ExprKind::Annot(..)) => self.passing.joins.get(&span).cloned().and_then(|t| self.passed_ty_opt(&t)),
+            _ => None,
+        };
         let start = self.fns.last().expect("fn").next_local;
         self.fns.last_mut().expect("fn").trackers.push(Tracker { start, free: BTreeSet::new() });
         let (b, ret) = match (&body.kind, outer) {
@@ -896,7 +930,7 @@ impl Prepass {
                     (Expr::Annot(Box::new(e), t.clone(), body.span), Some(t))
                 }
             }
-            _ => (self.expr(body), None),
+            _ => (self.expr(body), inferred),
         };
         let t = self.fns.last_mut().expect("fn").trackers.pop().expect("tracker");
         // free variables of a nested join are free in the enclosing join too
