@@ -1857,7 +1857,12 @@ impl<'a> Checker<'a> {
             }
             PatternKind::Wildcard => {}
             PatternKind::Var(n) => self.bind_pat_var(span, n, s, bound),
-            PatternKind::Dyn(a) => self.pattern(a, s, bound),
+            PatternKind::Dyn(a) => {
+                if self.record_passing {
+                    self.cx.passing.dyns.push((p.span, s.clone()));
+                }
+                self.pattern(a, s, bound)
+            }
             PatternKind::Unbox(case, a) => {
                 let z = self.cx.zonk(s);
                 let (head, _) = split_apply(&z);

@@ -153,6 +153,9 @@ pub struct InferResult {
     /// The inferred return type of each join point whose type is closed up to passed type
     /// parameters and has no function types, by the join point's span.
     pub join_types: rustc_hash::FxHashMap<Span, Closed>,
+    /// The function type of each `~x` pattern that holds a function (closed up to passed
+    /// type parameters), by the pattern's span: the prepass annotates it, as v2 does.
+    pub dyn_types: rustc_hash::FxHashMap<Span, Closed>,
 }
 
 impl InferResult {
@@ -319,9 +322,18 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
             joins.push((*s, z));
         }
     }
-    let join_tys: Vec<T> = joins.iter().map(|(_, t)| t.clone()).collect();
+    // `~x` patterns that hold a function: annotated with its type
+    let mut dyns: Vec<(Span, T)> = Vec::new();
+    for (s, t) in &rec.dyns {
+        let z = cx.zonk(t);
+        if matches!(&*z, types::Ty::Fun(..)) && !cx.has_metas(&z) {
+            dyns.push((*s, z));
+        }
+    }
+    let join_tys: Vec<T> = joins.iter().chain(&dyns).map(|(_, t)| t.clone()).collect();
     let passed = passing::passed(&rec, &zonked, &join_tys);
     let join_types: rustc_hash::FxHashMap<Span, Closed> = joins.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
+    let dyn_types: rustc_hash::FxHashMap<Span, Closed> = dyns.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
     let mut type_params = rustc_hash::FxHashMap::default();
     let mut passed_ids = rustc_hash::FxHashSet::default();
     for (b, flags) in rec.bindings.iter().zip(&passed) {
@@ -381,6 +393,7 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
         literal_vars,
         export_type_args,
         join_types,
+        dyn_types,
     }
 }
 
@@ -584,6 +597,7 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
             literal_vars: Default::default(),
             export_type_args: Default::default(),
             join_types: Default::default(),
+            dyn_types: Default::default(),
         },
     }
 }

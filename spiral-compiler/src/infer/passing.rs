@@ -54,6 +54,10 @@ pub struct Recorder {
     /// gives an unannotated one its inferred return type (a recursive join point needs one),
     /// so the variables in it are passed.
     pub joins: Vec<(Span, T)>,
+    /// The type of every `~x` pattern, by its span: one that holds a function gets it as an
+    /// annotation (a function made dynamic is closure-converted at its type), so the
+    /// variables in it are passed.
+    pub dyns: Vec<(Span, T)>,
     /// Exports checked against their definitions: the export's index, the binding and the
     /// types its variables take at the Rust signature (the entry point's use of it).
     pub exports: Vec<(usize, usize, Vec<T>)>,

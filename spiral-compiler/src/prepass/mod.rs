@@ -161,6 +161,7 @@ struct Passing {
     args: HashMap<Span, Vec<crate::infer::Closed>>,
     literals: HashMap<Span, u32>,
     joins: HashMap<Span, crate::infer::Closed>,
+    dyns: HashMap<Span, crate::infer::Closed>,
 }
 
 fn name(s: &str) -> Name {
@@ -346,6 +347,7 @@ fn passing_of(r: &crate::infer::InferResult) -> Passing {
         args: r.type_args.iter().map(|(k, v)| (*k, v.clone())).collect(),
         literals: r.literal_vars.iter().map(|(k, v)| (*k, *v)).collect(),
         joins: r.join_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        dyns: r.dyn_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
     }
 }
 
@@ -1301,7 +1303,15 @@ impl Prepass {
                 binds.insert(v.clone(), l);
                 Pat::Var(Slot::Local(l))
             }
-            PatternKind::Dyn(x) => Pat::Dyn(Box::new(self.pat(x, binds))),
+            PatternKind::Dyn(x) => {
+                // a function made dynamic: closure-converted at its inferred type
+                let fun_ty = self.passing.dyns.get(&s).cloned().and_then(|t| self.passed_ty_opt(&t)).filter(|t| !has_wildcard(t));
+                let d = Pat::Dyn(Box::new(self.pat(x, binds)));
+                match fun_ty {
+                    Some(t) => Pat::Annot(Box::new(d), t),
+                    None => d,
+                }
+            }
             PatternKind::Unbox(c, x) => match self.lookup(c) {
                 Some(Bind::Ctor(d, cn)) => Pat::Union(d, cn, Box::new(self.pat(x, binds))),
                 _ => {
