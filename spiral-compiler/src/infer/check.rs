@@ -2102,6 +2102,11 @@ impl<'a> Checker<'a> {
             head = f;
         }
         args.reverse();
+        if let (TypeKind::Wildcard, true) = (&head.kind, wild && !args.is_empty()) {
+            // `_ t`: a type function to be inferred (v2's fill)
+            let h = self.cx.fresh_with(self.level, CSet::new(), Kind::arity(args.len()));
+            return (self.ty_apply_args(te.span, h, None, &args, wild), None);
+        }
         let TypeKind::Var(n) = &head.kind else {
             let (h, _) = self.ty_any(head, wild);
             return (self.ty_apply_args(te.span, h, None, &args, wild), None);

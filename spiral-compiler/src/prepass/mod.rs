@@ -558,6 +558,16 @@ impl Prepass {
         self.scope.get(n).cloned()
     }
 
+    /// `n.a.b`: a name, then members of the modules along `path`.
+    fn lookup_path(&self, n: &str, path: &[ast::Ident]) -> Option<Bind> {
+        let mut b = self.lookup(n)?;
+        for k in path {
+            let Bind::Module(mi) = b else { return None };
+            b = self.modules[mi].iter().rev().find(|(x, _)| *x == k.name).map(|(_, b)| b.clone())?;
+        }
+        Some(b)
+    }
+
     fn notify(&mut self, depth: usize, slot: Slot) {
         for t in self.fns[depth].trackers.iter_mut() {
             match slot {
@@ -1387,7 +1397,7 @@ impl Prepass {
                 let g = self.expr(g);
                 Pat::When(Box::new(px), Box::new(g))
             }
-            PatternKind::Nominal { name: n, pat, .. } => match self.lookup(&n.name) {
+            PatternKind::Nominal { name: n, pat, path } => match self.lookup_path(&n.name, path) {
                 Some(Bind::Nominal(d)) => Pat::Nominal(d, Box::new(self.pat(pat, binds))),
                 _ => {
                     self.error(n.span, format!("`{}` is not a nominal type", n.name));
@@ -1435,6 +1445,8 @@ impl Prepass {
                 args.reverse();
                 match &head.kind {
                     TypeKind::Var(n) => self.ty_var(n, &args, s),
+                    // `_ t` (top-down's fill): inference checked it; the annotation is erased
+                    TypeKind::Wildcard => TyExpr::Wildcard,
                     TypeKind::MetaVar(_) => {
                         let h = self.ty(head);
                         let a = args.iter().map(|x| self.ty(x)).collect();
@@ -1483,6 +1495,9 @@ impl Prepass {
         };
         match self.lookup(n) {
             Some(Bind::Nominal(d)) => return TyExpr::Nominal(d, targs),
+            // core's functions `heap` and `mut` (and an `array` value) are terms: in a type
+            // these names are the built-in layouts and arrays
+            Some(Bind::Val { .. }) if matches!(n, "heap" | "mut" | "array") && targs.len() == 1 => {}
             Some(Bind::Val { depth, local }) => {
                 let slot = self.slot_of(depth, local);
                 return if targs.is_empty() { TyExpr::Var(slot, false) } else { TyExpr::Apply(Box::new(TyExpr::Var(slot, false)), targs) };
