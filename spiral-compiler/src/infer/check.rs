@@ -581,6 +581,19 @@ impl<'a> Checker<'a> {
         all.extend(vars);
         let scheme = mk::forall(&all, body);
         self.note(name.span, &scheme);
+        if self.record_passing {
+            // a prototype's uses pass every type variable: the first selects the instance
+            let n = {
+                let mut n = 0;
+                let mut cur = &scheme;
+                while let Ty::Forall(_, b) = &**cur {
+                    n += 1;
+                    cur = b;
+                }
+                n
+            };
+            self.cx.passing.binding(&scheme, name.span, n);
+        }
         self.define_top_term(&name.name, TermBind::Val { ty: scheme.clone(), ctor: None });
         self.top.cons.insert(name.name.clone(), Constraint::Proto(id));
         self.exports.cons.insert(name.name.clone(), Constraint::Proto(id));
@@ -690,6 +703,10 @@ impl<'a> Checker<'a> {
         let mark = self.tlocals.len();
         for v in ivars.iter().chain(pvars.iter()) {
             self.tlocals.push((v.name.clone(), TypeBind::Ty(mk::var(v))));
+        }
+        if self.record_passing {
+            // the instance's body is a function of its variables and the prototype's others
+            self.cx.passing.instances.push((body.span, ivars.iter().chain(pvars.iter()).cloned().collect()));
         }
         self.level = 1;
         self.term(body, &expected);
@@ -1282,7 +1299,19 @@ impl<'a> Checker<'a> {
                 format!("`{name}` is a bottom-up (`.spir`) function without a type; it can only be used inside `real` in the top-down segment"),
             ),
             Some(TermBind::Module(_)) => self.error(span, format!("the module `{name}` must be indexed with a member name (`{name}.x`)")),
-            Some(TermBind::Val { ty, .. }) => self.use_value(span, &ty, tvar_applied, s),
+            Some(TermBind::Val { ty, ctor }) => {
+                if let (Some((_, Some(_))), true) = (&ctor, self.record_passing) {
+                    // a union case: a nullary one is annotated with its type by the prepass
+                    let mut body = &ty;
+                    while let Ty::Forall(_, b) = &**body {
+                        body = b;
+                    }
+                    if !matches!(&**body, Ty::Fun(..)) {
+                        self.cx.passing.nullary.push((span, s.clone()));
+                    }
+                }
+                self.use_value(span, &ty, tvar_applied, s)
+            }
         }
     }
 

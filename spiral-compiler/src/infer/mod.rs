@@ -109,6 +109,8 @@ pub enum Closed {
     Var(u32),
     /// `heap t`, `mut t`, `stack_mut t`
     Layout(Box<Closed>, types::Layout),
+    /// A passed type variable (a type function) applied to arguments: `m a`.
+    Apply(Box<Closed>, Vec<Closed>),
 }
 
 impl Closed {
@@ -156,6 +158,9 @@ pub struct InferResult {
     /// The function type of each `~x` pattern that holds a function (closed up to passed
     /// type parameters), by the pattern's span: the prepass annotates it, as v2 does.
     pub dyn_types: rustc_hash::FxHashMap<Span, Closed>,
+    /// Each instance's body (by span) with the type variables it is a function of (id and
+    /// name): the instance's own, then its prototype's after the selector.
+    pub instance_vars: rustc_hash::FxHashMap<Span, Vec<(u32, String)>>,
 }
 
 impl InferResult {
@@ -330,7 +335,14 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
             dyns.push((*s, z));
         }
     }
-    let join_tys: Vec<T> = joins.iter().chain(&dyns).map(|(_, t)| t.clone()).collect();
+    let mut nullary: Vec<(Span, T)> = Vec::new();
+    for (s, t) in &rec.nullary {
+        let z = cx.zonk(t);
+        if !cx.has_metas(&z) {
+            nullary.push((*s, z));
+        }
+    }
+    let join_tys: Vec<T> = joins.iter().chain(&dyns).chain(&nullary).map(|(_, t)| t.clone()).collect();
     let passed = passing::passed(&rec, &zonked, &join_tys);
     let join_types: rustc_hash::FxHashMap<Span, Closed> = joins.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
     let dyn_types: rustc_hash::FxHashMap<Span, Closed> = dyns.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
@@ -381,6 +393,7 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
             }
         }
     }
+    let instance_vars = rec.instances.iter().map(|(s, vs)| (*s, vs.iter().map(|v| (v.id, v.name.clone())).collect())).collect();
     InferResult {
         types: p.types,
         literals: p.literals,
@@ -394,6 +407,7 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
         export_type_args,
         join_types,
         dyn_types,
+        instance_vars,
     }
 }
 
@@ -414,7 +428,7 @@ impl Closed {
     /// The type in bottom-up syntax (`()` for a variable, which has no meaning there).
     pub fn bottom_up_text(&self) -> String {
         match self {
-            Closed::Unit | Closed::Var(_) => "()".into(),
+            Closed::Unit | Closed::Var(_) | Closed::Apply(..) => "()".into(),
             Closed::Prim(p) => p.name().into(),
             Closed::Symbol(x) => format!(".{x}"),
             Closed::Pair(a, b) => format!("({} * {})", a.bottom_up_text(), b.bottom_up_text()),
@@ -468,6 +482,7 @@ fn closed_arg(cx: &Ctx, t: &T) -> Closed {
                     cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(),
                     args.iter().map(|a| closed_arg(cx, a)).collect(),
                 ),
+                Ty::Var(v) => Closed::Apply(Box::new(Closed::Var(v.id)), args.iter().map(|a| closed_arg(cx, a)).collect()),
                 _ => Closed::Unit,
             }
         }
@@ -598,6 +613,7 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
             export_type_args: Default::default(),
             join_types: Default::default(),
             dyn_types: Default::default(),
+            instance_vars: Default::default(),
         },
     }
 }

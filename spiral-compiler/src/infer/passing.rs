@@ -58,6 +58,12 @@ pub struct Recorder {
     /// annotation (a function made dynamic is closure-converted at its type), so the
     /// variables in it are passed.
     pub dyns: Vec<(Span, T)>,
+    /// The type of every use of a nullary union case (`None`, `Nil`): the prepass annotates
+    /// it with its type, so the variables in it are passed.
+    pub nullary: Vec<(Span, T)>,
+    /// Each instance's body (by span) with the type variables it is a function of: the
+    /// instance's own, then the prototype's after the selector.
+    pub instances: Vec<(Span, Vec<Arc<TyVar>>)>,
     /// Exports checked against their definitions: the export's index, the binding and the
     /// types its variables take at the Rust signature (the entry point's use of it).
     pub exports: Vec<(usize, usize, Vec<T>)>,

@@ -208,7 +208,7 @@ enum Outcome {
 
 /// The partial evaluator.
 pub(crate) struct PE<'a> {
-    prog: &'a core::Program,
+    pub(crate) prog: &'a core::Program,
     pub(crate) limits: Limits,
     pub(crate) out: ir::Program,
     union_intern: HashMap<(u32, Vec<Ty>), Ty>,
@@ -2287,7 +2287,7 @@ impl<'a> PE<'a> {
         })
     }
 
-    fn nominal_parts(&self, t: &Ty) -> Option<(u32, Vec<Ty>)> {
+    pub(crate) fn nominal_parts(&self, t: &Ty) -> Option<(u32, Vec<Ty>)> {
         match t {
             Ty::Union(u) => {
                 let d = &self.out.types.unions[*u as usize];

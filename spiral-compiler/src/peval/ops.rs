@@ -561,6 +561,38 @@ impl PE<'_> {
                     _ => self.err(s, "`nan_is` expects a float"),
                 }
             }
+            "ProtoSelect" => {
+                // A prototype's use (the prepass's type passing): the selector type, then
+                // (nominal id, instance variables, instance function) for each instance in scope.
+                let v = self.args(args, args.len(), name, s, f)?;
+                let (d, targs) = match &v[0] {
+                    Value::NominalFn(d, a) => (*d, a.clone()),
+                    Value::Type(t) => match self.nominal_parts(t) {
+                        Some(x) => x,
+                        None => {
+                            let shown = self.out.types.show(t);
+                            return self.err(s, format!("the type {shown} is not a nominal, so it has no instance of this prototype"));
+                        }
+                    },
+                    other => {
+                        let shown = self.show(other);
+                        return self.err(s, format!("internal error: a prototype's selector must be a type\nGot: {shown}"));
+                    }
+                };
+                for c in v[1..].chunks(3) {
+                    if let [Value::Lit(Lit::I32(nid)), Value::Lit(Lit::I32(k)), inst] = c {
+                        if *nid as u32 == d {
+                            let mut r = inst.clone();
+                            for t in targs.iter().take(*k as usize) {
+                                r = self.apply(r, Value::Type(t.clone()), s)?;
+                            }
+                            return Ok(r);
+                        }
+                    }
+                }
+                let n = self.prog.nominals[d as usize].name.clone();
+                self.err(s, format!("the nominal `{n}` has no instance of this prototype here (instances must come before their use)"))
+            }
             "TypedLit" => {
                 // An unsuffixed literal whose type inference left as a passed type parameter
                 // (the prepass's type passing): the number text at the type given.

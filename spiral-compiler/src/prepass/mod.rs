@@ -60,6 +60,20 @@ enum Bind {
     Module(usize),
     Alias(Rc<(Vec<String>, ast::TypeExpr)>),
     TyExpr(TyExpr),
+    /// A prototype (type class): its uses select an instance by the type inference gives its
+    /// first type variable.
+    Proto(Rc<ProtoInfo>),
+}
+
+/// A prototype in the prepass: the names of its type variables after the selector (an
+/// instance's body is a function of them) and its instances so far.
+#[derive(Debug)]
+struct ProtoInfo {
+    name: String,
+    vars: Vec<String>,
+    /// (nominal id, how many of the nominal's arguments the instance names, where its
+    /// function is bound).
+    instances: std::cell::RefCell<Vec<(u32, usize, usize, u32)>>,
 }
 
 #[derive(Clone)]
@@ -157,6 +171,7 @@ struct Prepass {
 /// `type_params`, `type_args` and `literal_vars`.
 #[derive(Default)]
 struct Passing {
+    instance_vars: HashMap<Span, Vec<(u32, String)>>,
     params: HashMap<Span, Vec<(u32, Option<String>)>>,
     args: HashMap<Span, Vec<crate::infer::Closed>>,
     literals: HashMap<Span, u32>,
@@ -343,6 +358,7 @@ pub fn prepare_inferred(graph: &ProjectGraph, inferred: &crate::infer::InferResu
 /// The type passing part of an inference result.
 fn passing_of(r: &crate::infer::InferResult) -> Passing {
     Passing {
+        instance_vars: r.instance_vars.iter().map(|(k, v)| (*k, v.clone())).collect(),
         params: r.type_params.iter().map(|(k, v)| (*k, v.clone())).collect(),
         args: r.type_args.iter().map(|(k, v)| (*k, v.clone())).collect(),
         literals: r.literal_vars.iter().map(|(k, v)| (*k, *v)).collect(),
@@ -668,8 +684,46 @@ impl Prepass {
                     let ps: Vec<String> = params.iter().map(|p| p.name.name.clone()).collect();
                     self.scope.push((n.name.clone(), Bind::Alias(Rc::new((ps, body.clone())))));
                 }
-                TopKind::Prototype { .. } | TopKind::Instance { .. } => {
-                    self.error(it.span, "prototypes and instances belong to the top-down segment, which this compiler does not support");
+                TopKind::Prototype { name: n, params, ty, .. } => {
+                    let mut vars: Vec<String> = params.iter().map(|p| p.var.name.name.clone()).collect();
+                    let mut t = ty;
+                    while let TypeKind::Forall(v, b) = &t.kind {
+                        vars.push(v.var.name.name.clone());
+                        t = b;
+                    }
+                    let info = ProtoInfo { name: n.name.clone(), vars, instances: Default::default() };
+                    self.scope.push((n.name.clone(), Bind::Proto(Rc::new(info))));
+                }
+                TopKind::Instance { prototype, nominal, params, body } => {
+                    let proto = match self.lookup(&prototype.name) {
+                        Some(Bind::Proto(p)) => p,
+                        _ => {
+                            self.error(prototype.span, format!("`{}` is not a prototype", prototype.name));
+                            i += 1;
+                            continue;
+                        }
+                    };
+                    let nid = match self.lookup(&nominal.name) {
+                        Some(Bind::Nominal(d)) => d,
+                        _ => {
+                            self.error(nominal.span, format!("`{}` is not a nominal type", nominal.name));
+                            i += 1;
+                            continue;
+                        }
+                    };
+                    // the body is a function of the instance's type variables, then of the
+                    // prototype's after the selector (see `infer::passing`)
+                    let ids = self.passing.instance_vars.get(&body.span).cloned().unwrap_or_default();
+                    for (id, n) in &ids {
+                        self.tvar_names.insert(*id, n.clone());
+                    }
+                    let names: Vec<String> = params.iter().map(|p| p.var.name.name.clone()).chain(proto.vars.iter().cloned()).collect();
+                    let label = format!("{}#{}", prototype.name, nominal.name);
+                    let e = if names.is_empty() { self.expr_named(body, &label) } else { Expr::Lambda(self.named_type_params(&names, body, &label)) };
+                    let l = self.bind(&label);
+                    steps.push(Step::Let(l, e));
+                    let depth = self.depth();
+                    proto.instances.borrow_mut().push((nid, params.len(), depth, l));
                 }
                 TopKind::Open { module, path } => self.open(module, path),
             }
@@ -826,6 +880,67 @@ impl Prepass {
         Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span })
     }
 
+    /// Functions of types named `names` around `body` (an instance's type variables).
+    fn named_type_params(&mut self, names: &[String], body: &ast::Expr, n: &str) -> Rc<Lambda> {
+        self.fns.push(FnCtx::default());
+        let mark = self.scope.len();
+        let arg = self.new_local();
+        let depth = self.depth();
+        self.scope.push((names[0].clone(), Bind::Val { depth, local: arg }));
+        let b = if names.len() > 1 { Expr::Lambda(self.named_type_params(&names[1..], body, n)) } else { self.expr_named(body, n) };
+        self.scope.truncate(mark);
+        let f = self.fns.pop().expect("fn");
+        let id = self.id();
+        Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span: body.span })
+    }
+
+    /// A type argument as an expression: a nominal applied to fewer arguments than it takes
+    /// (a higher-kinded argument such as `list`) is the nominal's type function.
+    fn type_arg(&mut self, a: &crate::infer::Closed, span: Span) -> Expr {
+        if let crate::infer::Closed::Var(id) = a {
+            // the enclosing binding's parameter, as it is (a type or a type function)
+            let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
+            if let Some(Bind::Val { depth, local }) = found {
+                return Expr::Var(self.slot_of(depth, local), span);
+            }
+        }
+        if let crate::infer::Closed::Nominal(n, args) = a {
+            if let Some(Bind::Nominal(id)) = self.scope.get(n).cloned() {
+                let arity = self.nominals.get(id as usize).map(|d| d.params as usize).unwrap_or(0);
+                if args.len() < arity {
+                    let mut e = Expr::Nominal(id, span);
+                    for x in args {
+                        let t = self.passed_ty(x);
+                        e = Expr::Apply(Box::new(e), Box::new(Expr::Type(t, span)), span);
+                    }
+                    return e;
+                }
+            }
+        }
+        Expr::Type(self.passed_ty(a), span)
+    }
+
+    /// A use of prototype `p`: the instance for the type its selector takes here, applied to
+    /// the other type arguments.
+    fn proto_use(&mut self, p: &ProtoInfo, span: Span) -> Expr {
+        let Some(args) = self.passing.args.get(&span).cloned() else {
+            return Expr::Error(format!("the prototype `{}` is used where inference gave it no type", p.name), span);
+        };
+        let mut op = vec![self.type_arg(&args[0], span)];
+        let instances = p.instances.borrow().clone();
+        for (nid, k, depth, local) in instances {
+            op.push(Expr::Lit(Lit::I32(nid as i32), span));
+            op.push(Expr::Lit(Lit::I32(k as i32), span));
+            op.push(Expr::Var(self.slot_of(depth, local), span));
+        }
+        let mut e = Expr::Op(name("ProtoSelect"), op, span);
+        for a in &args[1..] {
+            let t = self.type_arg(a, span);
+            e = Expr::Apply(Box::new(e), Box::new(t), span);
+        }
+        e
+    }
+
     /// A binding's implicit passed type parameters `ids` as functions of types around `body`.
     fn type_params(&mut self, ids: &[u32], body: &ast::Expr, n: &str) -> Rc<Lambda> {
         self.fns.push(FnCtx::default());
@@ -865,6 +980,7 @@ impl Prepass {
                 }
                 _ => return None,
             },
+            C::Apply(h, args) => TyExpr::Apply(Box::new(self.passed_ty_opt(h)?), args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?),
             other => self.closed_ty(other)?,
         })
     }
@@ -896,6 +1012,10 @@ impl Prepass {
                 }
                 _ => TyExpr::Unit,
             },
+            C::Apply(h, args) => {
+                let h = self.passed_ty(h);
+                TyExpr::Apply(Box::new(h), args.iter().map(|a| self.passed_ty(a)).collect())
+            }
             other => self.closed_ty(other).unwrap_or(TyExpr::Unit),
         }
     }
@@ -962,17 +1082,18 @@ impl Prepass {
                 // a use of a binding with passed type parameters: apply it to their types
                 if let Some(args) = self.passing.args.get(&span).cloned() {
                     for a in &args {
-                        let t = self.passed_ty(a);
-                        e = Expr::Apply(Box::new(e), Box::new(Expr::Type(t, span)), span);
+                        let t = self.type_arg(a, span);
+                        e = Expr::Apply(Box::new(e), Box::new(t), span);
                     }
                 }
                 e
             }
+            Some(Bind::Proto(p)) => self.proto_use(&p, span),
             Some(Bind::Ctor(d, c)) => {
                 let nullary = self.nominals.get(d as usize).is_some_and(|nd| nullary_case(nd, &c));
                 let e = Expr::Constructor(d, c, span);
                 match self.ctor_types.get(&span).cloned() {
-                    Some(t @ crate::infer::Closed::Nominal(..)) if nullary => match self.closed_ty(&t) {
+                    Some(t @ crate::infer::Closed::Nominal(..)) if nullary => match self.passed_ty_opt(&t) {
                         Some(ty @ TyExpr::Nominal(id, _)) if id == d => Expr::Annot(Box::new(e), ty, span),
                         _ => e,
                     },
@@ -1007,6 +1128,7 @@ impl Prepass {
                 _ => return None,
             },
             C::Layout(a, l) => TyExpr::Layout(layout_kind(*l)?, Box::new(self.closed_ty(a)?)),
+            C::Apply(h, args) => TyExpr::Apply(Box::new(self.closed_ty(h)?), args.iter().map(|a| self.closed_ty(a)).collect::<Option<_>>()?),
             C::Unit => TyExpr::Unit,
             C::Prim(p) => TyExpr::Prim(*p),
             C::Symbol(x) => TyExpr::Symbol(name(x)),
