@@ -478,6 +478,7 @@ impl<'a> Checker<'a> {
             let id = NominalId(self.cx.nominals.len() as u32);
             self.cx.nominals.push(NominalDef { name: name.name.clone(), params: vars.clone(), kind, body: NominalBody::Pending, package: self.package });
             self.cx.nominal_names.push(name.name.clone());
+            self.cx.nominal_spans.push(name.span);
             self.define_top_type(&name.name, TypeBind::Ty(Arc::new(Ty::Nominal(id))));
             decls.push(Decl { id, name, vars, body, rec: *rec || group.len() > 1 });
         }
@@ -549,6 +550,10 @@ impl<'a> Checker<'a> {
                 NominalBody::Plain(b) => {
                     let t = if matches!(**b, Ty::Unit) { this.clone() } else { mk::fun(b.clone(), this.clone()) };
                     let scheme = mk::forall(&d.vars, t);
+                    if self.record_passing && !d.vars.is_empty() {
+                        // the evaluator's nominal constructor takes the type arguments first
+                        self.cx.passing.binding(&scheme, d.name.span, d.vars.len());
+                    }
                     self.define_top_term(&d.name.name, TermBind::Val { ty: scheme, ctor: Some((d.id, None)) });
                 }
                 NominalBody::Pending => {}
@@ -1145,6 +1150,9 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.vr.push((span, s.clone()));
+                if self.record_passing {
+                    self.cx.passing.macros.push((span, s.clone()));
+                }
             }
             ExprKind::Array(items) => {
                 let el = self.cx.fresh(self.level);

@@ -56,7 +56,7 @@ use crate::diagnostics::{Diagnostic, FileId, Span};
 use crate::project::{PackageSource, ProjectGraph};
 use crate::syntax::{self, ast, Segment};
 use check::Checker;
-use env::Names;
+use env::{Names, TermBind};
 use std::sync::Arc;
 use types::{MetaStyle, Printer, T};
 use unify::Ctx;
@@ -102,8 +102,8 @@ pub enum Closed {
     Array(Box<Closed>),
     /// `a -> b`
     Fun(Box<Closed>, Box<Closed>),
-    /// A nominal or union (by its name) applied to arguments.
-    Nominal(String, Vec<Closed>),
+    /// A nominal or union (by its name and where that is declared) applied to arguments.
+    Nominal(String, Span, Vec<Closed>),
     /// A passed type variable (by id, see [`InferResult::type_params`]): the prepass refers to
     /// the type parameter that holds it.
     Var(u32),
@@ -142,6 +142,7 @@ pub struct InferResult {
     pub diagnostics: Vec<Diagnostic>,
     nominal_names: Vec<String>,
     proto_names: Vec<String>,
+    nominal_spans: Vec<Span>,
     /// Type passing (see [`passing`]): the passed type parameters of each generalised binding,
     /// by the span of its bound expression, in order, each with its written name for a `forall`.
     pub type_params: rustc_hash::FxHashMap<Span, Vec<(u32, Option<String>)>>,
@@ -158,6 +159,9 @@ pub struct InferResult {
     /// The function type of each `~x` pattern that holds a function (closed up to passed
     /// type parameters), by the pattern's span: the prepass annotates it, as v2 does.
     pub dyn_types: rustc_hash::FxHashMap<Span, Closed>,
+    /// The inferred type of each term macro that has no function type (closed up to passed
+    /// type parameters), by span: the prepass gives it to an unannotated macro.
+    pub macro_types: rustc_hash::FxHashMap<Span, Closed>,
     /// Each instance's body (by span) with the type variables it is a function of (id and
     /// name): the instance's own, then its prototype's after the selector.
     pub instance_vars: rustc_hash::FxHashMap<Span, Vec<(u32, String)>>,
@@ -206,13 +210,13 @@ impl InferResult {
             Ty::Record(m) => Closed::Record(m.iter().map(|(k, v)| Some((k.clone(), self.closed(v)?))).collect::<Option<_>>()?),
             Ty::Array(a) => Closed::Array(Box::new(self.closed(a)?)),
             Ty::Fun(a, b, _) => Closed::Fun(Box::new(self.closed(a)?), Box::new(self.closed(b)?)),
-            Ty::Nominal(id) => Closed::Nominal(self.nominal_names.get(id.0 as usize)?.clone(), Vec::new()),
+            Ty::Nominal(id) => Closed::Nominal(self.nominal_names.get(id.0 as usize)?.clone(), self.nominal_spans.get(id.0 as usize).copied().unwrap_or_default(), Vec::new()),
             Ty::Var(v) => Closed::Var(v.id),
             Ty::Layout(a, l) => Closed::Layout(Box::new(self.closed(a)?), *l),
             Ty::Apply(f, a, _) => match self.closed(f)? {
-                Closed::Nominal(n, mut args) => {
+                Closed::Nominal(n, at, mut args) => {
                     args.push(self.closed(a)?);
-                    Closed::Nominal(n, args)
+                    Closed::Nominal(n, at, args)
                 }
                 _ => return None,
             },
@@ -342,10 +346,18 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
             nullary.push((*s, z));
         }
     }
-    let join_tys: Vec<T> = joins.iter().chain(&dyns).chain(&nullary).map(|(_, t)| t.clone()).collect();
+    let mut macros: Vec<(Span, T)> = Vec::new();
+    for (s, t) in &rec.macros {
+        let z = cx.zonk(t);
+        if !cx.has_metas(&z) && !has_fun(&z) {
+            macros.push((*s, z));
+        }
+    }
+    let join_tys: Vec<T> = joins.iter().chain(&dyns).chain(&nullary).chain(&macros).map(|(_, t)| t.clone()).collect();
     let passed = passing::passed(&rec, &zonked, &join_tys);
     let join_types: rustc_hash::FxHashMap<Span, Closed> = joins.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
     let dyn_types: rustc_hash::FxHashMap<Span, Closed> = dyns.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
+    let macro_types: rustc_hash::FxHashMap<Span, Closed> = macros.iter().map(|(s, t)| (*s, closed_arg(&cx, t))).collect();
     let mut type_params = rustc_hash::FxHashMap::default();
     let mut passed_ids = rustc_hash::FxHashSet::default();
     for (b, flags) in rec.bindings.iter().zip(&passed) {
@@ -401,12 +413,14 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
         diagnostics: p.diagnostics,
         nominal_names: cx.nominal_names,
         proto_names: cx.proto_names,
+        nominal_spans: cx.nominal_spans,
         type_params,
         type_args,
         literal_vars,
         export_type_args,
         join_types,
         dyn_types,
+        macro_types,
         instance_vars,
     }
 }
@@ -439,7 +453,7 @@ impl Closed {
             Closed::Array(a) => format!("(array {})", a.bottom_up_text()),
             Closed::Fun(a, b) => format!("({} -> {})", a.bottom_up_text(), b.bottom_up_text()),
             Closed::Layout(a, l) => format!("({} {})", l.name(), a.bottom_up_text()),
-            Closed::Nominal(n, args) => {
+            Closed::Nominal(n, _, args) => {
                 let mut s = format!("({n}");
                 for a in args {
                     s.push(' ');
@@ -450,6 +464,11 @@ impl Closed {
             }
         }
     }
+}
+
+/// Where nominal `id` is declared.
+fn nominal_span(cx: &Ctx, id: types::NominalId) -> Span {
+    cx.nominal_spans.get(id.0 as usize).copied().unwrap_or_default()
 }
 
 /// A type passed to a binding's type parameter, closed: an unsolved metavariable becomes the
@@ -474,12 +493,13 @@ fn closed_arg(cx: &Ctx, t: &T) -> Closed {
         Ty::Record(m) => Closed::Record(m.iter().map(|(k, v)| (k.clone(), closed_arg(cx, v))).collect()),
         Ty::Array(a) => Closed::Array(Box::new(closed_arg(cx, a))),
         Ty::Layout(a, l) => Closed::Layout(Box::new(closed_arg(cx, a)), *l),
-        Ty::Nominal(id) => Closed::Nominal(cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(), Vec::new()),
+        Ty::Nominal(id) => Closed::Nominal(cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(), nominal_span(cx, *id), Vec::new()),
         Ty::Apply(..) => {
             let (head, args) = types::split_apply(t);
             match &*head {
                 Ty::Nominal(id) => Closed::Nominal(
                     cx.nominal_names.get(id.0 as usize).cloned().unwrap_or_default(),
+                    nominal_span(cx, *id),
                     args.iter().map(|a| closed_arg(cx, a)).collect(),
                 ),
                 Ty::Var(v) => Closed::Apply(Box::new(Closed::Var(v.id)), args.iter().map(|a| closed_arg(cx, a)).collect()),
@@ -607,12 +627,14 @@ fn on_big_stack(f: impl FnOnce() -> InferResult + Send) -> InferResult {
             diagnostics: vec![Diagnostic::error(Span::default(), "internal error: type inference crashed")],
             nominal_names: Vec::new(),
             proto_names: Vec::new(),
+            nominal_spans: Vec::new(),
             type_params: Default::default(),
             type_args: Default::default(),
             literal_vars: Default::default(),
             export_type_args: Default::default(),
             join_types: Default::default(),
             dyn_types: Default::default(),
+            macro_types: Default::default(),
             instance_vars: Default::default(),
         },
     }
@@ -664,8 +686,20 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
             }
         }
         if is_core {
+            // the typed signatures replace core's untyped (bottom-up) names; names core's
+            // top-down modules define (the `a` array prototypes `index`, `set`, `length`) stay
             let sigs = core_signatures(&mut cx, &visible);
-            exports.merge(&sigs);
+            for (k, v) in sigs.terms {
+                if !matches!(exports.terms.get(&k), Some(TermBind::Val { .. })) {
+                    exports.terms.insert(k, v);
+                }
+            }
+            for (k, v) in sigs.types {
+                exports.types.entry(k).or_insert(v);
+            }
+            for (k, v) in sigs.cons {
+                exports.cons.entry(k).or_insert(v);
+            }
         }
         if root && !export_sigs.is_empty() {
             // the root package's definitions are in scope (a named module's by its names too)

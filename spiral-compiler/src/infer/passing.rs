@@ -58,6 +58,9 @@ pub struct Recorder {
     /// annotation (a function made dynamic is closure-converted at its type), so the
     /// variables in it are passed.
     pub dyns: Vec<(Span, T)>,
+    /// The type of every term macro (`$"..."`): the prepass gives an unannotated one its
+    /// inferred type, so the variables in it are passed.
+    pub macros: Vec<(Span, T)>,
     /// The type of every use of a nullary union case (`None`, `Nil`): the prepass annotates
     /// it with its type, so the variables in it are passed.
     pub nullary: Vec<(Span, T)>,

@@ -113,6 +113,8 @@ pub struct Ctx {
     pub nominals: Vec<NominalDef>,
     /// Names of the nominals (kept beside `nominals` for the printer).
     pub nominal_names: Vec<String>,
+    /// Where each nominal's name is declared (by [`NominalId`]): its identity for the prepass.
+    pub nominal_spans: Vec<crate::diagnostics::Span>,
     /// Prototypes, indexed by [`ProtoId`].
     pub protos: Vec<ProtoDef>,
     /// Names of the prototypes (for the printer).

@@ -162,6 +162,8 @@ struct Prepass {
     /// Implicit type parameters to bind as functions around the expression at a span (the
     /// inside of a binding's `forall`s).
     pending_params: HashMap<Span, Vec<u32>>,
+    /// Each nominal by where its name is declared.
+    nominal_at: HashMap<Span, u32>,
     /// Bindings whose type parameters were set up (a binding's `forall` and its body may
     /// share a span).
     params_done: std::collections::HashSet<Span>,
@@ -177,6 +179,7 @@ struct Passing {
     literals: HashMap<Span, u32>,
     joins: HashMap<Span, crate::infer::Closed>,
     dyns: HashMap<Span, crate::infer::Closed>,
+    macros: HashMap<Span, crate::infer::Closed>,
 }
 
 fn name(s: &str) -> Name {
@@ -259,6 +262,7 @@ impl Prefix {
                 tvar_names: HashMap::default(),
                 pending_params: HashMap::default(),
                 params_done: Default::default(),
+                nominal_at: HashMap::default(),
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -364,6 +368,7 @@ fn passing_of(r: &crate::infer::InferResult) -> Passing {
         literals: r.literal_vars.iter().map(|(k, v)| (*k, *v)).collect(),
         joins: r.join_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
         dyns: r.dyn_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        macros: r.macro_types.iter().map(|(k, v)| (*k, v.clone())).collect(),
     }
 }
 
@@ -744,8 +749,21 @@ impl Prepass {
         }
     }
 
+    /// The nominal inference names `n`, declared at `at` (by its declaration, so a local of
+    /// the same name does not hide it; by name for one inference did not see declared).
+    fn nominal_of(&self, n: &str, at: Span) -> Option<u32> {
+        if let Some(id) = self.nominal_at.get(&at) {
+            return Some(*id);
+        }
+        match self.scope.get(n) {
+            Some(Bind::Nominal(id)) => Some(*id),
+            _ => None,
+        }
+    }
+
     fn nominal_register(&mut self, n: &ast::Ident, params: &[ast::HoVar]) -> u32 {
         let id = self.nominals.len() as u32;
+        self.nominal_at.insert(n.span, id);
         self.nominals.push(NominalDecl {
             id,
             name: name(&n.name),
@@ -904,8 +922,8 @@ impl Prepass {
                 return Expr::Var(self.slot_of(depth, local), span);
             }
         }
-        if let crate::infer::Closed::Nominal(n, args) = a {
-            if let Some(Bind::Nominal(id)) = self.scope.get(n).cloned() {
+        if let crate::infer::Closed::Nominal(n, at, args) = a {
+            if let Some(id) = self.nominal_of(n, *at) {
                 let arity = self.nominals.get(id as usize).map(|d| d.params as usize).unwrap_or(0);
                 if args.len() < arity {
                     let mut e = Expr::Nominal(id, span);
@@ -973,11 +991,8 @@ impl Prepass {
             C::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| Some((name(k), self.passed_ty_opt(v)?))).collect::<Option<_>>()?),
             C::Array(a) => TyExpr::Array(Box::new(self.passed_ty_opt(a)?)),
             C::Layout(a, l) => TyExpr::Layout(layout_kind(*l)?, Box::new(self.passed_ty_opt(a)?)),
-            C::Nominal(n, args) => match self.scope.get(n) {
-                Some(Bind::Nominal(id)) => {
-                    let id = *id;
-                    TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?)
-                }
+            C::Nominal(n, at, args) => match self.nominal_of(n, *at) {
+                Some(id) => TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?),
                 _ => return None,
             },
             C::Apply(h, args) => TyExpr::Apply(Box::new(self.passed_ty_opt(h)?), args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?),
@@ -1005,11 +1020,8 @@ impl Prepass {
                 Some(k) => TyExpr::Layout(k, Box::new(self.passed_ty(a))),
                 None => TyExpr::Unit,
             },
-            C::Nominal(n, args) => match self.scope.get(n) {
-                Some(Bind::Nominal(id)) => {
-                    let id = *id;
-                    TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty(a)).collect())
-                }
+            C::Nominal(n, at, args) => match self.nominal_of(n, *at) {
+                Some(id) => TyExpr::Nominal(id, args.iter().map(|a| self.passed_ty(a)).collect()),
                 _ => TyExpr::Unit,
             },
             C::Apply(h, args) => {
@@ -1089,6 +1101,15 @@ impl Prepass {
                 e
             }
             Some(Bind::Proto(p)) => self.proto_use(&p, span),
+            Some(Bind::Nominal(d)) if self.passing.args.contains_key(&span) => {
+                // a generic nominal's constructor: its type arguments from inference first
+                let mut e = Expr::Nominal(d, span);
+                for a in self.passing.args[&span].clone() {
+                    let t = self.type_arg(&a, span);
+                    e = Expr::Apply(Box::new(e), Box::new(t), span);
+                }
+                e
+            }
             Some(Bind::Ctor(d, c)) => {
                 let nullary = self.nominals.get(d as usize).is_some_and(|nd| nullary_case(nd, &c));
                 let e = Expr::Constructor(d, c, span);
@@ -1136,10 +1157,7 @@ impl Prepass {
             C::Record(fs) => TyExpr::Record(fs.iter().map(|(k, v)| Some((name(k), self.closed_ty(v)?))).collect::<Option<_>>()?),
             C::Array(a) => TyExpr::Array(Box::new(self.closed_ty(a)?)),
             C::Fun(a, b) => TyExpr::Fun(Box::new(self.closed_ty(a)?), Box::new(self.closed_ty(b)?)),
-            C::Nominal(n, args) => match self.scope.get(n) {
-                Some(Bind::Nominal(id)) => TyExpr::Nominal(*id, args.iter().map(|a| self.closed_ty(a)).collect::<Option<_>>()?),
-                _ => return None,
-            },
+            C::Nominal(n, at, args) => TyExpr::Nominal(self.nominal_of(n, *at)?, args.iter().map(|a| self.closed_ty(a)).collect::<Option<_>>()?),
         })
     }
 
@@ -1327,7 +1345,9 @@ impl Prepass {
                         ast::MacroPart::TypeLit(t) => MacroPartE::TypeLit(self.ty(t)),
                     })
                     .collect();
-                Expr::Macro(ps, None, s)
+                // top-down: the type inference gives it (v2 fills macros)
+                let filled = self.passing.macros.get(&s).cloned().and_then(|t| self.passed_ty_opt(&t)).filter(|t| !has_wildcard(t));
+                Expr::Macro(ps, filled, s)
             }
             // The parser produces array literals only in the top-down segment.
             ExprKind::Array(xs) => Expr::Op(name("ArrayLiteral"), xs.iter().map(|x| self.expr(x)).collect(), s),
@@ -1566,6 +1586,23 @@ impl Prepass {
                 }
                 args.reverse();
                 match &head.kind {
+                    // `m.t args`: a type of module `m`
+                    TypeKind::Var(n) if matches!(self.lookup(n), Some(Bind::Module(_))) && matches!(args.first().map(|a| &a.kind), Some(TypeKind::Symbol(_))) => {
+                        let (Some(Bind::Module(mi)), TypeKind::Symbol(k)) = (self.lookup(n), &args[0].kind) else { unreachable!() };
+                        match self.modules[mi].iter().rev().find(|(x, _)| x == k).map(|(_, b)| b.clone()) {
+                            Some(bind) => {
+                                let saved = self.scope.len();
+                                self.scope.push((k.clone(), bind));
+                                let r = self.ty_var(k, &args[1..], s);
+                                self.scope.truncate(saved);
+                                r
+                            }
+                            None => {
+                                self.error(s, format!("the module `{n}` has no type `{k}`"));
+                                TyExpr::Unit
+                            }
+                        }
+                    }
                     TypeKind::Var(n) => self.ty_var(n, &args, s),
                     // `_ t` (top-down's fill): inference checked it; the annotation is erased
                     TypeKind::Wildcard => TyExpr::Wildcard,
@@ -1644,8 +1681,15 @@ impl Prepass {
         if let Some(p) = PrimTy::from_name(n) {
             return TyExpr::Prim(p);
         }
+        // v2's command-line defaults for the generic number names
         match n {
-            "array" => TyExpr::Array(Box::new(one(self, n, targs))),
+            "int" if targs.is_empty() => return TyExpr::Prim(PrimTy::I32),
+            "uint" if targs.is_empty() => return TyExpr::Prim(PrimTy::U32),
+            "float" if targs.is_empty() => return TyExpr::Prim(PrimTy::F64),
+            _ => {}
+        }
+        match n {
+            "array" | "array_base" => TyExpr::Array(Box::new(one(self, n, targs))),
             "heap" => TyExpr::Layout(LayoutKind::Heap, Box::new(one(self, n, targs))),
             "mut" => TyExpr::Layout(LayoutKind::Mut, Box::new(one(self, n, targs))),
             // The library's inverse arrays, typed only by inference (see `infer/library_sigs.spi`):
