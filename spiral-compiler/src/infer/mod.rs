@@ -252,6 +252,22 @@ impl InferResult {
     }
 }
 
+/// Adds typed signatures to `names`: they replace untyped (bottom-up) names, not typed ones
+/// (a top-down module's definitions, such as `base`'s array prototypes `index` and `set`).
+fn merge_signatures(names: &mut Names, sigs: Names) {
+    for (k, v) in sigs.terms {
+        if !matches!(names.terms.get(&k), Some(TermBind::Val { .. })) {
+            names.terms.insert(k, v);
+        }
+    }
+    for (k, v) in sigs.types {
+        names.types.entry(k).or_insert(v);
+    }
+    for (k, v) in sigs.cons {
+        names.cons.entry(k).or_insert(v);
+    }
+}
+
 /// Checks the core signatures in the scope `base`; returns the names they define.
 fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
     let parsed = syntax::parse_module(FileId(u32::MAX), CORE_SIGNATURES, Segment::TopDown);
@@ -659,8 +675,9 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
             let top_down = m.segment == Segment::TopDown;
             if is_core && top_down {
                 // core's own top-down modules see the typed signatures over its bottom-up names
+                // (not over the names its earlier top-down modules define)
                 let sigs = core_signatures(&mut cx, &visible);
-                visible.merge(&sigs);
+                merge_signatures(&mut visible, sigs);
             }
             let mut ck = Checker::new(&mut cx, visible.clone(), pi);
             ck.module(&m.parsed.module.items, top_down);
@@ -689,17 +706,7 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
             // the typed signatures replace core's untyped (bottom-up) names; names core's
             // top-down modules define (the `a` array prototypes `index`, `set`, `length`) stay
             let sigs = core_signatures(&mut cx, &visible);
-            for (k, v) in sigs.terms {
-                if !matches!(exports.terms.get(&k), Some(TermBind::Val { .. })) {
-                    exports.terms.insert(k, v);
-                }
-            }
-            for (k, v) in sigs.types {
-                exports.types.entry(k).or_insert(v);
-            }
-            for (k, v) in sigs.cons {
-                exports.cons.entry(k).or_insert(v);
-            }
+            merge_signatures(&mut exports, sigs);
         }
         if root && !export_sigs.is_empty() {
             // the root package's definitions are in scope (a named module's by its names too)

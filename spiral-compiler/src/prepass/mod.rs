@@ -164,6 +164,9 @@ struct Prepass {
     pending_params: HashMap<Span, Vec<u32>>,
     /// Each nominal by where its name is declared.
     nominal_at: HashMap<Span, u32>,
+    /// Whether the module being translated is top-down: there an annotation is a type check
+    /// that inference did, so one with a function type does not make a closure.
+    top_down: bool,
     /// Bindings whose type parameters were set up (a binding's `forall` and its body may
     /// share a span).
     params_done: std::collections::HashSet<Span>,
@@ -263,6 +266,7 @@ impl Prefix {
                 pending_params: HashMap::default(),
                 params_done: Default::default(),
                 nominal_at: HashMap::default(),
+                top_down: false,
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -512,6 +516,7 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
             }
             let m = &pkg.modules[part.files.len()];
             let own_start = st.p.scope.len();
+            st.p.top_down = m.segment == crate::syntax::Segment::TopDown;
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
             let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
             if pi == graph.root {
@@ -1250,7 +1255,7 @@ impl Prepass {
                 }
                 let x = self.expr(x);
                 let t = self.ty(t);
-                if has_wildcard(&t) {
+                if has_wildcard(&t) || (self.top_down && has_fun_ty(&t)) {
                     // `_` (top-down's "fill") or an opaque library type: inference checked it
                     return x;
                 }
@@ -1478,7 +1483,7 @@ impl Prepass {
             PatternKind::Annot(x, t) => {
                 let px = self.pat(x, binds);
                 let t = self.ty(t);
-                if has_wildcard(&t) {
+                if has_wildcard(&t) || (self.top_down && has_fun_ty(&t)) {
                     return px;
                 }
                 Pat::Annot(Box::new(px), t)
@@ -1710,6 +1715,18 @@ fn layout_kind(l: crate::infer::types::Layout) -> Option<LayoutKind> {
         L::Heap => Some(LayoutKind::Heap),
         L::HeapMutable => Some(LayoutKind::Mut),
         L::StackMutable => None,
+    }
+}
+
+/// Whether a type has a function type in it.
+fn has_fun_ty(t: &TyExpr) -> bool {
+    match t {
+        TyExpr::Fun(..) => true,
+        TyExpr::Pair(a, b) => has_fun_ty(a) || has_fun_ty(b),
+        TyExpr::Record(fs) => fs.iter().any(|(_, t)| has_fun_ty(t)),
+        TyExpr::Array(a) | TyExpr::Layout(_, a) => has_fun_ty(a),
+        TyExpr::Nominal(_, args) => args.iter().any(has_fun_ty),
+        _ => false,
     }
 }
 
