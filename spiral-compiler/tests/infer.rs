@@ -242,7 +242,7 @@ fn symbols_arrays_layouts_macros_joins() {
         "inl sym () = .hello\n\
          inl arr () = ;[1i32; 2; 3]\n\
          inl arr_pat (a : array i32) = match a with | ;[x; y] => x + y | _ => 0\n\
-         inl len (a : array f32) = length a\n\
+         inl len (a : array f32) = array_length a\n\
          inl lay (x : mut {a : i32}) = x.a <- 2\n\
          inl boxed () = heap {a = 1i32}\n\
          inl read (h : heap {a : i32}) = h.a\n\
