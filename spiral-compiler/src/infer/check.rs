@@ -414,9 +414,14 @@ impl<'a> Checker<'a> {
             }
             TopKind::Open { module, path } => {
                 if let Some(m) = self.resolve_open(module, path) {
-                    // Like the prepass (and unlike v2), a top-level `open` is also exported.
+                    // Like the prepass (and unlike v2), a top-down module's top-level `open` is
+                    // also exported; a bottom-up module's is not (v2 programs open `real_core`
+                    // in their `.spir` helpers, whose untyped operators must not hide the typed
+                    // ones where the helper is opened).
                     self.top.merge(&m);
-                    self.exports.merge(&m);
+                    if top_down {
+                        self.exports.merge(&m);
+                    }
                 }
             }
             TopKind::Prototype { name, self_var, params, ty } => self.prototype(name, self_var, params, ty),
