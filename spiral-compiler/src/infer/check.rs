@@ -67,6 +67,8 @@ pub struct Checker<'a> {
     /// Whether generalised bindings and their uses are recorded for type passing (off for the
     /// signature files, whose bindings are never evaluated).
     pub record_passing: bool,
+    /// Whether a top-level `open` also exports the opened names (only the signature files).
+    pub export_opens: bool,
 }
 
 fn lit_prim(l: &Literal) -> Prim {
@@ -176,6 +178,7 @@ impl<'a> Checker<'a> {
             package,
             bound_check: true,
             record_passing: true,
+            export_opens: false,
         }
     }
 
@@ -414,12 +417,12 @@ impl<'a> Checker<'a> {
             }
             TopKind::Open { module, path } => {
                 if let Some(m) = self.resolve_open(module, path) {
-                    // Like the prepass (and unlike v2), a top-down module's top-level `open` is
-                    // also exported; a bottom-up module's is not (v2 programs open `real_core`
-                    // in their `.spir` helpers, whose untyped operators must not hide the typed
-                    // ones where the helper is opened).
+                    // As in v2, a top-level `open` is not exported (v2 libraries open
+                    // `real_core` after defining typed operators, whose untyped names must not
+                    // replace them for the modules that see the library); the signature files
+                    // re-export theirs (`open kernel` gives the `inv` names too).
                     self.top.merge(&m);
-                    if top_down {
+                    if self.export_opens {
                         self.exports.merge(&m);
                     }
                 }

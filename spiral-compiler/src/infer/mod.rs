@@ -274,6 +274,7 @@ fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
     let mut ck = Checker::new(cx, base.clone(), usize::MAX);
     ck.bound_check = false;
     ck.record_passing = false;
+    ck.export_opens = true;
     ck.module(&parsed.module.items, true);
     debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "core signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
     ck.exports
@@ -298,6 +299,7 @@ fn library_signatures(cx: &mut Ctx, base: &Names, section: &'static str) -> Name
     let mut ck = Checker::new(cx, base.clone(), usize::MAX);
     ck.bound_check = false;
     ck.record_passing = false;
+    ck.export_opens = true;
     ck.module(&parsed.module.items, true);
     debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "library signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
     ck.exports
