@@ -57,6 +57,7 @@ use crate::project::{PackageSource, ProjectGraph};
 use crate::syntax::{self, ast, Segment};
 use check::Checker;
 use env::{Names, TermBind};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use types::{MetaStyle, Printer, T};
 use unify::Ctx;
@@ -673,6 +674,8 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
         let mut root_defs = Names::default();
         let root = pi == graph.root;
         let is_core = matches!(&pkg.source, PackageSource::Bundled(n) if n == "core");
+        // folder modules (`name/` in `package.spiproj`): each folder's namespace so far
+        let mut folders: Folders = BTreeMap::new();
         for m in &pkg.modules {
             let top_down = m.segment == Segment::TopDown;
             if is_core && top_down {
@@ -680,6 +683,32 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
                 // (not over the names its earlier top-down modules define)
                 let sigs = core_signatures(&mut cx, &visible);
                 merge_signatures(&mut visible, sigs);
+            }
+            if !m.scope.is_empty() {
+                // a module in a folder: the folder's earlier modules are in scope, then its own
+                let mut vis = visible.clone();
+                for k in 1..=m.scope.len() {
+                    if let Some(f) = folders.get(&m.scope[..k]) {
+                        vis.merge(f);
+                    }
+                }
+                let mut ck = Checker::new(&mut cx, vis, pi);
+                ck.module(&m.parsed.module.items, top_down);
+                let own = finish_module(ck, m.name.as_deref(), root, &mut p);
+                if root && top_down {
+                    root_defs.merge(&own);
+                }
+                let f = folders.entry(m.scope.clone()).or_default();
+                match &m.name {
+                    Some(n) => f.add_module(n, Arc::new(own)),
+                    None => f.merge(&own),
+                }
+                // the top folder, with everything in it so far, is a module of the package
+                let top = &m.scope[0];
+                let tree = Arc::new(folder_tree(&folders, std::slice::from_ref(top)));
+                visible.add_module(top, tree.clone());
+                exports.add_module(top, tree);
+                continue;
             }
             let mut ck = Checker::new(&mut cx, visible.clone(), pi);
             ck.module(&m.parsed.module.items, top_down);
@@ -719,6 +748,20 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
         exports_of.push(exports);
     }
     result(cx, p)
+}
+
+/// The namespaces of a package's folders so far, by folder path.
+type Folders = BTreeMap<Vec<String>, Names>;
+
+/// The module a folder is: its own namespace (its included modules' names and its named
+/// modules), with each subfolder as a submodule.
+fn folder_tree(folders: &Folders, path: &[String]) -> Names {
+    let mut n = folders.get(path).cloned().unwrap_or_default();
+    for sub in folders.keys().filter(|k| k.len() == path.len() + 1 && k.starts_with(path)) {
+        let name = &sub[path.len()];
+        n.add_module(name, Arc::new(folder_tree(folders, sub)));
+    }
+    n
 }
 
 /// Infers a loaded package and the packages it uses; the same as [`check_graph`].
