@@ -24,10 +24,30 @@ pub struct CheckArgs {
     /// several modules are qualified with their module); exit 1 with the type errors.
     #[arg(long, conflicts_with = "ir")]
     pub types: bool,
+    /// What the type name `int` stands for (v2's command-line default; `i32`).
+    #[arg(long, default_value = "i32", value_name = "TYPE")]
+    pub default_int: String,
+    /// What the type name `uint` stands for (`u32`).
+    #[arg(long, default_value = "u32", value_name = "TYPE")]
+    pub default_uint: String,
+    /// What the type name `float` stands for (`f64`; programs written for `f32` need `f32`).
+    #[arg(long, default_value = "f64", value_name = "TYPE")]
+    pub default_float: String,
+}
+
+/// Applies `--default-int`, `--default-uint` and `--default-float`.
+fn set_defaults(args: &CheckArgs) -> Result<(), String> {
+    use spiral_compiler::peval::ir::PrimTy;
+    let prim = |s: &str| PrimTy::from_name(s).ok_or_else(|| format!("`{s}` is not a primitive type"));
+    infer::env::set_defaults(prim(&args.default_int)?, prim(&args.default_uint)?, prim(&args.default_float)?)
 }
 
 /// Runs `spiral check`.
 pub fn check(args: &CheckArgs) -> ExitCode {
+    if let Err(e) = set_defaults(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if args.types {
         return check_types(&args.file);
     }

@@ -86,10 +86,11 @@ impl Names {
         ] {
             n.types.insert(p.name().to_string(), TypeBind::Ty(mk::prim(p)));
         }
-        // The CLI defaults of v2.
-        n.types.insert("int".into(), TypeBind::Ty(mk::prim(Prim::I32)));
-        n.types.insert("uint".into(), TypeBind::Ty(mk::prim(Prim::U32)));
-        n.types.insert("float".into(), TypeBind::Ty(mk::prim(Prim::F64)));
+        // The command-line defaults of v2 (see [`set_defaults`]).
+        let (int, uint, float) = defaults();
+        n.types.insert("int".into(), TypeBind::Ty(mk::prim(int)));
+        n.types.insert("uint".into(), TypeBind::Ty(mk::prim(uint)));
+        n.types.insert("float".into(), TypeBind::Ty(mk::prim(float)));
         n.types.insert("array".into(), TypeBind::Builtin(Builtin::Array));
         n.types.insert("array_base".into(), TypeBind::Builtin(Builtin::Array));
         n.types.insert("heap".into(), TypeBind::Builtin(Builtin::Layout(Layout::Heap)));
@@ -102,4 +103,32 @@ impl Names {
         }
         n
     }
+}
+
+/// The process-wide meanings of the type names `int`, `uint` and `float` (v2's command-line
+/// defaults): `i32`, `u32` and `f64` unless [`set_defaults`] changed them.
+static DEFAULTS: std::sync::Mutex<(Prim, Prim, Prim)> = std::sync::Mutex::new((Prim::I32, Prim::U32, Prim::F64));
+
+/// What `int`, `uint` and `float` stand for (see [`set_defaults`]).
+pub fn defaults() -> (Prim, Prim, Prim) {
+    DEFAULTS.lock().map(|d| *d).unwrap_or((Prim::I32, Prim::U32, Prim::F64))
+}
+
+/// Sets what the type names `int`, `uint` and `float` stand for in this process (v2's
+/// `--default-int`, `--default-uint` and `--default-float`; `spiral check` exposes them).
+/// Returns an error naming a primitive of the wrong kind.
+pub fn set_defaults(int: Prim, uint: Prim, float: Prim) -> Result<(), String> {
+    if !int.is_signed_int() {
+        return Err(format!("the default int must be a signed integer type, not `{}`", int.name()));
+    }
+    if !uint.is_int() || uint.is_signed_int() {
+        return Err(format!("the default uint must be an unsigned integer type, not `{}`", uint.name()));
+    }
+    if !float.is_float() {
+        return Err(format!("the default float must be `f32` or `f64`, not `{}`", float.name()));
+    }
+    if let Ok(mut d) = DEFAULTS.lock() {
+        *d = (int, uint, float);
+    }
+    Ok(())
 }

@@ -1687,10 +1687,11 @@ impl Prepass {
             return TyExpr::Prim(p);
         }
         // v2's command-line defaults for the generic number names
+        let (int, uint, float) = crate::infer::env::defaults();
         match n {
-            "int" if targs.is_empty() => return TyExpr::Prim(PrimTy::I32),
-            "uint" if targs.is_empty() => return TyExpr::Prim(PrimTy::U32),
-            "float" if targs.is_empty() => return TyExpr::Prim(PrimTy::F64),
+            "int" if targs.is_empty() => return TyExpr::Prim(int),
+            "uint" if targs.is_empty() => return TyExpr::Prim(uint),
+            "float" if targs.is_empty() => return TyExpr::Prim(float),
             _ => {}
         }
         match n {
