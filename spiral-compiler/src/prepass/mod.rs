@@ -490,7 +490,10 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
                         // `name` without `-` is reachable as a module path; approximated, like
                         // an include, by exposing the modules under their names too.
                         base.extend(exp.iter().cloned());
-                        if lone && pi == graph.root && dep.name == "core" {
+                        // a bottom-up lone file also sees core's bottom-up modules' names (a
+                        // top-down one sees what inference sees: core's exports)
+                        let lone_bottom_up = graph.packages[graph.root].modules.iter().all(|m| m.segment == crate::syntax::Segment::BottomUp);
+                        if lone && lone_bottom_up && pi == graph.root && dep.name == "core" {
                             for (_, b) in exp.iter() {
                                 if let Bind::Module(m) = b {
                                     if st.p.module_top_down[*m] {
