@@ -67,3 +67,25 @@ fn upmem_kernels_are_whole_dpu_programs_and_the_wrappers_dispatch_to_them() {
     assert!(wrappers.contains(".upmem_launch(&::spiral::UpmemKernel { name: \"spiral_upmem_total_kernel0\""), "{wrappers}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A top-down (`.spi`) unit: inference runs first, each export's signature is checked against
+/// the inferred type, and literals take their inferred types (`2` is an `f32` here).
+#[test]
+fn a_top_down_unit_is_type_checked_against_its_signatures() {
+    let root = std::env::temp_dir().join(format!("spiral-kernels-dir-spi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (manifest, out) = (root.join("crate"), root.join("out"));
+    std::fs::create_dir_all(manifest.join("spiral")).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let unit = "// export: pub fn twice(dev: &Device, xs: &InvArray<f32>) -> Result<InvArray<f32>, Error>;\nopen kernel\ninl twice xs = map (fun x => x * 2) xs\n";
+    std::fs::write(manifest.join("spiral/t.spi"), unit).unwrap();
+    let report = build(&manifest, &out);
+    assert_eq!(report.compiled, vec!["t".to_string()]);
+    let c = std::fs::read_to_string(manifest.join("kernels/t_twice.kernel0.cpu.c")).unwrap();
+    assert!(c.contains("2.0f") || c.contains("2.f") || c.contains("(float)2"), "the literal is an f32:\n{c}");
+    // A signature that disagrees with the inferred type is an error naming both types.
+    std::fs::write(manifest.join("spiral/t.spi"), unit.replace("InvArray<f32>) -> Result<InvArray<f32>", "InvArray<f32>) -> Result<InvArray<bool>")).unwrap();
+    let err = spiral_build::Builder::new(&manifest, &out).cargo_output(false).build().unwrap_err().to_string();
+    assert!(err.contains("returns `inv_array bool`") && err.contains("`inv_array f32`"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -615,6 +615,12 @@ fn check_exports(cx: &mut Ctx, scope: Names, package: usize, exports: &[ExportSi
             }
         }
         let Some(result) = type_of_text(&mut ck, &e.result) else { return };
+        if !ck.diags.is_empty() {
+            // a Rust type Spiral cannot name here: reported at the definition, about the signature
+            let why: Vec<String> = ck.diags.drain(..).map(|d| d.message).collect();
+            p.diagnostics.push(Diagnostic::error(span, format!("the Spiral types of the Rust signature of `{}` cannot be read here: {}", e.name, why.join("; "))).about_host(HostPart::Params(i)));
+            continue;
+        }
         if let Some((part, msg)) = ck.export_mismatch(i, &e.name, &params, &result) {
             let host = match part {
                 Some(k) if !e.params.is_empty() => HostPart::Param(i, k),
@@ -672,6 +678,7 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
         }
         let mut exports = Names::default();
         let mut root_defs = Names::default();
+        let mut library_names = Names::default();
         let root = pi == graph.root;
         let is_core = matches!(&pkg.source, PackageSource::Bundled(n) if n == "core");
         // folder modules (`name/` in `package.spiproj`): each folder's namespace so far
@@ -720,6 +727,8 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
                 // the bundled library modules: typed signatures over their bottom-up names
                 let sigs = library_signatures(&mut cx, &visible, section);
                 own.merge(&sigs);
+                // the exports' Rust types are read with these names (`inv_array`)
+                library_names.merge(&sigs);
             }
             match &m.name {
                 Some(n) => {
@@ -742,6 +751,7 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
         if root && !export_sigs.is_empty() {
             // the root package's definitions are in scope (a named module's by its names too)
             let mut scope = visible.clone();
+            scope.merge(&library_names);
             scope.merge(&root_defs);
             check_exports(&mut cx, scope, pi, export_sigs, &mut p);
         }

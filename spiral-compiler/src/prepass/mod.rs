@@ -164,6 +164,11 @@ struct Prepass {
     pending_params: HashMap<Span, Vec<u32>>,
     /// Each nominal by where its name is declared.
     nominal_at: HashMap<Span, u32>,
+    /// The top-level locals defined by top-down modules.
+    td_locals: std::collections::HashSet<u32>,
+    /// Core's included bottom-up names (`prelude`, i.e. `real_core`), for bottom-up code where a
+    /// top-down definition of the same name is in scope.
+    bu_names: HashMap<String, Bind>,
     /// Whether the module being translated is top-down: there an annotation is a type check
     /// that inference did, so one with a function type does not make a closure.
     top_down: bool,
@@ -267,6 +272,8 @@ impl Prefix {
                 params_done: Default::default(),
                 nominal_at: HashMap::default(),
                 top_down: false,
+                td_locals: Default::default(),
+                bu_names: HashMap::default(),
             },
             steps: Vec::new(),
             package_exports: Vec::new(),
@@ -474,7 +481,6 @@ fn prepare_rest(graph: &ProjectGraph, mut st: Prefix) -> Result<core::Program, V
 /// Translates the modules of `graph` after those already in `st`, up to (not including) module
 /// `stop.1` of package `stop.0`.
 fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
-    let lone = st.root.1;
     while st.files.len() < graph.packages.len() {
         let pi = st.files.len();
         let pkg = &graph.packages[pi];
@@ -489,20 +495,10 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
                     if let Some(exp) = st.package_exports.get(dep.package) {
                         // `name` without `-` is reachable as a module path; approximated, like
                         // an include, by exposing the modules under their names too.
+                        // (a lone file's `core` is included: `prelude` gives it real_core's
+                        // names, and a bottom-up module prefers them over core's top-down
+                        // definitions of the same names, see `Prepass::lookup`)
                         base.extend(exp.iter().cloned());
-                        // a bottom-up lone file also sees core's bottom-up modules' names (a
-                        // top-down one sees what inference sees: core's exports)
-                        let lone_bottom_up = graph.packages[graph.root].modules.iter().all(|m| m.segment == crate::syntax::Segment::BottomUp);
-                        if lone && lone_bottom_up && pi == graph.root && dep.name == "core" {
-                            for (_, b) in exp.iter() {
-                                if let Bind::Module(m) = b {
-                                    if st.p.module_top_down[*m] {
-                                        continue;
-                                    }
-                                    base.extend(st.p.modules[*m].clone());
-                                }
-                            }
-                        }
                     }
                 }
                 // The scope is built once per package and kept equal to `base` plus the
@@ -522,6 +518,19 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
             st.p.top_down = m.segment == crate::syntax::Segment::TopDown;
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
             let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
+            // which of core's names are top-down definitions, and the bottom-up ones they hide
+            // (see `Prepass::lookup`)
+            if m.segment == crate::syntax::Segment::TopDown {
+                for (_, b) in &own {
+                    if let Bind::Val { depth: 0, local } = b {
+                        st.p.td_locals.insert(*local);
+                    }
+                }
+            } else if m.name.is_none() && matches!(&pkg.source, PackageSource::Bundled(n) if n == "core") {
+                for (n, b) in &own {
+                    st.p.bu_names.insert(n.clone(), b.clone());
+                }
+            }
             if pi == graph.root {
                 if let Some((_, Bind::Val { local, .. })) = own.iter().rev().find(|(n, _)| n == "main") {
                     let span = m.parsed.module.items.iter().rev().find_map(|it| match &it.kind {
@@ -584,7 +593,23 @@ impl Prepass {
     }
 
     fn lookup(&self, n: &str) -> Option<Bind> {
-        self.scope.get(n).cloned()
+        let b = self.scope.get(n).cloned();
+        if !self.top_down {
+            // bottom-up code calls core's bottom-up functions, not the top-down definitions of
+            // the same name (`conv`, the `a` array prototypes `index`, `set`, `length`), which
+            // take type arguments that only inference supplies
+            let top_down_def = match &b {
+                Some(Bind::Val { depth: 0, local }) => self.td_locals.contains(local),
+                Some(Bind::Proto(_)) => true,
+                _ => false,
+            };
+            if top_down_def {
+                if let Some(alt) = self.bu_names.get(n) {
+                    return Some(alt.clone());
+                }
+            }
+        }
+        b
     }
 
     /// `n.a.b`: a name, then members of the modules along `path`.
