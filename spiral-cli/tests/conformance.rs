@@ -99,10 +99,12 @@ fn tail(s: &str, n: usize) -> &str {
     &s[i..]
 }
 
-/// The corpora: the language conformance suite and the C backend's own runtime-heavy programs
+/// The corpora: the language conformance suite, top-down programs run with their inferred types
+/// (`tests/conformance_top_down/`: type passing, prototypes, core's top-down modules), and the C
+/// backend's own runtime-heavy programs
 /// (`spiral-cli/tests/c_programs/`: strings, arrays, unions, closures and layouts built at run
 /// time, so reference counting and wrapping arithmetic are exercised under the sanitizers).
-const CORPORA: &[&str] = &["tests/conformance", "spiral-cli/tests/c_programs"];
+const CORPORA: &[&str] = &["tests/conformance", "tests/conformance_top_down", "spiral-cli/tests/c_programs"];
 
 fn run_suite(sanitize: bool) {
     for dir in CORPORA {

@@ -271,13 +271,20 @@ fn merge_signatures(names: &mut Names, sigs: Names) {
 
 /// Checks the core signatures in the scope `base`; returns the names they define.
 fn core_signatures(cx: &mut Ctx, base: &Names) -> Names {
-    let parsed = syntax::parse_module(FileId(u32::MAX), CORE_SIGNATURES, Segment::TopDown);
+    signature_file(cx, base, FileId(u32::MAX), CORE_SIGNATURES)
+}
+
+/// Checks a file of typed signatures over bottom-up names (its bodies are unchecked `real`
+/// expressions, its bindings are never evaluated, its `open`s are re-exported); returns the
+/// names it defines.
+fn signature_file(cx: &mut Ctx, base: &Names, file: FileId, text: &'static str) -> Names {
+    let parsed = syntax::parse_module(file, text, Segment::TopDown);
     let mut ck = Checker::new(cx, base.clone(), usize::MAX);
     ck.bound_check = false;
     ck.record_passing = false;
     ck.export_opens = true;
     ck.module(&parsed.module.items, true);
-    debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "core signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
+    debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
     ck.exports
 }
 
@@ -296,14 +303,7 @@ fn library_section(path: &std::path::Path) -> Option<&'static str> {
 /// Checks a section of the library signatures in the scope `base`; returns the names it
 /// defines.
 fn library_signatures(cx: &mut Ctx, base: &Names, section: &'static str) -> Names {
-    let parsed = syntax::parse_module(FileId(u32::MAX - 1), section, Segment::TopDown);
-    let mut ck = Checker::new(cx, base.clone(), usize::MAX);
-    ck.bound_check = false;
-    ck.record_passing = false;
-    ck.export_opens = true;
-    ck.module(&parsed.module.items, true);
-    debug_assert!(parsed.diagnostics.is_empty() && ck.diags.is_empty(), "library signatures: {:?} {:?}", parsed.diagnostics, ck.diags);
-    ck.exports
+    signature_file(cx, base, FileId(u32::MAX - 1), section)
 }
 
 /// Collects a checker's results into `out`.

@@ -992,20 +992,14 @@ impl Prepass {
         e
     }
 
-    /// A binding's implicit passed type parameters `ids` as functions of types around `body`.
+    /// A binding's implicit passed type parameters `ids` as functions of types around `body`
+    /// (each bound under a name no program can write).
     fn type_params(&mut self, ids: &[u32], body: &ast::Expr, n: &str) -> Rc<Lambda> {
-        self.fns.push(FnCtx::default());
-        let mark = self.scope.len();
-        let arg = self.new_local();
-        let depth = self.depth();
-        let tname = format!("'{}#", ids[0]);
-        self.scope.push((tname.clone(), Bind::Val { depth, local: arg }));
-        self.tvar_names.insert(ids[0], tname);
-        let b = if ids.len() > 1 { Expr::Lambda(self.type_params(&ids[1..], body, n)) } else { self.expr_named(body, n) };
-        self.scope.truncate(mark);
-        let f = self.fns.pop().expect("fn");
-        let id = self.id();
-        Rc::new(Lambda { captures: f.caps, arg, body: b, frame: f.next_local, id, name: name(n), span: body.span })
+        let names: Vec<String> = ids.iter().map(|id| format!("'{id}#")).collect();
+        for (id, name) in ids.iter().zip(&names) {
+            self.tvar_names.insert(*id, name.clone());
+        }
+        self.named_type_params(&names, body, n)
     }
 
     /// [`Prepass::passed_ty`], `None` where a variable or nominal is out of reach.
