@@ -59,8 +59,8 @@ pub fn run(o: &Options) -> bool {
         cmd.arg(root.join("tests/kernels")).arg(root.join("spiral-cli/tests/c_programs")).arg(root.join("examples/build-demo/spiral"));
     }
     if o.target == "infer" {
-        // Well- and ill-typed top-down programs.
-        cmd.arg(root.join("spiral-compiler/tests/infer_errors")).arg(root.join("spiral-compiler/tests/inputs"));
+        // Well- and ill-typed top-down programs, and ones that run (type passing, prototypes).
+        cmd.arg(root.join("spiral-compiler/tests/infer_errors")).arg(root.join("spiral-compiler/tests/inputs")).arg(root.join("tests/conformance_top_down"));
     }
     cmd.arg("--").arg(format!("-max_total_time={}", o.seconds));
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display())).arg("-timeout=10").arg("-print_final_stats=1");
