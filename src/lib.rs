@@ -47,6 +47,28 @@
 //! # Ok::<(), Error>(())
 //! ```
 //!
+//! Top-down Spiral (v2's `.spi` modules) goes in `spi = r#"..."#` or a `file` ending in `.spi`:
+//! it is type-checked first, each export's Rust signature is checked against the inferred type
+//! (a mismatch is an error at the Rust parameter or result, naming both types), and unsuffixed
+//! literals take the types inference gives them. After `open kernel`, an `InvArray<T>` is an
+//! `inv_array t` and the kernels (`map`, `reduce`, `fold`, `filter`, ...) have types:
+//!
+//! ```
+//! use spiral::{spiral, Device, Error, InvArray};
+//!
+//! spiral! {
+//!     fn scaled_total(dev: &Device, xs: &InvArray<f32>, by: f32) -> Result<f32, Error>;
+//!     spi = r#"
+//! open kernel
+//! inl scaled_total xs by = reduce (+) 0 (map (fun x => x * by + 1) xs)
+//!     "#
+//! }
+//!
+//! let xs: InvArray<f32> = (0..4).map(|i| i as f32).collect();
+//! assert_eq!(scaled_total(&Device::cpu(), &xs, 2.0)?, 16.0);
+//! # Ok::<(), Error>(())
+//! ```
+//!
 //! # Exports and the types they take
 //!
 //! An export is the Spiral top-level function of the same name, applied to the parameters after
