@@ -1309,7 +1309,13 @@ impl<'a> Checker<'a> {
 
     fn var(&mut self, span: Span, name: &str, tvar_applied: bool, s: &T) {
         match self.lookup_term(name) {
-            None => self.error(span, format!("unbound variable `{name}`")),
+            None => match self.bottom_up_home(name) {
+                Some(m) => self.error(
+                    span,
+                    format!("unbound variable `{name}`: it is a bottom-up (`.spir`) function of the module `{m}`, usable only inside `real` (`real {m}.{name} ...`)"),
+                ),
+                None => self.error(span, format!("unbound variable `{name}`")),
+            },
             Some(TermBind::Real) => self.error(
                 span,
                 format!("`{name}` is a bottom-up (`.spir`) function without a type; it can only be used inside `real` in the top-down segment"),
@@ -1329,6 +1335,20 @@ impl<'a> Checker<'a> {
                 self.use_value(span, &ty, tvar_applied, s)
             }
         }
+    }
+
+    /// A module in scope that has `name` as an untyped (bottom-up) definition, for the hint of
+    /// an unbound name (the first in name order).
+    fn bottom_up_home(&self, name: &str) -> Option<String> {
+        let mut homes: Vec<&String> = self
+            .top
+            .terms
+            .iter()
+            .filter(|(_, b)| matches!(b, TermBind::Module(m) if matches!(m.terms.get(name), Some(TermBind::Real))))
+            .map(|(k, _)| k)
+            .collect();
+        homes.sort();
+        homes.first().map(|k| k.to_string())
     }
 
     fn use_value(&mut self, span: Span, ty: &T, tvar_applied: bool, s: &T) {
