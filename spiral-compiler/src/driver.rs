@@ -157,13 +157,25 @@ pub fn compile_graph_exports_upmem(
     base: &crate::project::ProjectGraph,
     exports: &[Export],
 ) -> Result<Vec<UpmemExport>, CompileError> {
+    compile_graph_exports_for(sources, base, exports, KernelTarget::Upmem, upmem_export)
+}
+
+/// Every export of a spiral-build graph evaluated with the library's kernels on `kernel`, then
+/// printed by `print` (export number `i` at its definition's span).
+fn compile_graph_exports_for<T>(
+    sources: &mut SourceMap,
+    base: &crate::project::ProjectGraph,
+    exports: &[Export],
+    kernel: KernelTarget,
+    print: fn(&Program, &Export, usize, Span) -> Result<T, Vec<Diagnostic>>,
+) -> Result<Vec<T>, CompileError> {
     let inferred = infer_exports(base, exports)?;
     let mut out = Vec::new();
     for (i, e) in exports.iter().enumerate() {
         check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
         let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
-        let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Upmem).evaluate(&graph)?;
-        out.push(upmem_export(&prog, e, i, export_span(&graph, e))?);
+        let prog = Driver::new(HostTarget::Rust).with_kernel_target(kernel).evaluate(&graph)?;
+        out.push(print(&prog, e, i, export_span(&graph, e))?);
     }
     Ok(out)
 }
@@ -332,15 +344,7 @@ pub fn compile_graph_exports_cuda(
     base: &crate::project::ProjectGraph,
     exports: &[Export],
 ) -> Result<Vec<CudaExport>, CompileError> {
-    let inferred = infer_exports(base, exports)?;
-    let mut out = Vec::new();
-    for (i, e) in exports.iter().enumerate() {
-        check_arity(base, e).map_err(|ds| about(ds, HostPart::Params(i)))?;
-        let graph = with_entry_typed(base, sources, e, &entry_type_args(inferred.as_ref(), i))?;
-        let prog = Driver::new(HostTarget::Rust).with_kernel_target(KernelTarget::Cuda).evaluate(&graph)?;
-        out.push(cuda_export(&prog, e, i, export_span(&graph, e))?);
-    }
-    Ok(out)
+    compile_graph_exports_for(sources, base, exports, KernelTarget::Cuda, cuda_export)
 }
 
 /// Export number `i`, evaluated with CUDA kernels, as its Rust body and its CUDA unit (after

@@ -1000,12 +1000,7 @@ impl<'a> Checker<'a> {
             ExprKind::Lit(l) => {
                 self.unify(span, s, &mk::prim(lit_prim(l)));
             }
-            ExprKind::DefaultLit(_) => {
-                let m = self.cx.fresh_with(self.level, [Constraint::Number].into_iter().collect(), Kind::Star);
-                self.unify(span, s, &m);
-                self.lit_types.push((span, m.clone()));
-                self.vr.push((span, m));
-            }
+            ExprKind::DefaultLit(_) => self.default_lit(span, s),
             ExprKind::Symbol(x) => {
                 self.unify(span, s, &mk::symbol(x));
             }
@@ -1349,6 +1344,15 @@ impl<'a> Checker<'a> {
             .collect();
         homes.sort();
         homes.first().map(|k| k.to_string())
+    }
+
+    /// An unsuffixed number (term or pattern) at `span` of type `s`: a `{number}`
+    /// metavariable, recorded for the literal table and the value restriction.
+    fn default_lit(&mut self, span: Span, s: &T) {
+        let m = self.cx.fresh_with(self.level, [Constraint::Number].into_iter().collect(), Kind::Star);
+        self.unify(span, s, &m);
+        self.lit_types.push((span, m.clone()));
+        self.vr.push((span, m));
     }
 
     fn use_value(&mut self, span: Span, ty: &T, tvar_applied: bool, s: &T) {
@@ -2055,12 +2059,7 @@ impl<'a> Checker<'a> {
             PatternKind::Lit(l) => {
                 self.unify(span, s, &mk::prim(lit_prim(l)));
             }
-            PatternKind::DefaultLit(_) => {
-                let m = self.cx.fresh_with(self.level, [Constraint::Number].into_iter().collect(), Kind::Star);
-                self.unify(span, s, &m);
-                self.lit_types.push((span, m.clone()));
-                self.vr.push((span, m));
-            }
+            PatternKind::DefaultLit(_) => self.default_lit(span, s),
             PatternKind::When(a, g) => {
                 self.pattern(a, s, bound);
                 self.term(g, &mk::prim(Prim::Bool));
