@@ -575,7 +575,7 @@ impl<'a> Checker<'a> {
         let id = ProtoId(self.cx.protos.len() as u32);
         let vars: Vec<Arc<TyVar>> = params.iter().map(|p| self.type_var(p, 0)).collect();
         let self_kind = vars.iter().rev().fold(Kind::Star, |k, v| Kind::Fun(Arc::new(v.kind.clone()), Arc::new(k)));
-        self.cx.protos.push(ProtoDef { name: name.name.clone(), self_kind: self_kind.clone(), package: self.package });
+        self.cx.protos.push(ProtoDef { name: name.name.clone(), self_kind: self_kind.clone(), package: self.package, sig: None });
         self.cx.proto_names.push(name.name.clone());
         let sv = self.cx.new_var(self_var.name.clone(), self_kind, [Constraint::Proto(id)].into_iter().collect(), 0);
         let mark = self.tlocals.len();
@@ -607,6 +607,7 @@ impl<'a> Checker<'a> {
             };
             self.cx.passing.binding(&scheme, name.span, n);
         }
+        self.cx.protos[id.0 as usize].sig = Some(scheme.clone());
         self.define_top_term(&name.name, TermBind::Val { ty: scheme.clone(), ctor: None });
         self.top.cons.insert(name.name.clone(), Constraint::Proto(id));
         self.exports.cons.insert(name.name.clone(), Constraint::Proto(id));
@@ -696,8 +697,8 @@ impl<'a> Checker<'a> {
             };
             this = mk::apply(this, mk::var(v), kk);
         }
-        let scheme = self.top.terms.get(&pdef.name).cloned();
-        let Some(TermBind::Val { ty: sig, .. }) = scheme else {
+        // The prototype's own signature: a later term of the same name may shadow it.
+        let Some(sig) = pdef.sig.clone() else {
             self.error(proto.span, format!("the prototype `{}` is not in scope", pdef.name));
             return;
         };

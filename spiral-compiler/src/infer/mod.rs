@@ -112,6 +112,19 @@ pub enum Closed {
     Layout(Box<Closed>, types::Layout),
     /// A passed type variable (a type function) applied to arguments: `m a`.
     Apply(Box<Closed>, Vec<Closed>),
+    /// A type macro `` $"text `t" ``.
+    Macro(Vec<ClosedMacro>),
+}
+
+/// One part of a [`Closed::Macro`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClosedMacro {
+    /// Literal text.
+    Text(String),
+    /// A spliced type.
+    Type(Closed),
+    /// A spliced type literal (`@t`).
+    TypeLit(Closed),
 }
 
 impl Closed {
@@ -444,12 +457,16 @@ fn result(mut cx: Ctx, p: Partial) -> InferResult {
     }
 }
 
-/// Whether a type has a function, `forall`, `exists`, macro or term type in it (a join
-/// point's inferred return type is only given when it has none).
+/// Whether a type has a function, `forall`, `exists` or term type in it (a join point's
+/// inferred return type is only given when it has none).
 fn has_fun(t: &T) -> bool {
     use types::Ty;
     match &**t {
-        Ty::Fun(..) | Ty::Forall(..) | Ty::Exists(..) | Ty::Macro(_) | Ty::Term => true,
+        Ty::Fun(..) | Ty::Forall(..) | Ty::Exists(..) | Ty::Term => true,
+        Ty::Macro(parts) => parts.iter().any(|p| match p {
+            types::MacroTy::Text(_) => false,
+            types::MacroTy::Type(x) | types::MacroTy::TypeLit(x) => has_fun(x),
+        }),
         Ty::Pair(a, b) | Ty::Apply(a, b, _) => has_fun(a) || has_fun(b),
         Ty::Record(r) => r.values().any(has_fun),
         Ty::Array(a) | Ty::Layout(a, _) => has_fun(a),
@@ -462,6 +479,18 @@ impl Closed {
     pub fn bottom_up_text(&self) -> String {
         match self {
             Closed::Unit | Closed::Var(_) | Closed::Apply(..) => "()".into(),
+            Closed::Macro(parts) => {
+                let mut s = String::from("$\"");
+                for p in parts {
+                    match p {
+                        ClosedMacro::Text(x) => s.push_str(&x.replace('\\', "\\\\").replace('"', "\\\"").replace('`', "\\`").replace('@', "\\@")),
+                        ClosedMacro::Type(x) => s.push_str(&format!("`({})", x.bottom_up_text())),
+                        ClosedMacro::TypeLit(x) => s.push_str(&format!("@({})", x.bottom_up_text())),
+                    }
+                }
+                s.push('"');
+                s
+            }
             Closed::Prim(p) => p.name().into(),
             Closed::Symbol(x) => format!(".{x}"),
             Closed::Pair(a, b) => format!("({} * {})", a.bottom_up_text(), b.bottom_up_text()),
@@ -525,6 +554,16 @@ fn closed_arg(cx: &Ctx, t: &T) -> Closed {
                 _ => Closed::Unit,
             }
         }
+        Ty::Macro(parts) => Closed::Macro(
+            parts
+                .iter()
+                .map(|p| match p {
+                    types::MacroTy::Text(x) => ClosedMacro::Text(x.clone()),
+                    types::MacroTy::Type(x) => ClosedMacro::Type(closed_arg(cx, x)),
+                    types::MacroTy::TypeLit(x) => ClosedMacro::TypeLit(closed_arg(cx, x)),
+                })
+                .collect(),
+        ),
         _ => match Closed::from_simple(t) {
             Some(c) => c,
             None => Closed::Unit,
@@ -695,9 +734,8 @@ fn check_graph_here(graph: &ProjectGraph, export_sigs: &[ExportSig]) -> InferRes
                 // a module in a folder: the folder's earlier modules are in scope, then its own
                 let mut vis = visible.clone();
                 for k in 1..=m.scope.len() {
-                    if let Some(f) = folders.get(&m.scope[..k]) {
-                        vis.merge(f);
-                    }
+                    // the folder's names, and its subfolders so far as modules
+                    vis.merge(&folder_tree(&folders, &m.scope[..k]));
                 }
                 let mut ck = Checker::new(&mut cx, vis, pi);
                 ck.module(&m.parsed.module.items, top_down);

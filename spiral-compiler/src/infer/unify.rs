@@ -79,6 +79,8 @@ pub struct ProtoDef {
     pub self_kind: Kind,
     /// The package that declared it.
     pub package: usize,
+    /// Its signature, `forall self v1 ... . t`; filled in once the signature is checked.
+    pub sig: Option<T>,
 }
 
 /// Why two types did not unify.

@@ -212,6 +212,8 @@ pub(crate) struct PE<'a> {
     pub(crate) limits: Limits,
     pub(crate) out: ir::Program,
     union_intern: HashMap<(u32, Vec<Ty>), Ty>,
+    /// The top-level values each nominal's body reads, set at its declaration.
+    nominal_env: HashMap<u32, Rc<[Value]>>,
     /// The number of the `match` being evaluated (keys the array-pattern element reads).
     cur_match: u64,
     /// How many `match`es were started.
@@ -248,6 +250,7 @@ impl<'a> PE<'a> {
             limits,
             out: ir::Program::default(),
             union_intern: HashMap::new(),
+            nominal_env: HashMap::new(),
             cur_match: 0,
             match_count: 0,
             methods: HashMap::new(),
@@ -923,6 +926,11 @@ impl<'a> PE<'a> {
                 let t = self.eval_ty(t, f, span_of(e))?;
                 Ok(Value::Type(t))
             }
+            Expr::NominalEnv { nominal, caps, .. } => {
+                let env: Vec<Value> = caps.iter().map(|s| f.get(*s)).collect();
+                self.nominal_env.insert(*nominal, env.into());
+                Ok(Value::Unit)
+            }
             Expr::Lambda(l) => {
                 let env: Vec<Value> = l.captures.iter().map(|s| f.get(*s)).collect();
                 Ok(Value::Closure(l.clone(), env.into()))
@@ -1252,7 +1260,12 @@ impl<'a> PE<'a> {
                 format!("nominal `{}` expects {} type arguments, got {}", decl.name, decl.params, args.len()),
             );
         }
-        let mut frame = Frame { caps: Rc::from(Vec::new()), locals: Vec::new() };
+        let caps = match self.nominal_env.get(&d) {
+            Some(env) => env.clone(),
+            None if decl.has_env => return self.err(s, format!("the nominal `{}` is used before its declaration is evaluated", decl.name)),
+            None => Rc::from(Vec::new()),
+        };
+        let mut frame = Frame { caps, locals: Vec::new() };
         for (i, a) in args.iter().enumerate() {
             frame.set(i as u32, Value::Type(a.clone()));
         }
@@ -1307,12 +1320,34 @@ impl<'a> PE<'a> {
         }
     }
 
+    /// Whether `v` is a value of type `t`, where an inlineable function is a value of any
+    /// function type (it stays inlineable in the nominal; a nominal of records of functions is
+    /// a compile-time value, as in v2, whose inference checked the functions' types).
+    fn fits_ty(&mut self, v: &Value, t: &Ty, s: Span) -> R<bool> {
+        match (v, t) {
+            (Value::Closure(..) | Value::Rec(..) | Value::Constructor(..) | Value::NominalFn(..), Ty::Fun(..)) => Ok(true),
+            (Value::Pair(a, b), Ty::Pair(x, y)) => Ok(self.fits_ty(a, x, s)? && self.fits_ty(b, y, s)?),
+            (Value::Record(m), Ty::Record(tm)) => {
+                if m.len() != tm.len() || m.keys().zip(tm.keys()).any(|(a, b)| a != b) {
+                    return Ok(false);
+                }
+                for (x, y) in m.values().zip(tm.values()) {
+                    if !self.fits_ty(x, y, s)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            _ => Ok(self.ty_of(v, s)? == *t),
+        }
+    }
+
     fn nominal_create(&mut self, v: Value, t: Ty, s: Span) -> R<Value> {
         match &t {
             Ty::Nominal(i) => {
                 let body = self.out.types.nominals[*i as usize].body.clone();
-                let vt = self.ty_of(&v, s)?;
-                if vt != body {
+                if !self.fits_ty(&v, &body, s)? {
+                    let vt = self.ty_of(&v, s)?;
                     let (a, b) = (self.show_ty(&vt), self.show_ty(&body));
                     return self.err(s, format!("type error in nominal constructor\nGot: {a}\nExpected: {b}"));
                 }
@@ -2115,7 +2150,7 @@ impl<'a> PE<'a> {
             TyExpr::Wildcard => return self.err(s, "`_` is not a type here"),
             TyExpr::Var(slot, _) => match f.get(*slot) {
                 Value::Type(t) => t,
-                Value::NominalFn(d, args) => self.nominal_ty(d, args, s)?,
+                Value::NominalFn(d, args) => self.nominal_or_con(d, args, s)?,
                 Value::Symbol(n) => Ty::Symbol(n),
                 other => {
                     let shown = self.show(&other);
@@ -2138,7 +2173,7 @@ impl<'a> PE<'a> {
                 for x in args {
                     a.push(self.eval_ty(x, f, s)?);
                 }
-                self.nominal_ty(*d, a, s)?
+                self.nominal_or_con(*d, a, s)?
             }
             TyExpr::Layout(k, t) => Ty::Layout(*k, Arc::new(self.eval_ty(t, f, s)?)),
             TyExpr::Macro(parts) => {
@@ -2172,12 +2207,16 @@ impl<'a> PE<'a> {
                     TyExpr::Nominal(d, a) if a.is_empty() => Value::NominalFn(*d, Vec::new()),
                     _ => return self.err(s, "this type cannot be applied"),
                 };
+                let head = match head {
+                    Value::Type(Ty::Con(d, _, a)) => Value::NominalFn(d, a.to_vec()),
+                    h => h,
+                };
                 match head {
                     Value::NominalFn(d, mut a) => {
                         for x in args {
                             a.push(self.eval_ty(x, f, s)?);
                         }
-                        self.nominal_ty(d, a, s)?
+                        self.nominal_or_con(d, a, s)?
                     }
                     other => {
                         let shown = self.show(&other);
@@ -2287,8 +2326,19 @@ impl<'a> PE<'a> {
         })
     }
 
+    /// Nominal `d` applied to `args`: its type, or a type constructor ([`Ty::Con`]) while it
+    /// has fewer arguments than it takes.
+    fn nominal_or_con(&mut self, d: u32, args: Vec<Ty>, s: Span) -> R<Ty> {
+        let decl = &self.prog.nominals[d as usize];
+        if (args.len() as u32) < decl.params {
+            return Ok(Ty::Con(d, Arc::from(&*decl.name), args.into()));
+        }
+        self.nominal_ty(d, args, s)
+    }
+
     pub(crate) fn nominal_parts(&self, t: &Ty) -> Option<(u32, Vec<Ty>)> {
         match t {
+            Ty::Con(d, _, a) => Some((*d, a.to_vec())),
             Ty::Union(u) => {
                 let d = &self.out.types.unions[*u as usize];
                 Some((d.decl, d.args.clone()))
@@ -2560,6 +2610,7 @@ pub(crate) fn span_of(e: &Expr) -> Span {
         Expr::Record { span, .. } | Expr::Join { span, .. } | Expr::JoinBackend { span, .. } | Expr::HeapSet { span, .. } => *span,
         Expr::Lambda(l) => l.span,
         Expr::LetRec { body, .. } => span_of(body),
+        Expr::NominalEnv { span, .. } => *span,
         Expr::Let(_, _, b) => span_of(b),
         Expr::Seq(a, _) => span_of(a),
     }

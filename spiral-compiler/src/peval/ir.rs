@@ -343,6 +343,10 @@ pub enum Ty {
     Layout(LayoutKind, Arc<Ty>),
     /// A macro type `$"..."`; one leaf of a target-language type.
     Macro(Arc<[MacroPart]>),
+    /// A nominal type constructor applied to fewer type arguments than it takes (declaration
+    /// id, its name, the arguments so far): a type argument of a higher kind, such as `a` in
+    /// `columns a i32 el`. It has no values (static; no leaves).
+    Con(u32, Arc<str>, Arc<[Ty]>),
 }
 
 impl Ty {
@@ -402,7 +406,7 @@ impl Types {
     /// Appends the runtime leaf types of `ty` to `out`.
     pub fn push_leaves(&self, ty: &Ty, out: &mut Vec<Ty>) {
         match ty {
-            Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) => {}
+            Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) | Ty::Con(..) => {}
             Ty::Pair(a, b) => {
                 self.push_leaves(a, out);
                 self.push_leaves(b, out);
@@ -440,6 +444,19 @@ impl Types {
             Ty::TypeLit(x) => {
                 s.push('@');
                 s.push_str(x)
+            }
+            Ty::Con(_, n, args) => {
+                if prec > 2 && !args.is_empty() {
+                    s.push('(');
+                }
+                s.push_str(n);
+                for a in args.iter() {
+                    s.push(' ');
+                    self.show_into(a, s, 3);
+                }
+                if prec > 2 && !args.is_empty() {
+                    s.push(')');
+                }
             }
             Ty::Pair(a, b) => {
                 if prec > 1 {

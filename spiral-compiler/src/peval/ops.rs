@@ -1226,11 +1226,16 @@ impl PE<'_> {
                 };
                 match &**name {
                     "RecordTypeLength" => Ok(Value::Lit(Lit::I32(m.len() as i32))),
+                    // as v2: `f .key` is applied to the field's type (`f` returns a `forall`)
                     "RecordTypeMap" | "RecordTypeIter" => {
                         let mut out = BTreeMap::new();
                         for (k, t) in m.iter() {
-                            let arg = rec(&[("key", Value::Symbol(k.clone())), ("value", Value::Type(t.clone()))]);
-                            let r = self.apply(v[0].clone(), arg, s)?;
+                            let g = self.apply(v[0].clone(), Value::Symbol(k.clone()), s)?;
+                            let r = self.apply(g, Value::Type(t.clone()), s)?;
+                            if &**name == "RecordTypeIter" && !matches!(r, Value::Unit) {
+                                let shown = self.show(&r);
+                                return self.err(s, format!("`record_type_iter`'s function must return ()\nGot: {shown}"));
+                            }
                             out.insert(k.clone(), r);
                         }
                         if &**name == "RecordTypeIter" {
@@ -1240,15 +1245,21 @@ impl PE<'_> {
                         }
                     }
                     _ => {
+                        // as v2: fold is `f state .key` applied to the field's type; fold back
+                        // is `f .key` applied to the field's type, then to the state
                         let mut state = v[1].clone();
-                        let items: Vec<(Name, Ty)> = if &**name == "RecordTypeFold" {
-                            m.iter().map(|(k, t)| (k.clone(), t.clone())).collect()
+                        if &**name == "RecordTypeFold" {
+                            for (k, t) in m.iter() {
+                                let g = self.apply(v[0].clone(), state, s)?;
+                                let g = self.apply(g, Value::Symbol(k.clone()), s)?;
+                                state = self.apply(g, Value::Type(t.clone()), s)?;
+                            }
                         } else {
-                            m.iter().rev().map(|(k, t)| (k.clone(), t.clone())).collect()
-                        };
-                        for (k, t) in items {
-                            let arg = rec(&[("state", state), ("key", Value::Symbol(k)), ("value", Value::Type(t))]);
-                            state = self.apply(v[0].clone(), arg, s)?;
+                            for (k, t) in m.iter().rev() {
+                                let g = self.apply(v[0].clone(), Value::Symbol(k.clone()), s)?;
+                                let g = self.apply(g, Value::Type(t.clone()), s)?;
+                                state = self.apply(g, state, s)?;
+                            }
                         }
                         Ok(state)
                     }

@@ -116,6 +116,16 @@ pub enum Expr {
     Nominal(u32, Span),
     /// `inl x = e in rest` for a plain variable: stores the value in local `slot`.
     Let(u32, Box<Expr>, Box<Expr>),
+    /// At a nominal's declaration: the values of the top-level variables its body reads
+    /// (`nominal t = `(m.f ``i32)`), the captures of the frame its body is evaluated in. `()`.
+    NominalEnv {
+        /// The nominal.
+        nominal: u32,
+        /// The slots captured, in the order of the body's `Cap` slots.
+        caps: Vec<Slot>,
+        /// The declaration.
+        span: Span,
+    },
     /// `target path <- value`: sets a field of a `mut` layout or an array element.
     HeapSet {
         /// The mutable value.
@@ -320,6 +330,9 @@ pub struct NominalDecl {
     pub params: u32,
     /// Number of locals needed to evaluate the body.
     pub frame: u32,
+    /// Whether the body reads top-level variables: they arrive through an
+    /// [`Expr::NominalEnv`] at the declaration.
+    pub has_env: bool,
     /// The body.
     pub body: NominalBody,
 }

@@ -54,15 +54,56 @@ pub fn compile_graph_for(
 
 #[derive(Clone, Debug)]
 enum Bind {
-    Val { depth: usize, local: u32 },
+    /// A variable; `ty` for a type variable (`forall`, `~a`, a nominal's or instance's
+    /// parameter, a passed type parameter), which a type's name finds before a term's.
+    Val { depth: usize, local: u32, ty: bool },
     Nominal(u32),
     Ctor(u32, Name),
     Module(usize),
-    Alias(Rc<(Vec<String>, ast::TypeExpr)>),
+    Alias(Rc<AliasDef>),
     TyExpr(TyExpr),
     /// A prototype (type class): its uses select an instance by the type inference gives its
     /// first type variable.
     Proto(Rc<ProtoInfo>),
+}
+
+/// A type alias: its parameters, its body, and what the body's other names meant where it
+/// was declared (an alias is expanded where it is used, but its names are resolved where it
+/// was written: `type state = a u32 f32` means core's `a` inside `nominal pu a = ...` too).
+#[derive(Debug)]
+struct AliasDef {
+    params: Vec<String>,
+    body: ast::TypeExpr,
+    captured: Vec<(String, Bind)>,
+}
+
+/// The names a type expression refers to (`Var` names and application heads).
+fn type_names(t: &ast::TypeExpr, out: &mut Vec<String>) {
+    match &t.kind {
+        TypeKind::Var(n) => {
+            if !out.iter().any(|x| x == n) {
+                out.push(n.clone());
+            }
+        }
+        TypeKind::Pair(a, b) | TypeKind::Fun(a, b) | TypeKind::Apply(a, b) => {
+            type_names(a, out);
+            type_names(b, out);
+        }
+        TypeKind::Record(fs) => fs.iter().for_each(|(_, v)| type_names(v, out)),
+        TypeKind::Forall(_, b) | TypeKind::Exists(_, b) => type_names(b, out),
+        TypeKind::Macro(parts) => {
+            for p in parts {
+                if let ast::MacroPart::Type(x) | ast::MacroPart::TypeLit(x) = p {
+                    type_names(x, out);
+                }
+            }
+        }
+        TypeKind::Union { cases, this, .. } => {
+            cases.iter().for_each(|c| type_names(&c.ty, out));
+            type_names(this, out);
+        }
+        TypeKind::Wildcard | TypeKind::Unit | TypeKind::MetaVar(_) | TypeKind::Lit(_) | TypeKind::DefaultLit(_) | TypeKind::Symbol(_) | TypeKind::Term(_) => {}
+    }
 }
 
 /// A prototype in the prepass: the names of its type variables after the selector (an
@@ -130,6 +171,22 @@ impl Scope {
     fn get(&self, n: &str) -> Option<&Bind> {
         self.index.get(n).and_then(|v| v.last()).map(|&i| &self.stack[i].1)
     }
+    /// The innermost prototype named `n`, past any terms of that name that shadow it
+    /// (prototypes are their own namespace in inference: `instance length list = length`
+    /// after `inl length` is an instance of the prototype).
+    fn get_proto(&self, n: &str) -> Option<&Rc<ProtoInfo>> {
+        self.index.get(n)?.iter().rev().find_map(|&i| match &self.stack[i].1 {
+            Bind::Proto(p) => Some(p),
+            _ => None,
+        })
+    }
+    /// What the name `n` means in a type: the innermost binding that is not a term variable
+    /// (types and terms are separate namespaces in v2: `u32` is the type, not a function
+    /// `u32` in scope); a term variable only where no such binding exists.
+    fn get_type(&self, n: &str) -> Option<&Bind> {
+        let v = self.index.get(n)?;
+        v.iter().rev().map(|&i| &self.stack[i].1).find(|b| !matches!(b, Bind::Val { ty: false, .. })).or_else(|| v.last().map(|&i| &self.stack[i].1))
+    }
     fn since(&self, mark: usize) -> Vec<(String, Bind)> {
         self.stack[mark..].to_vec()
     }
@@ -170,8 +227,14 @@ struct Prepass {
     /// top-down definition of the same name is in scope.
     bu_names: HashMap<String, Bind>,
     /// Whether the module being translated is top-down: there an annotation is a type check
-    /// that inference did, so one with a function type does not make a closure.
+    /// that inference did, and is erased (as in v2).
     top_down: bool,
+    /// The scope ranges the current module's top-level `open`s brought in: a named module
+    /// does not export them (as in v2; `open iam_real` does not bring `real_core`'s names).
+    opened: Vec<std::ops::Range<usize>>,
+    /// Whether the expression being translated is inside `real` (bottom-up code, whose
+    /// annotations stay: they give macros and literals their types).
+    in_real: bool,
     /// Bindings whose type parameters were set up (a binding's `forall` and its body may
     /// share a span).
     params_done: std::collections::HashSet<Span>,
@@ -250,6 +313,26 @@ pub struct Prefix {
 struct Partial {
     exports: Vec<(String, Bind)>,
     files: Vec<crate::diagnostics::FileId>,
+    /// The namespaces of the package's folders so far (`name/` in `package.spiproj`), by path.
+    folders: std::collections::BTreeMap<Vec<String>, Vec<(String, Bind)>>,
+}
+
+/// The module a folder is: its own names, then each of its subfolders so far as a module
+/// (registered in `modules`), as inference's `folder_tree` sees it.
+fn folder_tree(
+    folders: &std::collections::BTreeMap<Vec<String>, Vec<(String, Bind)>>,
+    path: &[String],
+    modules: &mut Vec<Vec<(String, Bind)>>,
+) -> Vec<(String, Bind)> {
+    let mut items = folders.get(path).cloned().unwrap_or_default();
+    let subs: Vec<Vec<String>> = folders.keys().filter(|k| k.len() == path.len() + 1 && k.starts_with(path)).cloned().collect();
+    for sub in subs {
+        let tree = folder_tree(folders, &sub, modules);
+        let mid = modules.len();
+        modules.push(tree);
+        items.push((sub[path.len()].clone(), Bind::Module(mid)));
+    }
+    items
 }
 
 impl Prefix {
@@ -272,6 +355,8 @@ impl Prefix {
                 params_done: Default::default(),
                 nominal_at: HashMap::default(),
                 top_down: false,
+                in_real: false,
+                opened: Vec::new(),
                 td_locals: Default::default(),
                 bu_names: HashMap::default(),
             },
@@ -514,15 +599,30 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
                 return;
             }
             let m = &pkg.modules[part.files.len()];
+            let folder_mark = st.p.scope.len();
+            // a module in a folder sees the folder's earlier modules and subfolders, and those
+            // of the folders around it
+            for k in 1..=m.scope.len() {
+                let items = folder_tree(&part.folders, &m.scope[..k], &mut st.p.modules);
+                st.p.scope.extend(items);
+            }
             let own_start = st.p.scope.len();
             st.p.top_down = m.segment == crate::syntax::Segment::TopDown;
+            st.p.opened.clear();
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
-            let own: Vec<(String, Bind)> = st.p.scope.since(own_start);
+            let own: Vec<(String, Bind)> = if m.name.is_some() && !st.p.opened.is_empty() {
+                // a named module's namespace is its own definitions, not what it opened
+                let opened = std::mem::take(&mut st.p.opened);
+                let all = st.p.scope.since(own_start);
+                all.into_iter().enumerate().filter(|(i, _)| !opened.iter().any(|r| r.contains(&(own_start + i)))).map(|(_, b)| b).collect()
+            } else {
+                st.p.scope.since(own_start)
+            };
             // which of core's names are top-down definitions, and the bottom-up ones they hide
             // (see `Prepass::lookup`)
             if m.segment == crate::syntax::Segment::TopDown {
                 for (_, b) in &own {
-                    if let Bind::Val { depth: 0, local } = b {
+                    if let Bind::Val { depth: 0, local, .. } = b {
                         st.p.td_locals.insert(*local);
                     }
                 }
@@ -543,6 +643,24 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
             let mid = st.p.modules.len();
             st.p.modules.push(own.clone());
             st.p.module_top_down.push(m.segment == crate::syntax::Segment::TopDown);
+            if !m.scope.is_empty() {
+                // the module's names go to its folder; the top folder, with everything in it
+                // so far, is a module of the package
+                st.p.scope.truncate(folder_mark);
+                let f = part.folders.entry(m.scope.clone()).or_default();
+                match &m.name {
+                    Some(n) => f.push((n.clone(), Bind::Module(mid))),
+                    None => f.extend(own),
+                }
+                let top = m.scope[0].clone();
+                let tree = folder_tree(&part.folders, std::slice::from_ref(&top), &mut st.p.modules);
+                let tid = st.p.modules.len();
+                st.p.modules.push(tree);
+                part.exports.push((top.clone(), Bind::Module(tid)));
+                st.p.scope.push((top, Bind::Module(tid)));
+                part.files.push(m.file);
+                continue;
+            }
             match &m.name {
                 Some(n) => {
                     part.exports.push((n.clone(), Bind::Module(mid)));
@@ -588,7 +706,15 @@ impl Prepass {
     fn bind(&mut self, n: &str) -> u32 {
         let l = self.new_local();
         let depth = self.depth();
-        self.scope.push((n.to_string(), Bind::Val { depth, local: l }));
+        self.scope.push((n.to_string(), Bind::Val { depth, local: l, ty: false }));
+        l
+    }
+
+    /// Binds the type variable `n` to a new local.
+    fn bind_ty(&mut self, n: &str) -> u32 {
+        let l = self.new_local();
+        let depth = self.depth();
+        self.scope.push((n.to_string(), Bind::Val { depth, local: l, ty: true }));
         l
     }
 
@@ -599,7 +725,7 @@ impl Prepass {
             // the same name (`conv`, the `a` array prototypes `index`, `set`, `length`), which
             // take type arguments that only inference supplies
             let top_down_def = match &b {
-                Some(Bind::Val { depth: 0, local }) => self.td_locals.contains(local),
+                Some(Bind::Val { depth: 0, local, .. }) => self.td_locals.contains(local),
                 Some(Bind::Proto(_)) => true,
                 _ => false,
             };
@@ -612,6 +738,14 @@ impl Prepass {
         b
     }
 
+    /// [`Scope::get_type`]: the name `n` in a type.
+    fn lookup_type(&self, n: &str) -> Option<Bind> {
+        match self.scope.get_type(n) {
+            Some(Bind::Val { ty: false, .. }) if PrimTy::from_name(n).is_some() || matches!(n, "int" | "uint" | "float") => None,
+            b => b.cloned(),
+        }
+    }
+
     /// `n.a.b`: a name, then members of the modules along `path`.
     fn lookup_path(&self, n: &str, path: &[ast::Ident]) -> Option<Bind> {
         let mut b = self.lookup(n)?;
@@ -620,6 +754,26 @@ impl Prepass {
             b = self.modules[mi].iter().rev().find(|(x, _)| *x == k.name).map(|(_, b)| b.clone())?;
         }
         Some(b)
+    }
+
+    /// The module `e` names: a module variable `m`, or a path `m.sub` through submodules
+    /// (folders); with the path as written.
+    fn module_of(&self, e: &ast::Expr) -> Option<(String, usize)> {
+        match &e.kind {
+            ExprKind::Var { name, .. } => match self.lookup(name) {
+                Some(Bind::Module(mi)) => Some((name.clone(), mi)),
+                _ => None,
+            },
+            ExprKind::Apply(a, b) => {
+                let ExprKind::Symbol(x) = &b.kind else { return None };
+                let (m, mi) = self.module_of(a)?;
+                match self.modules[mi].iter().rev().find(|(k, _)| k == x) {
+                    Some((_, Bind::Module(sub))) => Some((format!("{m}.{x}"), *sub)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 
     fn notify(&mut self, depth: usize, slot: Slot) {
@@ -713,14 +867,17 @@ impl Prepass {
                     }
                     let ids: Vec<u32> = group.iter().map(|(n, params, _)| self.nominal_register(n, params)).collect();
                     for (id, (_, params, body)) in ids.into_iter().zip(group) {
-                        self.nominal_body(id, params, body);
+                        self.nominal_body(id, params, body, steps);
                     }
                     i = j;
                     continue;
                 }
                 TopKind::Type { name: n, params, body } => {
                     let ps: Vec<String> = params.iter().map(|p| p.name.name.clone()).collect();
-                    self.scope.push((n.name.clone(), Bind::Alias(Rc::new((ps, body.clone())))));
+                    let mut names = Vec::new();
+                    type_names(body, &mut names);
+                    let captured: Vec<(String, Bind)> = names.into_iter().filter(|x| !ps.contains(x)).filter_map(|x| self.lookup(&x).map(|b| (x, b))).collect();
+                    self.scope.push((n.name.clone(), Bind::Alias(Rc::new(AliasDef { params: ps, body: body.clone(), captured }))));
                 }
                 TopKind::Prototype { name: n, params, ty, .. } => {
                     let mut vars: Vec<String> = params.iter().map(|p| p.var.name.name.clone()).collect();
@@ -733,9 +890,9 @@ impl Prepass {
                     self.scope.push((n.name.clone(), Bind::Proto(Rc::new(info))));
                 }
                 TopKind::Instance { prototype, nominal, params, body } => {
-                    let proto = match self.lookup(&prototype.name) {
-                        Some(Bind::Proto(p)) => p,
-                        _ => {
+                    let proto = match self.scope.get_proto(&prototype.name) {
+                        Some(p) => p.clone(),
+                        None => {
                             self.error(prototype.span, format!("`{}` is not a prototype", prototype.name));
                             i += 1;
                             continue;
@@ -763,18 +920,19 @@ impl Prepass {
                     let depth = self.depth();
                     proto.instances.borrow_mut().push((nid, params.len(), depth, l));
                 }
-                TopKind::Open { module, path } => self.open(module, path),
+                TopKind::Open { module, path } => {
+                    let start = self.scope.len();
+                    self.open(module, path);
+                    self.opened.push(start..self.scope.len());
+                }
             }
             i += 1;
         }
     }
 
     fn open(&mut self, module: &ast::Ident, path: &[ast::Ident]) {
-        match self.lookup(&module.name) {
+        match self.lookup_path(&module.name, path) {
             Some(Bind::Module(m)) => {
-                if !path.is_empty() {
-                    self.error(module.span, "opening a sub-module path is not supported");
-                }
                 let items = self.modules[m].clone();
                 self.scope.extend(items);
             }
@@ -802,19 +960,20 @@ impl Prepass {
             name: name(&n.name),
             params: params.len() as u32,
             frame: 0,
+            has_env: false,
             body: NominalBody::Type(TyExpr::Unit),
         });
         self.scope.push((n.name.clone(), Bind::Nominal(id)));
         id
     }
 
-    fn nominal_body(&mut self, id: u32, params: &[ast::HoVar], body: &ast::TypeExpr) {
-        // the body is translated in a fresh function context whose locals are the parameters
-        let saved_fns = std::mem::replace(&mut self.fns, vec![FnCtx::default()]);
+    fn nominal_body(&mut self, id: u32, params: &[ast::HoVar], body: &ast::TypeExpr, steps: &mut Vec<Step>) {
+        // the body is translated in a function context of its own whose locals are the
+        // parameters; the top-level variables it reads (in a `` `(term) `` type) are its captures
+        self.fns.push(FnCtx::default());
         let mark = self.scope.len();
-        // hide term variables of enclosing scopes from the body: only types are allowed
         for p in params {
-            self.bind(&p.name.name);
+            self.bind_ty(&p.name.name);
         }
         let nb = match &body.kind {
             TypeKind::Union { cases, layout, .. } => {
@@ -823,12 +982,18 @@ impl Prepass {
             }
             _ => NominalBody::Type(self.ty(body)),
         };
-        let frame = self.fns[0].next_local;
+        let ctx = self.fns.pop().expect("the nominal's context");
+        let frame = ctx.next_local;
         self.scope.truncate(mark);
-        self.fns = saved_fns;
+        let has_env = !ctx.caps.is_empty();
+        if has_env {
+            let l = self.new_local();
+            steps.push(Step::Let(l, Expr::NominalEnv { nominal: id, caps: ctx.caps, span: body.span }));
+        }
         let d = &mut self.nominals[id as usize];
         d.body = nb;
         d.frame = frame;
+        d.has_env = has_env;
         if let NominalBody::Union { cases, .. } = &self.nominals[id as usize].body {
             let names: Vec<Name> = cases.iter().map(|c| c.0.clone()).collect();
             for c in names {
@@ -900,7 +1065,7 @@ impl Prepass {
             match &clauses[0].0.kind {
                 PatternKind::Var(v) => {
                     let depth = self.depth();
-                    self.scope.push((v.clone(), Bind::Val { depth, local: arg }));
+                    self.scope.push((v.clone(), Bind::Val { depth, local: arg, ty: false }));
                     self.expr_named(&clauses[0].1, n)
                 }
                 _ => {
@@ -923,7 +1088,7 @@ impl Prepass {
         let mark = self.scope.len();
         let arg = self.new_local();
         let depth = self.depth();
-        self.scope.push((tv.var.name.name.clone(), Bind::Val { depth, local: arg }));
+        self.scope.push((tv.var.name.name.clone(), Bind::Val { depth, local: arg, ty: true }));
         let b = self.expr_named(body, n);
         self.scope.truncate(mark);
         let f = self.fns.pop().expect("fn");
@@ -937,7 +1102,7 @@ impl Prepass {
         let mark = self.scope.len();
         let arg = self.new_local();
         let depth = self.depth();
-        self.scope.push((names[0].clone(), Bind::Val { depth, local: arg }));
+        self.scope.push((names[0].clone(), Bind::Val { depth, local: arg, ty: true }));
         let b = if names.len() > 1 { Expr::Lambda(self.named_type_params(&names[1..], body, n)) } else { self.expr_named(body, n) };
         self.scope.truncate(mark);
         let f = self.fns.pop().expect("fn");
@@ -950,8 +1115,8 @@ impl Prepass {
     fn type_arg(&mut self, a: &crate::infer::Closed, span: Span) -> Expr {
         if let crate::infer::Closed::Var(id) = a {
             // the enclosing binding's parameter, as it is (a type or a type function)
-            let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
-            if let Some(Bind::Val { depth, local }) = found {
+            let found = self.tvar_names.get(id).and_then(|n| self.lookup_type(n));
+            if let Some(Bind::Val { depth, local, .. }) = found {
                 return Expr::Var(self.slot_of(depth, local), span);
             }
         }
@@ -973,7 +1138,31 @@ impl Prepass {
 
     /// A use of prototype `p`: the instance for the type its selector takes here, applied to
     /// the other type arguments.
+    /// A prototype used from bottom-up code, where inference gives no types: a function of
+    /// the selector type (given explicitly: `` index `ar `dim `el ar i ``) that selects the
+    /// instance, which then takes the prototype's other type variables.
+    fn proto_fn(&mut self, p: &ProtoInfo, span: Span) -> Expr {
+        self.fns.push(FnCtx::default());
+        let arg = self.new_local();
+        let mut op = vec![Expr::Var(Slot::Local(arg), span)];
+        let instances = p.instances.borrow().clone();
+        for (nid, k, depth, local) in instances {
+            op.push(Expr::Lit(Lit::I32(nid as i32), span));
+            op.push(Expr::Lit(Lit::I32(k as i32), span));
+            op.push(Expr::Var(self.slot_of(depth, local), span));
+        }
+        let body = Expr::Op(name("ProtoSelect"), op, span);
+        let f = self.fns.pop().expect("fn");
+        let id = self.id();
+        Expr::Lambda(Rc::new(Lambda { captures: f.caps, arg, body, frame: f.next_local, id, name: name(&p.name), span }))
+    }
+
     fn proto_use(&mut self, p: &ProtoInfo, span: Span) -> Expr {
+        if !self.top_down || self.in_real {
+            if !self.passing.args.contains_key(&span) {
+                return self.proto_fn(p, span);
+            }
+        }
         let Some(args) = self.passing.args.get(&span).cloned() else {
             return Expr::Error(format!("the prototype `{}` is used where inference gave it no type", p.name), span);
         };
@@ -1007,9 +1196,9 @@ impl Prepass {
         use crate::infer::Closed as C;
         Some(match t {
             C::Var(id) => {
-                let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
+                let found = self.tvar_names.get(id).and_then(|n| self.lookup_type(n));
                 match found {
-                    Some(Bind::Val { depth, local }) => TyExpr::Var(self.slot_of(depth, local), false),
+                    Some(Bind::Val { depth, local, .. }) => TyExpr::Var(self.slot_of(depth, local), false),
                     _ => return None,
                 }
             }
@@ -1023,6 +1212,17 @@ impl Prepass {
                 _ => return None,
             },
             C::Apply(h, args) => TyExpr::Apply(Box::new(self.passed_ty_opt(h)?), args.iter().map(|a| self.passed_ty_opt(a)).collect::<Option<_>>()?),
+            C::Macro(parts) => {
+                let mut out = Vec::new();
+                for p in parts {
+                    out.push(match p {
+                        crate::infer::ClosedMacro::Text(x) => TyMacroPart::Text(name(x)),
+                        crate::infer::ClosedMacro::Type(x) => TyMacroPart::Type(self.passed_ty_opt(x)?),
+                        crate::infer::ClosedMacro::TypeLit(x) => TyMacroPart::TypeLit(self.passed_ty_opt(x)?),
+                    });
+                }
+                TyExpr::Macro(out)
+            }
             other => self.closed_ty(other)?,
         })
     }
@@ -1033,9 +1233,9 @@ impl Prepass {
         use crate::infer::Closed as C;
         match t {
             C::Var(id) => {
-                let found = self.tvar_names.get(id).and_then(|n| self.lookup(n));
+                let found = self.tvar_names.get(id).and_then(|n| self.lookup_type(n));
                 match found {
-                    Some(Bind::Val { depth, local }) => TyExpr::Var(self.slot_of(depth, local), false),
+                    Some(Bind::Val { depth, local, .. }) => TyExpr::Var(self.slot_of(depth, local), false),
                     _ => TyExpr::Unit,
                 }
             }
@@ -1055,6 +1255,16 @@ impl Prepass {
                 let h = self.passed_ty(h);
                 TyExpr::Apply(Box::new(h), args.iter().map(|a| self.passed_ty(a)).collect())
             }
+            C::Macro(parts) => TyExpr::Macro(
+                parts
+                    .iter()
+                    .map(|p| match p {
+                        crate::infer::ClosedMacro::Text(x) => TyMacroPart::Text(name(x)),
+                        crate::infer::ClosedMacro::Type(x) => TyMacroPart::Type(self.passed_ty(x)),
+                        crate::infer::ClosedMacro::TypeLit(x) => TyMacroPart::TypeLit(self.passed_ty(x)),
+                    })
+                    .collect(),
+            ),
             other => self.closed_ty(other).unwrap_or(TyExpr::Unit),
         }
     }
@@ -1116,7 +1326,7 @@ impl Prepass {
 
     fn var(&mut self, n: &str, span: Span) -> Expr {
         match self.lookup(n) {
-            Some(Bind::Val { depth, local }) => {
+            Some(Bind::Val { depth, local, .. }) => {
                 let mut e = Expr::Var(self.slot_of(depth, local), span);
                 // a use of a binding with passed type parameters: apply it to their types
                 if let Some(args) = self.passing.args.get(&span).cloned() {
@@ -1169,14 +1379,26 @@ impl Prepass {
     fn closed_ty(&self, t: &crate::infer::Closed) -> Option<TyExpr> {
         use crate::infer::Closed as C;
         Some(match t {
-            C::Var(id) => match self.tvar_names.get(id).and_then(|n| self.scope.get(n)) {
+            C::Var(id) => match self.tvar_names.get(id).and_then(|n| self.scope.get_type(n)) {
                 // a passed type parameter of an enclosing binding (read without a capture, so
                 // only in the function that binds it)
-                Some(Bind::Val { depth, local }) if *depth == self.depth() => TyExpr::Var(Slot::Local(*local), false),
+                Some(Bind::Val { depth, local, .. }) if *depth == self.depth() => TyExpr::Var(Slot::Local(*local), false),
                 _ => return None,
             },
             C::Layout(a, l) => TyExpr::Layout(layout_kind(*l)?, Box::new(self.closed_ty(a)?)),
             C::Apply(h, args) => TyExpr::Apply(Box::new(self.closed_ty(h)?), args.iter().map(|a| self.closed_ty(a)).collect::<Option<_>>()?),
+            C::Macro(parts) => TyExpr::Macro(
+                parts
+                    .iter()
+                    .map(|p| {
+                        Some(match p {
+                            crate::infer::ClosedMacro::Text(x) => TyMacroPart::Text(name(x)),
+                            crate::infer::ClosedMacro::Type(x) => TyMacroPart::Type(self.closed_ty(x)?),
+                            crate::infer::ClosedMacro::TypeLit(x) => TyMacroPart::TypeLit(self.closed_ty(x)?),
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            ),
             C::Unit => TyExpr::Unit,
             C::Prim(p) => TyExpr::Prim(*p),
             C::Symbol(x) => TyExpr::Symbol(name(x)),
@@ -1277,8 +1499,9 @@ impl Prepass {
                 }
                 let x = self.expr(x);
                 let t = self.ty(t);
-                if has_wildcard(&t) || (self.top_down && has_fun_ty(&t)) {
-                    // `_` (top-down's "fill") or an opaque library type: inference checked it
+                if has_wildcard(&t) || (self.top_down && !self.in_real) {
+                    // `_` (top-down's "fill") or an opaque library type, or any annotation of
+                    // top-down code: inference checked it, and as in v2 it is erased
                     return x;
                 }
                 Expr::Annot(Box::new(x), t, s)
@@ -1311,9 +1534,20 @@ impl Prepass {
                         return self.expr(b);
                     }
                 }
-                // module member access: `m.x`
-                if let (ExprKind::Var { name: m, .. }, ExprKind::Symbol(x)) = (&a.kind, &b.kind) {
-                    if let Some(Bind::Module(mi)) = self.lookup(m) {
+                // bottom-up code giving a prototype its type arguments (`` index `ar ... ``):
+                // the prototype, even where core's bottom-up function of that name is preferred
+                if let (ExprKind::Var { name: f, .. }, ExprKind::Type(_)) = (&a.kind, &b.kind) {
+                    if !self.top_down || self.in_real {
+                        if let Some(Bind::Proto(p)) = self.scope.get(f).cloned() {
+                            let fa = self.proto_fn(&p, a.span);
+                            let fb = self.expr(b);
+                            return Expr::Apply(Box::new(fa), Box::new(fb), s);
+                        }
+                    }
+                }
+                // module member access: `m.x`, `m.sub.x`
+                if let ExprKind::Symbol(x) = &b.kind {
+                    if let Some((m, mi)) = self.module_of(a) {
                         let found = self.modules[mi].iter().rev().find(|(k, _)| k == x).map(|(_, b)| b.clone());
                         return match found {
                             Some(bind) => {
@@ -1361,7 +1595,12 @@ impl Prepass {
                 let v = self.expr(value);
                 Expr::HeapSet { target: Box::new(t), path: p, value: Box::new(v), span: s }
             }
-            ExprKind::Real(x) => self.expr(x),
+            ExprKind::Real(x) => {
+                let saved = std::mem::replace(&mut self.in_real, true);
+                let r = self.expr(x);
+                self.in_real = saved;
+                r
+            }
             ExprKind::Macro(parts) => {
                 let ps = parts
                     .iter()
@@ -1388,7 +1627,7 @@ impl Prepass {
     fn rkey_ident(&mut self, id: &ast::Ident, inject: bool) -> RecordKey {
         if inject {
             match self.lookup(&id.name) {
-                Some(Bind::Val { depth, local }) => RecordKey::Inject(self.slot_of(depth, local), id.span),
+                Some(Bind::Val { depth, local, .. }) => RecordKey::Inject(self.slot_of(depth, local), id.span),
                 _ => {
                     self.error(id.span, format!("unbound variable `{}`", id.name));
                     RecordKey::Name(name(&id.name))
@@ -1505,7 +1744,9 @@ impl Prepass {
             PatternKind::Annot(x, t) => {
                 let px = self.pat(x, binds);
                 let t = self.ty(t);
-                if has_wildcard(&t) || (self.top_down && has_fun_ty(&t)) {
+                // erased in top-down code, as in v2: inference checked it (a real call may
+                // pass a record with fewer fields)
+                if has_wildcard(&t) || (self.top_down && !self.in_real) {
                     return px;
                 }
                 Pat::Annot(Box::new(px), t)
@@ -1588,7 +1829,7 @@ impl Prepass {
                 if let Some(l) = self.meta_pattern.as_ref().and_then(|m| m.iter().find(|(k, _)| k == n).map(|(_, l)| *l)) {
                     return TyExpr::Var(Slot::Local(l), true);
                 }
-                let l = self.bind(n);
+                let l = self.bind_ty(n);
                 if let Some(m) = &mut self.meta_pattern {
                     m.push((n.to_string(), l));
                 }
@@ -1614,13 +1855,25 @@ impl Prepass {
                 args.reverse();
                 match &head.kind {
                     // `m.t args`: a type of module `m`
-                    TypeKind::Var(n) if matches!(self.lookup(n), Some(Bind::Module(_))) && matches!(args.first().map(|a| &a.kind), Some(TypeKind::Symbol(_))) => {
-                        let (Some(Bind::Module(mi)), TypeKind::Symbol(k)) = (self.lookup(n), &args[0].kind) else { unreachable!() };
+                    TypeKind::Var(n) if matches!(self.lookup_type(n), Some(Bind::Module(_))) && matches!(args.first().map(|a| &a.kind), Some(TypeKind::Symbol(_))) => {
+                        let Some(Bind::Module(mut mi)) = self.lookup_type(n) else { unreachable!() };
+                        // through submodules (folders): `m.sub.t`
+                        let mut used = 0;
+                        while let (Some(TypeKind::Symbol(k)), true) = (args.get(used).map(|a| &a.kind), used + 1 < args.len()) {
+                            match self.modules[mi].iter().rev().find(|(x, _)| x == k) {
+                                Some((_, Bind::Module(sub))) if matches!(args[used + 1].kind, TypeKind::Symbol(_)) => {
+                                    mi = *sub;
+                                    used += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        let TypeKind::Symbol(k) = &args[used].kind else { unreachable!() };
                         match self.modules[mi].iter().rev().find(|(x, _)| x == k).map(|(_, b)| b.clone()) {
                             Some(bind) => {
                                 let saved = self.scope.len();
                                 self.scope.push((k.clone(), bind));
-                                let r = self.ty_var(k, &args[1..], s);
+                                let r = self.ty_var(k, &args[used + 1..], s);
                                 self.scope.truncate(saved);
                                 r
                             }
@@ -1679,23 +1932,24 @@ impl Prepass {
             }
             targs.into_iter().next().unwrap_or(TyExpr::Unit)
         };
-        match self.lookup(n) {
+        match self.lookup_type(n) {
             Some(Bind::Nominal(d)) => return TyExpr::Nominal(d, targs),
             // core's functions `heap` and `mut` (and an `array` value) are terms: in a type
             // these names are the built-in layouts and arrays
             Some(Bind::Val { .. }) if matches!(n, "heap" | "mut" | "array") && targs.len() == 1 => {}
-            Some(Bind::Val { depth, local }) => {
+            Some(Bind::Val { depth, local, .. }) => {
                 let slot = self.slot_of(depth, local);
                 return if targs.is_empty() { TyExpr::Var(slot, false) } else { TyExpr::Apply(Box::new(TyExpr::Var(slot, false)), targs) };
             }
             Some(Bind::TyExpr(t)) => return t,
             Some(Bind::Alias(a)) => {
-                let (params, body) = (&a.0, &a.1);
+                let (params, body) = (&a.params, &a.body);
                 if params.len() != targs.len() {
                     self.error(s, format!("the type alias `{n}` takes {} arguments", params.len()));
                     return TyExpr::Unit;
                 }
                 let mark = self.scope.len();
+                self.scope.extend(a.captured.iter().cloned());
                 for (p, t) in params.iter().zip(targs) {
                     self.scope.push((p.clone(), Bind::TyExpr(t)));
                 }
@@ -1738,18 +1992,6 @@ fn layout_kind(l: crate::infer::types::Layout) -> Option<LayoutKind> {
         L::Heap => Some(LayoutKind::Heap),
         L::HeapMutable => Some(LayoutKind::Mut),
         L::StackMutable => None,
-    }
-}
-
-/// Whether a type has a function type in it.
-fn has_fun_ty(t: &TyExpr) -> bool {
-    match t {
-        TyExpr::Fun(..) => true,
-        TyExpr::Pair(a, b) => has_fun_ty(a) || has_fun_ty(b),
-        TyExpr::Record(fs) => fs.iter().any(|(_, t)| has_fun_ty(t)),
-        TyExpr::Array(a) | TyExpr::Layout(_, a) => has_fun_ty(a),
-        TyExpr::Nominal(_, args) => args.iter().any(has_fun_ty),
-        _ => false,
     }
 }
 

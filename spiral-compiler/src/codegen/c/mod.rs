@@ -444,7 +444,7 @@ impl<'p> Gen<'p> {
                     return info;
                 }
             }
-            Ty::Nominal(_) | Ty::Pair(..) | Ty::Record(_) | Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) => {
+            Ty::Nominal(_) | Ty::Pair(..) | Ty::Record(_) | Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) | Ty::Con(..) => {
                 let ls = self.leaves(t);
                 if ls.len() == 1 {
                     return self.info(&ls[0]);

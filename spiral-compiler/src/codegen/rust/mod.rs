@@ -680,7 +680,7 @@ impl RustPrinter<'_> {
                 }
                 s
             }
-            Ty::Nominal(_) | Ty::Pair(..) | Ty::Record(_) | Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) => {
+            Ty::Nominal(_) | Ty::Pair(..) | Ty::Record(_) | Ty::Unit | Ty::Symbol(_) | Ty::TypeLit(_) | Ty::Con(..) => {
                 self.leaves_ty(t)
             }
         }
