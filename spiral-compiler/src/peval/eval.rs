@@ -214,6 +214,9 @@ pub(crate) struct PE<'a> {
     union_intern: HashMap<(u32, Vec<Ty>), Ty>,
     /// The top-level values each nominal's body reads, set at its declaration.
     nominal_env: HashMap<u32, Rc<[Value]>>,
+    /// The program's instances, by (prototype id, nominal id): how many of the nominal's
+    /// arguments the instance names, and its function (`ProtoRegister`).
+    pub(crate) proto_instances: HashMap<(u32, u32), (u32, Value)>,
     /// The number of the `match` being evaluated (keys the array-pattern element reads).
     cur_match: u64,
     /// How many `match`es were started.
@@ -251,6 +254,7 @@ impl<'a> PE<'a> {
             out: ir::Program::default(),
             union_intern: HashMap::new(),
             nominal_env: HashMap::new(),
+            proto_instances: HashMap::new(),
             cur_match: 0,
             match_count: 0,
             methods: HashMap::new(),

@@ -561,11 +561,33 @@ impl PE<'_> {
                     _ => self.err(s, "`nan_is` expects a float"),
                 }
             }
+            "ProtoRegister" => {
+                // An instance's declaration: (prototype id, nominal id, how many of the
+                // nominal's arguments the instance names, its function).
+                let v = self.args(args, 4, name, s, f)?;
+                if let [Value::Lit(Lit::I32(p)), Value::Lit(Lit::I32(d)), Value::Lit(Lit::I32(k)), inst] = &v[..] {
+                    self.proto_instances.insert((*p as u32, *d as u32), (*k as u32, inst.clone()));
+                }
+                Ok(Value::Unit)
+            }
+            "ProtoHas" => {
+                // `!!!!PrototypeHas(proto, `t)`: whether the type's nominal has an instance
+                let v = self.args(args, 2, name, s, f)?;
+                let Value::Lit(Lit::I32(p)) = v[0] else { return self.err(s, "internal error: ProtoHas expects a prototype id") };
+                let d = match &v[1] {
+                    Value::NominalFn(d, _) => Some(*d),
+                    Value::Type(t) => self.nominal_parts(t).map(|x| x.0),
+                    _ => None,
+                };
+                Ok(Value::Lit(Lit::Bool(d.is_some_and(|d| self.proto_instances.contains_key(&(p as u32, d))))))
+            }
             "ProtoSelect" => {
-                // A prototype's use (the prepass's type passing): the selector type, then
-                // (nominal id, instance variables, instance function) for each instance in scope.
-                let v = self.args(args, args.len(), name, s, f)?;
-                let (d, targs) = match &v[0] {
+                // A prototype's use (the prepass's type passing, or a bottom-up call with the
+                // selector type given): the instance of the selector type's nominal, applied to
+                // the type arguments the instance names.
+                let v = self.args(args, 2, name, s, f)?;
+                let Value::Lit(Lit::I32(p)) = v[0] else { return self.err(s, "internal error: ProtoSelect expects a prototype id") };
+                let (d, targs) = match &v[1] {
                     Value::NominalFn(d, a) => (*d, a.clone()),
                     Value::Type(t) => match self.nominal_parts(t) {
                         Some(x) => x,
@@ -579,19 +601,19 @@ impl PE<'_> {
                         return self.err(s, format!("internal error: a prototype's selector must be a type\nGot: {shown}"));
                     }
                 };
-                for c in v[1..].chunks(3) {
-                    if let [Value::Lit(Lit::I32(nid)), Value::Lit(Lit::I32(k)), inst] = c {
-                        if *nid as u32 == d {
-                            let mut r = inst.clone();
-                            for t in targs.iter().take(*k as usize) {
-                                r = self.apply(r, Value::Type(t.clone()), s)?;
-                            }
-                            return Ok(r);
+                match self.proto_instances.get(&(p as u32, d)).cloned() {
+                    Some((k, inst)) => {
+                        let mut r = inst;
+                        for t in targs.iter().take(k as usize) {
+                            r = self.apply(r, Value::Type(t.clone()), s)?;
                         }
+                        Ok(r)
+                    }
+                    None => {
+                        let n = self.prog.nominals[d as usize].name.clone();
+                        self.err(s, format!("the nominal `{n}` has no instance of this prototype"))
                     }
                 }
-                let n = self.prog.nominals[d as usize].name.clone();
-                self.err(s, format!("the nominal `{n}` has no instance of this prototype here (instances must come before their use)"))
             }
             "TypedLit" => {
                 // An unsuffixed literal whose type inference left as a passed type parameter

@@ -110,11 +110,11 @@ fn type_names(t: &ast::TypeExpr, out: &mut Vec<String>) {
 /// instance's body is a function of them) and its instances so far.
 #[derive(Debug)]
 struct ProtoInfo {
+    /// Its id: instances register under it (`!!!!ProtoRegister` where they are declared) and
+    /// uses select among all of the program's (as in v2, an instance is global).
+    id: u32,
     name: String,
     vars: Vec<String>,
-    /// (nominal id, how many of the nominal's arguments the instance names, where its
-    /// function is bound).
-    instances: std::cell::RefCell<Vec<(u32, usize, usize, u32)>>,
 }
 
 #[derive(Clone)]
@@ -229,6 +229,8 @@ struct Prepass {
     /// Whether the module being translated is top-down: there an annotation is a type check
     /// that inference did, and is erased (as in v2).
     top_down: bool,
+    /// The id of the next prototype declared.
+    next_proto: u32,
     /// The scope ranges the current module's top-level `open`s brought in: a named module
     /// does not export them (as in v2; `open iam_real` does not bring `real_core`'s names).
     opened: Vec<std::ops::Range<usize>>,
@@ -357,6 +359,7 @@ impl Prefix {
                 top_down: false,
                 in_real: false,
                 opened: Vec::new(),
+                next_proto: 0,
                 td_locals: Default::default(),
                 bu_names: HashMap::default(),
             },
@@ -610,7 +613,10 @@ fn run_packages(st: &mut Prefix, graph: &ProjectGraph, stop: (usize, usize)) {
             st.p.top_down = m.segment == crate::syntax::Segment::TopDown;
             st.p.opened.clear();
             st.p.top_items(&m.parsed.module.items, &mut st.steps);
-            let own: Vec<(String, Bind)> = if m.name.is_some() && !st.p.opened.is_empty() {
+            // the bundled library modules (`kernel` opens `inv`) re-export, as their typed
+            // signatures do
+            let library = crate::driver::LIBRARY.iter().any(|(p, _)| m.path == std::path::Path::new(p));
+            let own: Vec<(String, Bind)> = if m.name.is_some() && !library && !st.p.opened.is_empty() {
                 // a named module's namespace is its own definitions, not what it opened
                 let opened = std::mem::take(&mut st.p.opened);
                 let all = st.p.scope.since(own_start);
@@ -886,7 +892,8 @@ impl Prepass {
                         vars.push(v.var.name.name.clone());
                         t = b;
                     }
-                    let info = ProtoInfo { name: n.name.clone(), vars, instances: Default::default() };
+                    let info = ProtoInfo { id: self.next_proto, name: n.name.clone(), vars };
+                    self.next_proto += 1;
                     self.scope.push((n.name.clone(), Bind::Proto(Rc::new(info))));
                 }
                 TopKind::Instance { prototype, nominal, params, body } => {
@@ -917,8 +924,15 @@ impl Prepass {
                     let e = if names.is_empty() { self.expr_named(body, &label) } else { Expr::Lambda(self.named_type_params(&names, body, &label)) };
                     let l = self.bind(&label);
                     steps.push(Step::Let(l, e));
-                    let depth = self.depth();
-                    proto.instances.borrow_mut().push((nid, params.len(), depth, l));
+                    let reg = self.new_local();
+                    let sp = body.span;
+                    let args = vec![
+                        Expr::Lit(Lit::I32(proto.id as i32), sp),
+                        Expr::Lit(Lit::I32(nid as i32), sp),
+                        Expr::Lit(Lit::I32(params.len() as i32), sp),
+                        Expr::Var(Slot::Local(l), sp),
+                    ];
+                    steps.push(Step::Let(reg, Expr::Op(name("ProtoRegister"), args, sp)));
                 }
                 TopKind::Open { module, path } => {
                     let start = self.scope.len();
@@ -1144,13 +1158,7 @@ impl Prepass {
     fn proto_fn(&mut self, p: &ProtoInfo, span: Span) -> Expr {
         self.fns.push(FnCtx::default());
         let arg = self.new_local();
-        let mut op = vec![Expr::Var(Slot::Local(arg), span)];
-        let instances = p.instances.borrow().clone();
-        for (nid, k, depth, local) in instances {
-            op.push(Expr::Lit(Lit::I32(nid as i32), span));
-            op.push(Expr::Lit(Lit::I32(k as i32), span));
-            op.push(Expr::Var(self.slot_of(depth, local), span));
-        }
+        let op = vec![Expr::Lit(Lit::I32(p.id as i32), span), Expr::Var(Slot::Local(arg), span)];
         let body = Expr::Op(name("ProtoSelect"), op, span);
         let f = self.fns.pop().expect("fn");
         let id = self.id();
@@ -1166,13 +1174,7 @@ impl Prepass {
         let Some(args) = self.passing.args.get(&span).cloned() else {
             return Expr::Error(format!("the prototype `{}` is used where inference gave it no type", p.name), span);
         };
-        let mut op = vec![self.type_arg(&args[0], span)];
-        let instances = p.instances.borrow().clone();
-        for (nid, k, depth, local) in instances {
-            op.push(Expr::Lit(Lit::I32(nid as i32), span));
-            op.push(Expr::Lit(Lit::I32(k as i32), span));
-            op.push(Expr::Var(self.slot_of(depth, local), span));
-        }
+        let op = vec![Expr::Lit(Lit::I32(p.id as i32), span), self.type_arg(&args[0], span)];
         let mut e = Expr::Op(name("ProtoSelect"), op, span);
         for a in &args[1..] {
             let t = self.type_arg(a, span);
@@ -1476,6 +1478,18 @@ impl Prepass {
             }
             ExprKind::RecordWith { bases, with, without } => self.record(bases, with, without, s),
             ExprKind::Op { name: n, args } => {
+                // `!!!!PrototypeHas(proto, `t)`: whether `t`'s nominal has an instance of `proto`
+                // in scope here (the instances as `ProtoSelect` takes them)
+                if n.name == "PrototypeHas" && args.len() == 2 {
+                    if let ExprKind::Var { name: pn, .. } = &args[0].kind {
+                        if let Some(p) = self.scope.get_proto(pn).cloned() {
+                            let op = vec![Expr::Lit(Lit::I32(p.id as i32), s), self.expr(&args[1])];
+                            return Expr::Op(name("ProtoHas"), op, s);
+                        }
+                    }
+                    self.error(args[0].span, "`PrototypeHas` takes a prototype in scope, then a type");
+                    return Expr::Lit(Lit::Bool(false), s);
+                }
                 let a = args.iter().map(|x| self.expr(x)).collect();
                 Expr::Op(name(&n.name), a, s)
             }

@@ -498,7 +498,7 @@ pub const INBUILT_OPS: &[&str] = &[
     "UsesOriginalNominals", "Global", "ToPythonRecord", "ToPythonNamedTuple", "While",
     "LayoutToHeap", "LayoutToHeapMutable", "LayoutToStackMutable", "LayoutIndex",
     "TypeToVar", "TypeToSymbol", "TypeLitToLit", "LitToTypeLit", "LitToSymbol", "Dyn",
-    "KernelIndex", "KernelLaunch", "KernelLaunchBlocks", "ThreadIndex", "BlockIndex", "ThreadsPerBlock", "SyncThreads", "ShuffleDown", "ShuffleUp", "SharedArray", "TaskletArray", "MramRead", "MramWrite", "UpmemDpus", "UpmemBlockElems", "TypedLit", "ProtoSelect", "AtomicAdd", "AtomicMin", "AtomicMax", "AtomicCas", "ChunkSet", "LengthCheck",
+    "KernelIndex", "KernelLaunch", "KernelLaunchBlocks", "ThreadIndex", "BlockIndex", "ThreadsPerBlock", "SyncThreads", "ShuffleDown", "ShuffleUp", "SharedArray", "TaskletArray", "MramRead", "MramWrite", "UpmemDpus", "UpmemBlockElems", "TypedLit", "ProtoSelect", "ProtoHas", "ProtoRegister", "AtomicAdd", "AtomicMin", "AtomicMax", "AtomicCas", "ChunkSet", "LengthCheck",
     "NominalCreate", "NominalStrip", "NominalTypeApply",
     "Unbox", "Unbox2", "UnionTag", "UnionUntag", "UnionToRecord",
     "StringLength", "StringIndex", "StringSlice", "StaticStringConcat", "Printf",
