@@ -1,6 +1,7 @@
 //! Type inference of top-down programs: generated programs at 1x, 4x and 16x one size, in lines
 //! per second (equal throughput at every size means the cost grows linearly), and, when
-//! `SPIRAL_BENCH_INFER_PACKAGE` names a package folder (e.g. v2's `ml3`), that package.
+//! `SPIRAL_BENCH_INFER_PACKAGE` names a package folder (e.g. v2's `ml3`), that package
+//! (`SPIRAL_BENCH_INFER_DEFAULT_FLOAT=f32` checks it with `f32` as the default float).
 //!
 //! `cargo bench -p spiral-compiler --bench infer`. Parsing is not timed.
 
@@ -63,6 +64,11 @@ fn generated(c: &mut Criterion) {
 fn package(c: &mut Criterion) {
     let Some(dir) = std::env::var_os("SPIRAL_BENCH_INFER_PACKAGE") else { return };
     let dir = std::path::PathBuf::from(dir);
+    if std::env::var("SPIRAL_BENCH_INFER_DEFAULT_FLOAT").as_deref() == Ok("f32") {
+        // as `spiral check --default-float f32` (v2's CUDA experiments are written for it)
+        use spiral_compiler::infer::types::Prim;
+        let _ = infer::env::set_defaults(Prim::I32, Prim::U32, Prim::F32);
+    }
     let mut sm = SourceMap::new();
     let g = match spiral_compiler::driver::load_package_with_library(&mut sm, &dir) {
         Ok(g) => g,
