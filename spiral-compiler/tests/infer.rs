@@ -415,20 +415,36 @@ fn independent_errors_are_all_reported() {
     assert_eq!(e.matches("error:").count(), 4, "{e}");
 }
 
-#[test]
-fn a_package_of_several_modules() {
-    let dir = std::env::temp_dir().join(format!("spiral-infer-pkg-{}", std::process::id()));
+/// Writes a package of `files` (path, text) under a fresh temporary folder, loads it and infers
+/// it; panics on load or inference errors. Returns the folder (to remove), the source map, the
+/// graph and the result.
+fn infer_package(tag: &str, files: &[(&str, &str)]) -> (std::path::PathBuf, SourceMap, spiral_compiler::project::ProjectGraph, infer::InferResult) {
+    let dir = std::env::temp_dir().join(format!("spiral-infer-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("package.spiproj"), "packages: |core-\nmodules:\n    a\n    b\n    c-\n    d*\n").unwrap();
-    std::fs::write(dir.join("a.spi"), "union option a = Some : a | None\ninl get_or d x = match x with | Some a => a | None => d\nnominal point = {x : f64; y : f64}\n").unwrap();
-    std::fs::write(dir.join("b.spi"), "open a\ninl norm (p : point) = match p with | point {x y} => x * x + y * y\ninl first x = get_or 0i32 x\ninl q () = a.get_or 1u8 (Some 2)\n").unwrap();
-    std::fs::write(dir.join("c.spi"), "inl twice x = b.first (a.Some x), b.norm (a.point {x = 1.0; y = 2.0})\n").unwrap();
-    std::fs::write(dir.join("d.spir"), "inl main () = twice 1i32\n").unwrap();
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
     let mut sm = SourceMap::new();
     let g = load_package_dir(&dir, &mut sm).unwrap_or_else(|d| panic!("{}", render(&sm, &d)));
     let r = infer::check_graph(&g);
     assert!(r.is_ok(), "{}", render(&sm, &r.diagnostics));
+    (dir, sm, g, r)
+}
+
+#[test]
+fn a_package_of_several_modules() {
+    let (dir, _, _, r) = infer_package(
+        "pkg",
+        &[
+            ("package.spiproj", "packages: |core-\nmodules:\n    a\n    b\n    c-\n    d*\n"),
+            ("a.spi", "union option a = Some : a | None\ninl get_or d x = match x with | Some a => a | None => d\nnominal point = {x : f64; y : f64}\n"),
+            ("b.spi", "open a\ninl norm (p : point) = match p with | point {x y} => x * x + y * y\ninl first x = get_or 0i32 x\ninl q () = a.get_or 1u8 (Some 2)\n"),
+            ("c.spi", "inl twice x = b.first (a.Some x), b.norm (a.point {x = 1.0; y = 2.0})\n"),
+            ("d.spir", "inl main () = twice 1i32\n"),
+        ],
+    );
     assert_eq!(
         r.def_lines(true),
         vec![
@@ -449,27 +465,17 @@ fn a_package_of_several_modules() {
 /// names are the folder's own. Inference and the evaluator resolve the same paths.
 #[test]
 fn folder_modules_see_their_sibling_subfolders() {
-    let dir = std::env::temp_dir().join(format!("spiral-infer-folders-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("lib/shapes")).unwrap();
-    std::fs::write(
-        dir.join("package.spiproj"),
-        "packages: |core-\nmodules:\n    lib/\n        base\n        shapes/\n            square-\n            circle\n        user\n    main\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("lib/base.spi"), "inl double (x : i32) = x * 2\n").unwrap();
-    std::fs::write(dir.join("lib/shapes/square.spi"), "nominal square = {side : i32}\ninl area (square {side}) = base.double side * side\n").unwrap();
-    std::fs::write(dir.join("lib/shapes/circle.spi"), "inl unit () = 1i32\n").unwrap();
-    std::fs::write(
-        dir.join("lib/user.spi"),
-        "inl twice (x : shapes.square) = shapes.area x * 2\ninl sq n : shapes.square =\n    open shapes\n    square {side=n}\ninl one () = shapes.circle.unit ()\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("main.spi"), "inl main () = lib.user.twice (lib.user.sq 3) + lib.shapes.circle.unit ()\n").unwrap();
-    let mut sm = SourceMap::new();
-    let g = load_package_dir(&dir, &mut sm).unwrap_or_else(|d| panic!("{}", render(&sm, &d)));
-    let r = infer::check_graph(&g);
-    assert!(r.is_ok(), "{}", render(&sm, &r.diagnostics));
+    let (dir, sm, g, r) = infer_package(
+        "folders",
+        &[
+            ("package.spiproj", "packages: |core-\nmodules:\n    lib/\n        base\n        shapes/\n            square-\n            circle\n        user\n    main\n"),
+            ("lib/base.spi", "inl double (x : i32) = x * 2\n"),
+            ("lib/shapes/square.spi", "nominal square = {side : i32}\ninl area (square {side}) = base.double side * side\n"),
+            ("lib/shapes/circle.spi", "inl unit () = 1i32\n"),
+            ("lib/user.spi", "inl twice (x : shapes.square) = shapes.area x * 2\ninl sq n : shapes.square =\n    open shapes\n    square {side=n}\ninl one () = shapes.circle.unit ()\n"),
+            ("main.spi", "inl main () = lib.user.twice (lib.user.sq 3) + lib.shapes.circle.unit ()\n"),
+        ],
+    );
     assert_eq!(
         r.def_lines(true),
         vec![
