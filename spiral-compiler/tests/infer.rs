@@ -523,6 +523,19 @@ fn seed000_programs_are_processed() {
     insta::assert_snapshot!("seed000", summary);
 }
 
+/// Seed 000's test8b/test8c zip two inverse arrays with `forall (ar : * -> * -> *) dim a b.` and
+/// call `length` on them: a rigid `dim` without constraints must meet the array prototypes, so
+/// their `dim` carries no constraint (as in the core those programs were written against).
+#[test]
+fn array_prototypes_accept_a_dim_without_constraints() {
+    check(
+        "nominal sized (ar : * -> * -> *) dim el = {len : dim; items : ar dim el}\n\
+         instance length sized ar = fun (sized {len}) => len\n\
+         inl same_length forall (ar : * -> * -> *) dim x y. (p : sized ar dim x) (q : sized ar dim y) : bool = length p = length q\n",
+        "same_length : forall (ar : * -> * -> *) dim x y. sized ar dim x -> sized ar dim y -> bool",
+    );
+}
+
 #[test]
 fn join_point_pair_from_seed000_type_checks_with_its_annotation() {
     check(
