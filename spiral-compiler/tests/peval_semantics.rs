@@ -187,7 +187,7 @@ fn while_loops() {
 
 #[test]
 fn join_backend_returns_kernel_id_and_free_variables() {
-    let p = program("inl main () =\n    inl a = dyn 1\n    inl b = dyn 2.0\n    inl id, args = join_backend Cuda (a, b)\n    inl x, y = args\n    id", Limits::default()).unwrap();
+    let p = program("inl main () =\n    inl a = dyn 1\n    inl b = dyn 2.0\n    inl id, args = join_backend Cuda (a, b)\n    inl x, y, () = args\n    id", Limits::default()).unwrap();
     assert_eq!(p.kernels.len(), 1);
     assert_eq!(&*p.kernels[0].backend, "Cuda");
     assert_eq!(p.kernels[0].params.len(), 2);
@@ -357,4 +357,35 @@ fn array_literals_and_patterns_test_the_length_once_and_read_each_element_once()
     assert_eq!(s.matches("[0i32]").count(), 1, "{s}");
     assert_eq!(s.matches("[1i32]").count(), 1, "{s}");
     assert!(s.contains("eq(v2, 2i32)") && s.contains("eq(v4, 1i32)"), "{s}");
+}
+
+#[test]
+fn function_term_slots_read_and_replace_a_closures_captured_values() {
+    // v2's `function_term_slots_get`/`_set`: the captured values as a tuple ending in `()`.
+    // (A closure also captures the module-level functions it uses, such as `+`; this one uses none.)
+    let s = ir("open real_core\ninl main () =\n    inl c = 5i32\n    inl f x = x, c\n    inl (c', ()) = function_term_slots_get f\n    inl g = function_term_slots_set f (c' * 2, ())\n    g 1i32");
+    assert_eq!(s, "main : (i32, i32) =\n    return (1i32, 10i32)\n");
+    let e = err("open real_core\ninl main () =\n    inl c = 5i32\n    inl f x = x, c\n    function_term_slots_set f (1i32, 2i32, ())");
+    assert!(e.contains("the closure has 1 slots; the tuple goes on with"), "{e}");
+}
+
+#[test]
+fn var_tag_and_tag_to_symbol_name_a_runtime_variable() {
+    let s = ir("open real_core\ninl main () =\n    inl x = dyn 1i32\n    inl k = tag_to_symbol (var_tag x)\n    !!!!SymbolToString(k), lit_is (var_tag x)");
+    assert!(s.contains("return (\"0\", true)"), "{s}");
+}
+
+#[test]
+fn a_nominal_applies_as_its_content() {
+    // `b.v` on a nominal of a record reads the field, as in v2's bottom-up code.
+    let s = ir("nominal box = {v : i32}\ninl main () =\n    inl b = box {v = dyn 3i32}\n    b.v + 1");
+    assert!(s.contains("add(v0, 1i32)"), "{s}");
+}
+
+#[test]
+fn a_macro_argument_with_one_runtime_leaf_is_that_leaf() {
+    let s = ir("nominal box = {v : i32}\ninl main () =\n    inl b = box {v = dyn 3i32}\n    $\"g(!b)\" : i32");
+    assert!(s.contains("g(!v0)"), "{s}");
+    let e = err("inl main () =\n    inl x = dyn 1i32, dyn 2i32\n    $\"g(!x)\" : i32");
+    assert!(e.contains("this one has 2: pass its leaves one by one"), "{e}");
 }

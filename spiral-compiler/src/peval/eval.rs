@@ -1233,6 +1233,9 @@ impl<'a> PE<'a> {
                     self.err(s, format!("a type used as a term cannot be applied (type {shown} applied to {o})"))
                 }
             },
+            // A (non-union) nominal applies as its content, as in v2 (`x.field` on a nominal
+            // of a record inside `real`).
+            Value::Nominal(_, inner) => self.apply((*inner).clone(), b, s),
             other => {
                 let shown = self.show(&other);
                 self.err(s, format!("expected a function in application\nGot: {shown}"))
@@ -1823,10 +1826,9 @@ impl<'a> PE<'a> {
             }
         };
         self.leave();
-        let mut tuple = Value::Unit;
-        for a in args.into_iter().rev() {
-            tuple = if let Value::Unit = tuple { Value::Var(a) } else { Value::pair(Value::Var(a), tuple) };
-        }
+        // The kernel's arguments as a tuple ending in `()`, as v2 gives them (`a, b, ()`), so
+        // code can walk them with `| () => ... | (a, b) => ...`.
+        let tuple = args.into_iter().rev().fold(Value::Unit, |t, a| Value::pair(Value::Var(a), t));
         Ok(Value::pair(Value::Lit(Lit::I32(kid as i32)), tuple))
     }
 
@@ -2367,9 +2369,23 @@ impl<'a> PE<'a> {
                         Value::Var(x) => MacroPart::Atom(Atom::Var(x)),
                         Value::Symbol(n) => MacroPart::Text(n),
                         Value::Unit => MacroPart::Text("".into()),
+                        // A tuple, record or nominal with a single leaf stands for that leaf
+                        // (as in v2); one of several leaves has no rendering in our backends.
                         other => {
-                            let shown = self.show(&other);
-                            return self.err(s, format!("a macro argument `!x` must be a primitive, a runtime variable or a symbol\nGot: {shown}"));
+                            let (_, atoms) = self.abstract_value(&other, s)?;
+                            match <[Atom; 1]>::try_from(atoms) {
+                                Ok([a]) => MacroPart::Atom(a),
+                                Err(atoms) => {
+                                    let shown = self.show(&other);
+                                    return self.err(
+                                        s,
+                                        format!(
+                                            "a macro argument `!x` must be a primitive, a runtime variable, a symbol or a value with one runtime leaf; this one has {}: pass its leaves one by one\nGot: {shown}",
+                                            atoms.len()
+                                        ),
+                                    );
+                                }
+                            }
                         }
                     }
                 }

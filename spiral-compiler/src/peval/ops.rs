@@ -279,6 +279,16 @@ impl PE<'_> {
         }
     }
 
+    /// The error of `function_term_slots_get`/`_set` on what is not a compile-time closure.
+    fn function_slots_error<T>(&self, v: &Value, s: Span) -> R<T> {
+        match v {
+            Value::Var(x) if matches!(x.ty, Ty::Fun(..)) => self.err(s, "expected a compile-time function; got a runtime one"),
+            other => {
+                let shown = self.show(other);
+                self.err(s, format!("expected a compile-time function (a closure)\nGot: {shown}"))
+            }
+        }
+    }
     fn string_lit(&self, v: &Value, s: Span) -> R<Arc<str>> {
         match v {
             Value::Lit(Lit::String(x)) => Ok(x.clone()),
@@ -1430,6 +1440,69 @@ impl PE<'_> {
                 let shown = self.show(&v[0]);
                 self.out.compile_log.push(shown);
                 Ok(Value::Unit)
+            }
+            "VarTag" => {
+                let v = self.args(args, 1, name, s, f)?;
+                match &v[0] {
+                    Value::Var(x) => Ok(Value::Lit(Lit::I32(x.id as i32))),
+                    Value::Nominal(_, x) if matches!(&**x, Value::Var(_)) => {
+                        let Value::Var(x) = &**x else { unreachable!() };
+                        Ok(Value::Lit(Lit::I32(x.id as i32)))
+                    }
+                    other => {
+                        let shown = self.show(other);
+                        self.err(s, format!("`VarTag` expects a runtime variable\nGot: {shown}"))
+                    }
+                }
+            }
+            "TagToSymbol" => {
+                let v = self.args(args, 1, name, s, f)?;
+                match &v[0] {
+                    Value::Lit(Lit::I32(i)) => Ok(Value::Symbol(i.to_string().into())),
+                    other => {
+                        let shown = self.show(other);
+                        self.err(s, format!("`TagToSymbol` expects an i32 literal\nGot: {shown}"))
+                    }
+                }
+            }
+            // A closure's captured values as a tuple ending in `()`, and the closure rebuilt
+            // with new ones (v2's `function_term_slots_get`/`_set`).
+            "FunctionTermSlotsGet" => {
+                let v = self.args(args, 1, name, s, f)?;
+                match &v[0] {
+                    Value::Closure(_, env) => Ok(env.iter().rev().fold(Value::Unit, |t, x| Value::pair(x.clone(), t))),
+                    other => self.function_slots_error(other, s),
+                }
+            }
+            "FunctionTermSlotsSet" => {
+                let v = self.args(args, 2, name, s, f)?;
+                match &v[0] {
+                    Value::Closure(lambda, env) => {
+                        let mut slots = Vec::with_capacity(env.len());
+                        let mut rest = &v[1];
+                        for _ in 0..env.len() {
+                            match rest {
+                                Value::Pair(a, b) => {
+                                    slots.push((**a).clone());
+                                    rest = b;
+                                }
+                                Value::Unit => return self.err(s, format!("`function_term_slots_set`: the closure has {} slots, the tuple {}", env.len(), slots.len())),
+                                other => {
+                                    let shown = self.show(other);
+                                    return self.err(s, format!("`function_term_slots_set` expects a tuple ending in `()`\nGot: {shown}"));
+                                }
+                            }
+                        }
+                        match rest {
+                            Value::Unit => Ok(Value::Closure(lambda.clone(), slots.into())),
+                            other => {
+                                let shown = self.show(other);
+                                self.err(s, format!("`function_term_slots_set`: the closure has {} slots; the tuple goes on with {shown}", env.len()))
+                            }
+                        }
+                    }
+                    other => self.function_slots_error(other, s),
+                }
             }
             "FreeVars" => {
                 let v = self.args(args, 1, name, s, f)?;
