@@ -1181,6 +1181,12 @@ impl<'a> PE<'a> {
                             args.push(t);
                             Ok(Value::NominalFn(d, args))
                         }
+                        // a nominal passed as a type constructor (a higher-kinded argument)
+                        Value::NominalFn(d2, a2) => {
+                            let t = self.nominal_or_con(d2, a2, s)?;
+                            args.push(t);
+                            Ok(Value::NominalFn(d, args))
+                        }
                         other => {
                             let shown = self.show(&other);
                             self.err(s, format!("expected a type argument for nominal `{}`\nGot: {shown}", decl.name))
