@@ -442,16 +442,26 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// v2's value restriction: a type left unsolved in a definition that is not part of its
+    /// signature. Each unsolved metavariable is reported once, at its first site in the source
+    /// (`write_line (1 + 2)` is one error, not one per subexpression).
     fn value_restriction(&mut self) {
-        let sites = std::mem::take(&mut self.vr);
+        let mut sites = std::mem::take(&mut self.vr);
+        sites.sort_by_key(|(span, _)| (span.start, std::cmp::Reverse(span.end)));
+        let mut reported: Vec<MetaId> = Vec::new();
         for (span, t) in sites {
-            if self.cx.has_metas(&t) {
-                let s = self.show(&t);
-                self.error(
-                    span,
-                    format!("cannot infer a type here: `{s}` is not part of the enclosing function's signature, so it cannot be generalised; add a type annotation"),
-                );
+            let metas = self.cx.metas_of(&t);
+            if metas.is_empty() || metas.iter().all(|m| reported.contains(m)) {
+                continue;
             }
+            let number = metas.iter().any(|m| self.cx.metas[m.0 as usize].cons.contains(&Constraint::Number));
+            reported.extend(metas);
+            let s = self.show(&t);
+            let hint = if number { " (or give a number literal a suffix: `1i32`, `2.5f64`)" } else { "" };
+            self.error(
+                span,
+                format!("cannot infer a type here: `{s}` is not part of the enclosing function's signature, so it cannot be generalised; add a type annotation{hint}"),
+            );
         }
     }
 

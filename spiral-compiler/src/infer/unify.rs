@@ -268,6 +268,34 @@ impl Ctx {
         go(&z)
     }
 
+    /// The unsolved metavariables of a type, in order of first appearance.
+    pub fn metas_of(&mut self, t: &T) -> Vec<MetaId> {
+        let z = self.zonk(t);
+        fn go(t: &T, out: &mut Vec<MetaId>) {
+            match &**t {
+                Ty::Meta(m) => {
+                    if !out.contains(m) {
+                        out.push(*m)
+                    }
+                }
+                Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => {
+                    go(a, out);
+                    go(b, out)
+                }
+                Ty::Record(m) => m.values().for_each(|x| go(x, out)),
+                Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => go(a, out),
+                Ty::Macro(p) => p.iter().for_each(|p| match p {
+                    MacroTy::Type(t) | MacroTy::TypeLit(t) => go(t, out),
+                    MacroTy::Text(_) => {}
+                }),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        go(&z, &mut out);
+        out
+    }
+
     /// The kind of a type.
     pub fn kind_of(&mut self, t: &T) -> Kind {
         let t = self.shallow(t);
