@@ -251,21 +251,7 @@ impl Ctx {
 
     /// Whether `t` (after zonking) still contains an unsolved metavariable.
     pub fn has_metas(&mut self, t: &T) -> bool {
-        let z = self.zonk(t);
-        fn go(t: &T) -> bool {
-            match &**t {
-                Ty::Meta(_) => true,
-                Ty::Pair(a, b) | Ty::Fun(a, b, _) | Ty::Apply(a, b, _) => go(a) || go(b),
-                Ty::Record(m) => m.values().any(go),
-                Ty::Array(a) | Ty::Layout(a, _) | Ty::Forall(_, a) | Ty::Exists(_, a) => go(a),
-                Ty::Macro(p) => p.iter().any(|p| match p {
-                    MacroTy::Type(t) | MacroTy::TypeLit(t) => go(t),
-                    MacroTy::Text(_) => false,
-                }),
-                _ => false,
-            }
-        }
-        go(&z)
+        !self.metas_of(t).is_empty()
     }
 
     /// The unsolved metavariables of a type, in order of first appearance.

@@ -1176,19 +1176,13 @@ impl<'a> PE<'a> {
             Value::NominalFn(d, mut args) => {
                 let decl = &self.prog.nominals[d as usize];
                 if (args.len() as u32) < decl.params {
-                    match b {
-                        Value::Type(t) => {
+                    match self.as_type(&b, s)? {
+                        Some(t) => {
                             args.push(t);
                             Ok(Value::NominalFn(d, args))
                         }
-                        // a nominal passed as a type constructor (a higher-kinded argument)
-                        Value::NominalFn(d2, a2) => {
-                            let t = self.nominal_or_con(d2, a2, s)?;
-                            args.push(t);
-                            Ok(Value::NominalFn(d, args))
-                        }
-                        other => {
-                            let shown = self.show(&other);
+                        None => {
+                            let shown = self.show(&b);
                             self.err(s, format!("expected a type argument for nominal `{}`\nGot: {shown}", decl.name))
                         }
                     }
@@ -2160,15 +2154,17 @@ impl<'a> PE<'a> {
             TyExpr::Prim(p) => Ty::Prim(*p),
             TyExpr::Unit => Ty::Unit,
             TyExpr::Wildcard => return self.err(s, "`_` is not a type here"),
-            TyExpr::Var(slot, _) => match f.get(*slot) {
-                Value::Type(t) => t,
-                Value::NominalFn(d, args) => self.nominal_or_con(d, args, s)?,
-                Value::Symbol(n) => Ty::Symbol(n),
-                other => {
-                    let shown = self.show(&other);
-                    return self.err(s, format!("expected a type\nGot: {shown}"));
+            TyExpr::Var(slot, _) => {
+                let v = f.get(*slot);
+                match (self.as_type(&v, s)?, v) {
+                    (Some(t), _) => t,
+                    (None, Value::Symbol(n)) => Ty::Symbol(n),
+                    (None, other) => {
+                        let shown = self.show(&other);
+                        return self.err(s, format!("expected a type\nGot: {shown}"));
+                    }
                 }
-            },
+            }
             TyExpr::Symbol(n) => Ty::Symbol(n.clone()),
             TyExpr::Pair(a, b) => Ty::pair(self.eval_ty(a, f, s)?, self.eval_ty(b, f, s)?),
             TyExpr::Record(fs) => {
@@ -2336,6 +2332,16 @@ impl<'a> PE<'a> {
                 &u == t
             }
         })
+    }
+
+    /// The type a value stands for when it is passed as a type: a type, or a nominal (applied
+    /// to some of its arguments) used as a type constructor; `None` for other values.
+    pub(crate) fn as_type(&mut self, v: &Value, s: Span) -> R<Option<Ty>> {
+        match v {
+            Value::Type(t) => Ok(Some(t.clone())),
+            Value::NominalFn(d, args) => Ok(Some(self.nominal_or_con(*d, args.clone(), s)?)),
+            _ => Ok(None),
+        }
     }
 
     /// Nominal `d` applied to `args`: its type, or a type constructor ([`Ty::Con`]) while it

@@ -269,11 +269,11 @@ impl PE<'_> {
         }
     }
 
-    fn type_arg(&self, v: &Value, s: Span) -> R<Ty> {
-        match v {
-            Value::Type(t) => Ok(t.clone()),
-            other => {
-                let shown = self.show(other);
+    fn type_arg(&mut self, v: &Value, s: Span) -> R<Ty> {
+        match self.as_type(v, s)? {
+            Some(t) => Ok(t),
+            None => {
+                let shown = self.show(v);
                 self.err(s, format!("expected a type argument\nGot: {shown}"))
             }
         }
@@ -1443,14 +1443,15 @@ impl PE<'_> {
             }
             "VarTag" => {
                 let v = self.args(args, 1, name, s, f)?;
-                match &v[0] {
+                // a runtime variable, or a nominal around one (as v2)
+                let x = match &v[0] {
+                    Value::Nominal(_, x) => &**x,
+                    x => x,
+                };
+                match x {
                     Value::Var(x) => Ok(Value::Lit(Lit::I32(x.id as i32))),
-                    Value::Nominal(_, x) if matches!(&**x, Value::Var(_)) => {
-                        let Value::Var(x) = &**x else { unreachable!() };
-                        Ok(Value::Lit(Lit::I32(x.id as i32)))
-                    }
-                    other => {
-                        let shown = self.show(other);
+                    _ => {
+                        let shown = self.show(&v[0]);
                         self.err(s, format!("`VarTag` expects a runtime variable\nGot: {shown}"))
                     }
                 }
